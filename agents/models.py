@@ -1,0 +1,38 @@
+"""Traces of what the agent did for a contact: one AgentRun per attempt."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+from desk.models import Contact
+from tenants.models import Tenant
+
+
+class AgentRun(models.Model):
+    """One pass of the agent over a contact, with each tool call it made."""
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running"
+        RESOLVED = "resolved"
+        ESCALATED = "escalated"
+        FAILED = "failed"
+        SKIPPED = "skipped"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="agent_runs")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="agent_runs")
+    planner = models.CharField(max_length=32)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RUNNING)
+    steps = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.planner} run on {self.contact_id}: {self.outcome}"

@@ -1,0 +1,48 @@
+"""Live inbox pushes: after a commit, every viewer of the tenant's inbox gets
+the same rendered fragment over Channels. Channel layers drop messages, so
+pages re-fetch their state on reconnect; a push is a hint, never the record."""
+
+from __future__ import annotations
+
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.template.loader import render_to_string
+
+from desk.models import Contact
+
+logger = logging.getLogger(__name__)
+
+
+def inbox_group(tenant_id: int) -> str:
+    return f"tenant.{tenant_id}.inbox"
+
+
+def push_inbox_on_commit(contact: Contact) -> None:
+    contact_id = contact.pk
+    transaction.on_commit(lambda: push_inbox(contact_id))
+
+
+def push_inbox(contact_id: int) -> None:
+    from desk import queries
+
+    contact = queries.inbox_rows().filter(pk=contact_id).first()
+    if contact is None:
+        return
+    html = render_to_string(
+        "desk/live_inbox_push.html",
+        {
+            "contact": contact,
+            "is_open": contact.status == Contact.Status.ESCALATED,
+            "tenant_counts": [queries.open_count(contact.tenant)],
+        },
+    )
+    try:
+        async_to_sync(get_channel_layer().group_send)(
+            inbox_group(contact.tenant_id), {"type": "inbox.push", "html": html}
+        )
+    except Exception:
+        # A lost push costs a viewer a refresh; it must never undo the commit's work.
+        logger.exception("Live inbox push failed for contact %s", contact_id)

@@ -1,0 +1,208 @@
+"""Contacts (cases), their messages, the action on the table and the human decision."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from integrations.models import Customer, Order
+from tenants.models import Tenant
+
+
+class Intent(models.TextChoices):
+    WISMO = "wismo", "Where is my order"
+    DELIVERY_EXCEPTION = "delivery_exception", "Delivery exception"
+    RETURN_REQUEST = "return_request", "Return request"
+    REFUND_REQUEST = "refund_request", "Refund request"
+    REPLACEMENT_REQUEST = "replacement_request", "Replacement request"
+    CANCEL_ORDER = "cancel_order", "Cancel order"
+    CHANGE_ADDRESS = "change_address", "Change address"
+    OTHER = "other", "Other"
+
+
+class Contact(models.Model):
+    """One customer case, from first message to resolution."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email"
+        CHAT = "chat"
+        FORM = "form"
+        WHATSAPP = "whatsapp"
+        SMS = "sms"
+        API = "api"
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"  # waiting for the agent
+        ESCALATED = "escalated", "Escalated"  # waiting for a human decision
+        EXECUTING = "executing", "Executing"  # decided; the store is being changed
+        RESOLVED = "resolved", "Resolved"
+
+    class Resolution(models.TextChoices):
+        AI = "ai", "AI"
+        HUMAN = "human", "Human"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="contacts")
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.EMAIL)
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
+    )
+    customer_email = models.EmailField(blank=True)
+    customer_name = models.CharField(max_length=160, blank=True)
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
+    )
+    order_number_given = models.CharField(max_length=64, blank=True)
+    subject = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    intent = models.CharField(max_length=24, choices=Intent.choices, blank=True)
+    intent_confidence = models.DecimalField(max_digits=4, decimal_places=3, null=True, blank=True)
+    language = models.CharField(max_length=8, blank=True)
+    escalation_reason = models.CharField(max_length=255, blank=True)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_contacts",
+    )
+    resolution = models.CharField(max_length=8, choices=Resolution.choices, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["tenant", "status", "escalated_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject or f"Contact {self.public_id}"
+
+    @property
+    def current_proposal(self) -> Proposal | None:
+        return self.proposals.order_by("-created_at").first()
+
+
+class Message(models.Model):
+    class Direction(models.TextChoices):
+        INBOUND = "inbound"
+        OUTBOUND = "outbound"
+
+    class Author(models.TextChoices):
+        CUSTOMER = "customer"
+        AGENT = "agent"
+        MEMBER = "member"
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="messages")
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    author_type = models.CharField(max_length=8, choices=Author.choices)
+    author_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField()
+    raw = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.direction}: {self.body[:40]}"
+
+
+class Proposal(models.Model):
+    """The action on the table for a contact, with its evidence and guardrail verdicts."""
+
+    class Kind(models.TextChoices):
+        REPLY = "reply", "Reply only"
+        REFUND = "refund", "Refund"
+        REPLACEMENT = "replacement", "Replacement"
+        RETURN_LABEL = "return_label", "Return label"
+        STORE_CREDIT = "store_credit", "Store credit"
+        ADDRESS_CHANGE = "address_change", "Address change"
+        CANCEL_ORDER = "cancel_order", "Cancel order"
+        NONE = "none", "Needs a human"
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "Proposed"
+        APPROVED = "approved", "Approved"
+        EXECUTED = "executed", "Executed"
+        REJECTED = "rejected", "Rejected"
+        FAILED = "failed", "Failed"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="proposals")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="proposals")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROPOSED)
+    amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    parameters = models.JSONField(default=dict, blank=True)
+    reply_draft = models.TextField(blank=True)
+    confidence = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0"))
+    rationale = models.TextField(blank=True)
+    evidence = models.JSONField(default=dict, blank=True)
+    guardrails = models.JSONField(
+        default=list, blank=True, help_text="[{name, passed, detail}] in the order checked."
+    )
+    agent_run_ref = models.UUIDField(null=True, blank=True)
+    execution_result = models.JSONField(default=dict, blank=True)
+    executed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount or ''}".strip()
+
+    @property
+    def idempotency_key(self) -> str:
+        """Same proposal, same key: every executor call for it lands once."""
+        return f"proposal:{self.public_id}"
+
+    @property
+    def failed_guardrails(self) -> list[dict]:
+        return [g for g in self.guardrails if not g.get("passed")]
+
+    @property
+    def moves_money(self) -> bool:
+        return self.kind in {self.Kind.REFUND, self.Kind.STORE_CREDIT}
+
+
+class Decision(models.Model):
+    """A specialist's verdict on a proposal; at most one per proposal."""
+
+    class Outcome(models.TextChoices):
+        APPROVE = "approve", "Approved"
+        REJECT = "reject", "Rejected"
+
+    class Reason(models.TextChoices):
+        POLICY_OK = "policy_ok", "Within policy"
+        GOODWILL = "goodwill", "Goodwill gesture"
+        POLICY_DENIES = "policy_denies", "Policy does not allow it"
+        FRAUD_RISK = "fraud_risk", "Fraud risk"
+        NEEDS_INFO = "needs_info", "Need more information from the customer"
+        WRONG_ACTION = "wrong_action", "Wrong action proposed"
+        OTHER = "other", "Other"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="decisions")
+    proposal = models.OneToOneField(Proposal, on_delete=models.CASCADE, related_name="decision")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="decisions"
+    )
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    reason_code = models.CharField(max_length=24, choices=Reason.choices)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.outcome} by {self.decided_by}"

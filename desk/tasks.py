@@ -1,0 +1,52 @@
+"""Celery tasks of the desk: executing approved proposals."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from desk import actions
+from integrations.executors import ExecutionError
+
+
+@shared_task(
+    name="desk.execute_proposal",
+    bind=True,
+    autoretry_for=(ExecutionError, ConnectionError, TimeoutError),
+    retry_backoff=2,
+    retry_backoff_max=120,
+    max_retries=8,
+    soft_time_limit=45,
+)
+def execute_proposal(self, *, proposal_id: int) -> str:
+    """Execute one approved proposal. Safe to run twice: the store call carries
+    the proposal's idempotency key and resolution happens under a row lock.
+    Permanent store errors re-escalate the contact instead of retrying."""
+    proposal = actions.execute_proposal(proposal_id)
+    return proposal.status
+
+
+@shared_task(name="desk.requeue_stalled", soft_time_limit=30)
+def requeue_stalled() -> int:
+    """Re-enqueue work whose task was lost (broker restart, a worker killed before
+    it acknowledged): contacts still waiting for the agent and approved proposals
+    not yet executed, after a grace period. Safe because both tasks are idempotent."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from desk.celery import app
+    from desk.models import Contact, Proposal
+
+    cutoff = timezone.now() - timedelta(minutes=2)
+    count = 0
+    for contact_id in Contact.objects.filter(
+        status=Contact.Status.RECEIVED, created_at__lt=cutoff
+    ).values_list("pk", flat=True)[:500]:
+        app.send_task("agents.handle_contact", kwargs={"contact_id": contact_id})
+        count += 1
+    for proposal_id in Proposal.objects.filter(
+        status=Proposal.Status.APPROVED, created_at__lt=cutoff
+    ).values_list("pk", flat=True)[:500]:
+        execute_proposal.delay(proposal_id=proposal_id)
+        count += 1
+    return count

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+
+from desk import api, health, views
+
+desk_patterns = [
+    path("", views.home, name="home"),
+    path("inbox/", views.inbox, name="inbox"),
+    path("contacts/<str:contact_id>/", views.contact_detail, name="contact"),
+    path(
+        "contacts/<str:contact_id>/proposals/<str:proposal_id>/approve/",
+        views.approve,
+        name="approve",
+    ),
+    path(
+        "contacts/<str:contact_id>/proposals/<str:proposal_id>/reject/",
+        views.reject,
+        name="reject",
+    ),
+]
+
+api_patterns = [
+    path("contacts", api.contacts, name="contacts"),
+    path("contacts/<str:contact_id>", api.contact, name="contact"),
+    path("openapi.json", api.openapi, name="openapi"),
+]
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("accounts/", include("allauth.urls")),
+    path("api/v1/", include((api_patterns, "api"))),
+    path("webhooks/", include("integrations.urls")),
+    path("t/<slug:slug>/billing/", include("billing.urls")),
+    path("admin/", admin.site.urls),
+    path("", include((desk_patterns, "desk"))),
+]

@@ -1,0 +1,62 @@
+"""Writes to mirrored commerce and tracking data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from integrations.models import Shipment, TrackingEvent, TrackingStatus
+
+# Statuses after which a shipment no longer moves on its own.
+TERMINAL_STATUSES = {TrackingStatus.DELIVERED, TrackingStatus.EXPIRED}
+
+
+def record_tracking_event(
+    shipment: Shipment,
+    *,
+    occurred_at: datetime,
+    status: str,
+    description: str,
+    substatus: str = "",
+    carrier_code: str = "",
+    city: str = "",
+    region: str = "",
+    country: str = "",
+    raw: dict[str, Any] | None = None,
+) -> TrackingEvent | None:
+    """Store one scan and move the shipment's state forward.
+
+    Idempotent: the same scan (shipment, time, carrier code) delivered twice is
+    stored once and returns None the second time. A scan older than the newest
+    one never overwrites the shipment's current status."""
+    with transaction.atomic():
+        locked = Shipment.objects.select_for_update().get(pk=shipment.pk)
+        try:
+            with transaction.atomic():
+                event = TrackingEvent.objects.create(
+                    shipment=locked,
+                    occurred_at=occurred_at,
+                    status=status,
+                    substatus=substatus,
+                    carrier_code=carrier_code,
+                    description=description,
+                    city=city,
+                    region=region,
+                    country=country,
+                    raw=raw or {},
+                )
+        except IntegrityError:
+            return None
+        if locked.last_event_at is None or occurred_at >= locked.last_event_at:
+            locked.status = status
+            locked.substatus = substatus
+            locked.last_event_at = occurred_at
+            if status == TrackingStatus.DELIVERED:
+                locked.delivered_at = occurred_at
+            if locked.shipped_at is None and status != TrackingStatus.INFO_RECEIVED:
+                locked.shipped_at = occurred_at
+            locked.save()
+        shipment.refresh_from_db()
+        return event

@@ -1,0 +1,261 @@
+"""Connections to merchants' systems and the data we mirror from them.
+
+Orders, shipments and tracking are mirrors: the merchant's store and the
+carriers are the source of truth, and every mirrored row keeps the raw payload
+it came from.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Sum
+from django.utils import timezone
+
+from tenants.crypto import EncryptedJSONField
+from tenants.models import Tenant
+
+
+class Connection(models.Model):
+    """A tenant's link to one provider, with credentials encrypted at rest."""
+
+    class Provider(models.TextChoices):
+        SANDBOX = "sandbox", "Sandbox store"
+        SANDBOX_CARRIER = "sandbox_carrier", "Sandbox carrier feed"
+        SHOPIFY = "shopify", "Shopify"
+
+    class Kind(models.TextChoices):
+        COMMERCE = "commerce"
+        CARRIER = "carrier"
+        CX = "cx"
+        MESSAGING = "messaging"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="connections")
+    provider = models.CharField(max_length=32, choices=Provider.choices)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    name = models.CharField(max_length=120)
+    credentials = EncryptedJSONField(default=dict, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.tenant.slug}: {self.name}"
+
+    @property
+    def webhook_secret(self) -> str:
+        return self.credentials.get("webhook_secret", "")
+
+
+class WebhookEvent(models.Model):
+    """A raw inbound webhook exactly as received, kept whether or not it was valid."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received"
+        PROCESSED = "processed"
+        REJECTED = "rejected"
+        FAILED = "failed"
+
+    connection = models.ForeignKey(
+        Connection, null=True, blank=True, on_delete=models.SET_NULL, related_name="webhooks"
+    )
+    provider = models.CharField(max_length=32)
+    delivery_id = models.CharField(max_length=128, blank=True)
+    topic = models.CharField(max_length=64, blank=True)
+    headers = models.JSONField(default=dict)
+    body = models.TextField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    error = models.TextField(blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "delivery_id"],
+                condition=~models.Q(delivery_id="") & ~models.Q(status="rejected"),
+                name="webhook_delivered_once",
+            )
+        ]
+
+
+class Customer(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="customers")
+    email = models.EmailField()
+    name = models.CharField(max_length=160, blank=True)
+    phone = models.CharField(max_length=32, blank=True)
+    is_vip = models.BooleanField(default=False)
+    external_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "email"], name="customer_email_per_tenant")
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.email
+
+
+class Order(models.Model):
+    """An order mirrored from the merchant's store (or living in the sandbox store)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="orders")
+    connection = models.ForeignKey(
+        Connection, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+    )
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+    )
+    external_id = models.CharField(max_length=64, blank=True)
+    number = models.CharField(max_length=32, help_text="As the customer sees it, without '#'.")
+    email = models.EmailField(blank=True)
+    currency = models.CharField(max_length=3)
+    subtotal = models.DecimalField(max_digits=12, decimal_places=2)
+    shipping_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    tax_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    total = models.DecimalField(max_digits=12, decimal_places=2)
+    financial_status = models.CharField(max_length=32, default="paid")
+    fulfillment_status = models.CharField(max_length=32, blank=True)
+    sales_channel = models.CharField(max_length=32, default="online_store")
+    shipping_address = models.JSONField(default=dict, blank=True)
+    placed_at = models.DateTimeField()
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    raw = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "number"], name="order_number_per_tenant")
+        ]
+        indexes = [models.Index(fields=["tenant", "email"])]
+
+    def __str__(self) -> str:
+        return f"#{self.number}"
+
+    @property
+    def refunded_total(self) -> Decimal:
+        return self.refunds.aggregate(s=Sum("amount"))["s"] or Decimal("0")
+
+    @property
+    def refundable_remainder(self) -> Decimal:
+        return max(self.total - self.refunded_total, Decimal("0"))
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    sku = models.CharField(max_length=64)
+    title = models.CharField(max_length=200)
+    product_type = models.CharField(max_length=64, blank=True)
+    quantity = models.PositiveIntegerField(default=1)
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    is_final_sale = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.title}"
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+class TrackingStatus(models.TextChoices):
+    """The nine statuses the tracking industry has converged on."""
+
+    PENDING = "pending", "Pending"
+    INFO_RECEIVED = "info_received", "Label created"
+    IN_TRANSIT = "in_transit", "In transit"
+    OUT_FOR_DELIVERY = "out_for_delivery", "Out for delivery"
+    FAILED_ATTEMPT = "failed_attempt", "Failed attempt"
+    AVAILABLE_FOR_PICKUP = "available_for_pickup", "Available for pickup"
+    DELIVERED = "delivered", "Delivered"
+    EXCEPTION = "exception", "Exception"
+    EXPIRED = "expired", "Expired"
+
+
+class Shipment(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="shipments")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipments")
+    carrier = models.CharField(max_length=32)
+    tracking_number = models.CharField(max_length=64)
+    status = models.CharField(
+        max_length=24, choices=TrackingStatus.choices, default=TrackingStatus.PENDING
+    )
+    substatus = models.CharField(max_length=48, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    estimated_delivery = models.DateField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "carrier", "tracking_number"], name="tracking_number_per_carrier"
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.carrier} {self.tracking_number}"
+
+
+class TrackingEvent(models.Model):
+    """One normalized carrier scan, with the carrier's own code and the raw payload."""
+
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="events")
+    occurred_at = models.DateTimeField()
+    status = models.CharField(max_length=24, choices=TrackingStatus.choices)
+    substatus = models.CharField(max_length=48, blank=True)
+    carrier_code = models.CharField(max_length=32, blank=True)
+    description = models.CharField(max_length=255)
+    city = models.CharField(max_length=80, blank=True)
+    region = models.CharField(max_length=80, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    raw = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shipment", "occurred_at", "carrier_code"], name="tracking_event_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.status}: {self.description}"
+
+    @property
+    def location(self) -> str:
+        return ", ".join(part for part in (self.city, self.region, self.country) if part)
+
+
+class Refund(models.Model):
+    """A refund that happened on the merchant's store, keyed so it happens once."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="refunds")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    idempotency_key = models.CharField(max_length=128)
+    external_id = models.CharField(max_length=64, blank=True)
+    note = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "idempotency_key"], name="refund_once_per_key"
+            ),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} on #{self.order.number}"
