@@ -41,7 +41,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if not DATABASE_URL or not REDIS_URL:
     from desk import embedded
 
-    _embedded = embedded.ensure_running()
+    _embedded: embedded.Started | None = embedded.ensure_running()
     DATABASE_URL = DATABASE_URL or _embedded.database_url
     REDIS_URL = REDIS_URL or _embedded.redis_url
     os.environ.setdefault("DATABASE_URL", DATABASE_URL)
@@ -104,7 +104,11 @@ CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 # Longer than any task may run (hard limit above), or Redis hands a task
 # still being worked on to a second worker.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    # Separate key spaces let a test run share a Redis with a running desk.
+    "global_keyprefix": os.environ.get("REDIS_KEY_PREFIX", "desk") + ":",
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -194,6 +198,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -1,0 +1,64 @@
+"""Shared fixtures: a real Celery worker, an ASGI live server, a browser."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker (thread pool) consuming the real Redis broker."""
+    from celery.contrib.testing.worker import start_worker
+
+    from desk.celery import app
+
+    with start_worker(
+        app,
+        pool="threads",
+        concurrency=2,
+        perform_ping_check=False,
+        loglevel="WARNING",
+        queues=["agents", "actions", "nudges", "sla"],
+        shutdown_timeout=10,
+    ) as worker:
+        yield worker
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def asgi_server(transactional_db):
+    """The real ASGI app (HTTP + websockets) under uvicorn on a free local port."""
+    import uvicorn
+
+    from desk.asgi import application
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
+    """Poll until ``predicate()`` is truthy; return its value or fail."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"Timed out after {timeout}s waiting for {predicate}")
