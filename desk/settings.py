@@ -47,7 +47,11 @@ if not DATABASE_URL or not REDIS_URL:
     os.environ.setdefault("DATABASE_URL", DATABASE_URL)
     os.environ.setdefault("REDIS_URL", REDIS_URL)
 
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+DATABASES = {
+    "default": dj_database_url.parse(
+        DATABASE_URL, conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")), conn_health_checks=True
+    )
+}
 DATABASES["default"].setdefault("TEST", {})
 if os.environ.get("TEST_DATABASE_NAME"):
     DATABASES["default"]["TEST"]["NAME"] = os.environ["TEST_DATABASE_NAME"]

@@ -61,7 +61,11 @@ def _packet(contact: Contact, membership, **extra) -> dict:
         "conversation": list(contact.messages.select_related("author_user")),
         "can_decide": membership.can(Permission.DECIDE_PROPOSALS),
         "approve_form": ApproveForm(),
-        "reject_form": RejectForm(initial={"reply": proposal.reply_draft if proposal else ""}),
+        # A "none" proposal's draft is the reply; an action's draft announces the
+        # action, which a rejection must not send.
+        "reject_form": RejectForm(
+            initial={"reply": proposal.reply_draft if proposal and proposal.kind == "none" else ""}
+        ),
         **extra,
     }
 

@@ -10,6 +10,9 @@ import os
 
 os.environ.setdefault("DEBUG", "1")
 os.environ.setdefault("REDIS_KEY_PREFIX", f"test{os.getpid()}")
+# Close connections after each unit of work so threads (websocket consumers,
+# the worker) never keep a test database open at teardown.
+os.environ.setdefault("DB_CONN_MAX_AGE", "0")
 
 
 def pytest_unconfigure(config) -> None:

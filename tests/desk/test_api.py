@@ -1,0 +1,117 @@
+"""The intake API: authentication, validation, tenant isolation, schema."""
+
+from __future__ import annotations
+
+import pytest
+
+from desk.models import Contact
+from tenants.actions import issue_api_key
+from tenants.actor import Actor
+from tenants.models import ApiKey
+from tests.factories import make_contact, make_order, make_tenant
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def tenant_and_key():
+    tenant = make_tenant()
+    return tenant, issue_api_key(tenant, "test", Actor.system())
+
+
+def _post(client, key, payload, **extra):
+    return client.post(
+        "/api/v1/contacts",
+        data=payload,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {key}"} if key else {},
+        **extra,
+    )
+
+
+def test_valid_contact_is_accepted_with_its_id(client, tenant_and_key, django_capture_on_commit_callbacks):
+    tenant, key = tenant_and_key
+    order = make_order(tenant)
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = _post(client, key, {"customer_email": order.email, "order_number": f"#{order.number}", "body": "where is it"})
+    assert response.status_code == 202
+    contact = Contact.objects.get(public_id=response.json()["id"])
+    assert contact.tenant == tenant
+    assert contact.order == order
+    assert contact.channel == "api"
+    assert contact.messages.get().raw["body"] == "where is it"  # the raw payload is kept
+    assert len(callbacks) == 1  # the agent task, enqueued on commit
+
+
+def test_unknown_order_still_creates_the_contact(client, tenant_and_key, django_capture_on_commit_callbacks):
+    _, key = tenant_and_key
+    with django_capture_on_commit_callbacks():
+        response = _post(client, key, {"customer_email": "a@example.com", "order_number": "999999", "body": "hi"})
+    assert response.status_code == 202
+    assert Contact.objects.get(public_id=response.json()["id"]).order is None
+
+
+def test_missing_fields_give_400_with_field_errors(client, tenant_and_key):
+    _, key = tenant_and_key
+    response = _post(client, key, {"customer_email": "not-an-email"})
+    assert response.status_code == 400
+    fields = response.json()["fields"]
+    assert set(fields) == {"customer_email", "body"}
+    assert not Contact.objects.exists()
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b"\xff\xfe"])
+def test_malformed_json_is_400(client, tenant_and_key, body):
+    _, key = tenant_and_key
+    response = client.post("/api/v1/contacts", data=body, content_type="application/json", headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code == 400
+    assert "JSON object" in response.json()["error"]
+
+
+@pytest.mark.parametrize("header", ["", "Bearer", "Bearer nope", "Basic abc", "Bearer pd_abc_def"])
+def test_missing_or_wrong_key_is_401(client, tenant_and_key, header):
+    response = client.post(
+        "/api/v1/contacts", data={}, content_type="application/json", headers={"Authorization": header} if header else {}
+    )
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_revoked_key_is_401(client, tenant_and_key):
+    from django.utils import timezone
+
+    _, key = tenant_and_key
+    ApiKey.objects.update(revoked_at=timezone.now())
+    assert _post(client, key, {"customer_email": "a@example.com", "body": "x"}).status_code == 401
+
+
+def test_keys_are_stored_hashed(tenant_and_key):
+    _, key = tenant_and_key
+    stored = ApiKey.objects.get()
+    assert key.split("_", 2)[2] not in stored.secret_hash
+    assert stored.secret_hash == ApiKey.hash_secret(key.split("_", 2)[2])
+
+
+def test_get_contact_returns_status_intent_proposal_and_resolution(client, tenant_and_key):
+    tenant, key = tenant_and_key
+    contact = make_contact(tenant)
+    response = client.get(f"/api/v1/contacts/{contact.public_id}", headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["id"] == str(contact.public_id)
+    assert {"status", "intent", "proposal", "resolution"} <= set(body)
+
+
+def test_get_contact_of_another_tenant_is_404(client, tenant_and_key):
+    _, key = tenant_and_key
+    foreign = make_contact(make_tenant())
+    response = client.get(f"/api/v1/contacts/{foreign.public_id}", headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code == 404
+
+
+def test_openapi_schema_describes_both_operations(client):
+    schema = client.get("/api/v1/openapi.json").json()
+    assert schema["openapi"].startswith("3.")
+    assert "post" in schema["paths"]["/api/v1/contacts"]
+    assert "get" in schema["paths"]["/api/v1/contacts/{id}"]
+    assert schema["components"]["schemas"]["ContactIn"]["required"] == ["customer_email", "body"]

@@ -1,0 +1,89 @@
+"""The live inbox websocket: membership checked on connect, pushes stay in their tenant."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import pytest
+from channels.db import database_sync_to_async as sync_to_async
+from channels.testing.websocket import WebsocketCommunicator
+from django.conf import settings
+
+from desk.actions import ProposalDraft, submit_proposal
+from desk.asgi import application
+from desk.models import Proposal
+from tenants.actor import Actor
+from tenants.roles import Role
+from tests.factories import make_contact, make_member, make_order, make_tenant
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _session_cookie(client, user) -> bytes:
+    client.force_login(user)
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}".encode()
+
+
+def _escalate(tenant):
+    order = make_order(tenant, total="300.00")
+    contact = make_contact(tenant, order=order, subject="Refund for a parka")
+    submit_proposal(
+        contact,
+        ProposalDraft(kind=Proposal.Kind.REFUND, amount=Decimal("300"), currency="USD", reply_draft="",
+                      confidence=Decimal("0.9"), rationale=""),
+        guardrails=[{"name": "within_auto_limit", "passed": False, "detail": "above limit"}],
+        actor=Actor.agent(),
+    )
+    return contact
+
+
+async def _connect(cookie: bytes | None):
+    headers = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
+    if cookie:
+        headers.append((b"cookie", cookie))
+    communicator = WebsocketCommunicator(application, "/ws/inbox/", headers=headers)
+    connected, code = await communicator.connect()
+    return communicator, connected, code
+
+
+def test_member_receives_escalations_of_their_tenant_only(client):
+    mine, theirs = make_tenant(), make_tenant()
+    cookie = _session_cookie(client, make_member(mine, Role.SPECIALIST))
+
+    async def scenario():
+        communicator, connected, _ = await _connect(cookie)
+        assert connected
+        foreign = await sync_to_async(_escalate)(theirs)
+        own = await sync_to_async(_escalate)(mine)
+        message = await communicator.receive_from(timeout=5)
+        assert str(own.public_id) in message
+        assert str(foreign.public_id) not in message
+        assert 'hx-swap-oob="beforeend:#inbox-rows"' in message
+        assert await communicator.receive_nothing(timeout=0.3)
+        await communicator.disconnect()
+
+    asyncio.run(scenario())
+
+
+def test_anonymous_socket_is_refused():
+    async def scenario():
+        _, connected, code = await _connect(None)
+        assert not connected
+        assert code == 4401
+
+    asyncio.run(scenario())
+
+
+def test_merchant_admin_joins_no_inbox(client):
+    tenant = make_tenant()
+    cookie = _session_cookie(client, make_member(tenant, Role.MERCHANT_ADMIN))
+
+    async def scenario():
+        communicator, connected, _ = await _connect(cookie)
+        assert connected
+        await sync_to_async(_escalate)(tenant)
+        assert await communicator.receive_nothing(timeout=0.5)
+        await communicator.disconnect()
+
+    asyncio.run(scenario())

@@ -1,0 +1,108 @@
+"""Webhook intake: signature, de-duplication, raw payload kept, clear errors."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from integrations.models import Connection, TrackingEvent, WebhookEvent
+from integrations.webhooks import sign
+from tests.factories import make_order, make_tenant
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "s3cret"
+
+
+@pytest.fixture
+def feed():
+    tenant = make_tenant()
+    connection = Connection.objects.create(
+        tenant=tenant, provider="sandbox_carrier", kind="carrier", name="feed", credentials={"webhook_secret": SECRET}
+    )
+    shipment = make_order(tenant).shipments.get()
+    return connection, shipment
+
+
+def _scan(shipment, **overrides):
+    payload = {
+        "carrier": shipment.carrier,
+        "tracking_number": shipment.tracking_number,
+        "occurred_at": (datetime.now(UTC) + timedelta(minutes=1)).isoformat(),
+        "status": "out_for_delivery",
+        "description": "Out for delivery",
+        "code": "OFD",
+        "city": "Louisville",
+        "country": "US",
+    }
+    payload.update(overrides)
+    return payload
+
+
+def _deliver(client, connection, body: bytes, *, delivery_id="d-1", secret=SECRET, topic="tracking/scan"):
+    return client.post(
+        f"/webhooks/sandbox_carrier/{connection.public_id}",
+        data=body,
+        content_type="application/json",
+        headers={"X-Desk-Hmac-Sha256": sign(secret, body), "X-Desk-Webhook-Id": delivery_id, "X-Desk-Topic": topic},
+    )
+
+
+def test_signed_scan_moves_the_shipment_forward(client, feed):
+    connection, shipment = feed
+    response = _deliver(client, connection, json.dumps(_scan(shipment)).encode())
+    assert response.status_code == 200
+    shipment.refresh_from_db()
+    assert shipment.status == "out_for_delivery"
+    assert WebhookEvent.objects.get().status == WebhookEvent.Status.PROCESSED
+
+
+def test_redelivery_is_acknowledged_and_stored_once(client, feed):
+    connection, shipment = feed
+    body = json.dumps(_scan(shipment)).encode()
+    assert _deliver(client, connection, body).status_code == 200
+    second = _deliver(client, connection, body)
+    assert second.status_code == 200
+    assert second.json()["status"] == "duplicate"
+    assert WebhookEvent.objects.count() == 1
+    assert TrackingEvent.objects.filter(carrier_code="OFD").count() == 1
+
+
+def test_bad_signature_is_401_and_the_raw_body_is_kept(client, feed):
+    connection, shipment = feed
+    body = json.dumps(_scan(shipment)).encode()
+    response = _deliver(client, connection, body, secret="wrong")
+    assert response.status_code == 401
+    kept = WebhookEvent.objects.get()
+    assert kept.status == WebhookEvent.Status.REJECTED
+    assert kept.body == body.decode()
+
+
+def test_malformed_json_is_400_and_kept(client, feed):
+    connection, _ = feed
+    response = _deliver(client, connection, b"{oops")
+    assert response.status_code == 400
+    assert WebhookEvent.objects.get().error.startswith("Malformed JSON")
+
+
+def test_unknown_status_is_422_with_the_reason_and_kept(client, feed):
+    connection, shipment = feed
+    response = _deliver(client, connection, json.dumps(_scan(shipment, status="teleported")).encode())
+    assert response.status_code == 422
+    assert "teleported" in response.json()["error"]
+    assert WebhookEvent.objects.get().status == WebhookEvent.Status.FAILED
+
+
+def test_older_scan_never_moves_the_shipment_backwards(client, feed):
+    connection, shipment = feed
+    old = _scan(shipment, status="info_received", code="OLD", occurred_at=(datetime.now(UTC) - timedelta(days=9)).isoformat())
+    assert _deliver(client, connection, json.dumps(old).encode()).status_code == 200
+    shipment.refresh_from_db()
+    assert shipment.status == "in_transit"
+    assert shipment.events.filter(carrier_code="OLD").exists()
+
+
+def test_unknown_connection_is_404(client):
+    assert client.post("/webhooks/sandbox_carrier/00000000-0000-0000-0000-000000000000", data=b"{}", content_type="application/json").status_code == 404
