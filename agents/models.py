@@ -36,3 +36,6 @@ class AgentRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.planner} run on {self.contact_id}: {self.outcome}"
+
+
+from agents.policy.models import *  # noqa: E402, F403
