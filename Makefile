@@ -40,7 +40,8 @@ format: install
 check-deploy: install
 	DEBUG=0 SECRET_KEY=check-deploy-$$(date +%s)-not-a-real-secret-0123456789abcdefghij \
 	ENCRYPTION_KEY=$$($(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \
-	ALLOWED_HOSTS=desk.example.com $(BIN)/python manage.py check --deploy --fail-level WARNING
+	ALLOWED_HOSTS=desk.example.com DATABASE_URL=postgres://db.internal/desk REDIS_URL=redis://cache.internal:6379/0 \
+	$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 # Refresh the lock file after editing pyproject.toml.
 lock: $(UV)

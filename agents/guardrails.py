@@ -53,14 +53,18 @@ def check(
     )
     is_vip = bool(customer and customer.is_vip)
     verdicts.append(
-        _verdict("not_vip", not is_vip, "VIP customer: a human handles it" if is_vip else "Not a VIP")
+        _verdict(
+            "not_vip", not is_vip, "VIP customer: a human handles it" if is_vip else "Not a VIP"
+        )
     )
     if draft.kind in (Proposal.Kind.REFUND, Proposal.Kind.STORE_CREDIT):
         verdicts.extend(_money_checks(tenant, draft, order))
     return verdicts
 
 
-def _money_checks(tenant: Tenant, draft: ProposalDraft, order: Order | None) -> list[dict[str, Any]]:
+def _money_checks(
+    tenant: Tenant, draft: ProposalDraft, order: Order | None
+) -> list[dict[str, Any]]:
     amount = draft.amount or Decimal("0")
     if order is None:
         return [_verdict("order_known", False, "No order: nothing to refund against")]
@@ -93,16 +97,13 @@ def _money_checks(tenant: Tenant, draft: ProposalDraft, order: Order | None) -> 
 def _daily_cap(tenant: Tenant, amount: Decimal) -> dict[str, Any]:
     zone = ZoneInfo(tenant.time_zone)
     start = datetime.combine(timezone.now().astimezone(zone).date(), time.min, tzinfo=zone)
-    spent = (
-        Proposal.objects.filter(
-            tenant=tenant,
-            kind=Proposal.Kind.REFUND,
-            status__in=[Proposal.Status.APPROVED, Proposal.Status.EXECUTED],
-            decision__isnull=True,
-            created_at__gte=start,
-        ).aggregate(s=Sum("amount"))["s"]
-        or Decimal("0")
-    )
+    spent = Proposal.objects.filter(
+        tenant=tenant,
+        kind=Proposal.Kind.REFUND,
+        status__in=[Proposal.Status.APPROVED, Proposal.Status.EXECUTED],
+        decision__isnull=True,
+        created_at__gte=start,
+    ).aggregate(s=Sum("amount"))["s"] or Decimal("0")
     cap = tenant.daily_auto_refund_cap
     return _verdict(
         "daily_cap",

@@ -37,7 +37,9 @@ def _greeting(name: str) -> str:
     return f"Hi {first}," if first else "Hi,"
 
 
-def plan(*, intent: str, confidence: float, evidence: dict[str, Any], customer_name: str) -> ProposalDraft:
+def plan(
+    *, intent: str, confidence: float, evidence: dict[str, Any], customer_name: str
+) -> ProposalDraft:
     order = evidence.get("order")
     hello = _greeting(customer_name)
     conf = Decimal(str(confidence)).quantize(Decimal("0.001"))
@@ -86,7 +88,9 @@ def plan(*, intent: str, confidence: float, evidence: dict[str, Any], customer_n
     )
 
 
-def _plan_tracking(intent: str, conf: Decimal, evidence: dict[str, Any], hello: str) -> ProposalDraft:
+def _plan_tracking(
+    intent: str, conf: Decimal, evidence: dict[str, Any], hello: str
+) -> ProposalDraft:
     order = evidence["order"]
     shipments = evidence.get("shipments") or []
     if not shipments:

@@ -76,7 +76,12 @@ def _run(contact: Contact, run: AgentRun) -> str:
     text = "\n".join([contact.subject, *[m.body for m in inbound]])
     understood = intents.classify(text)
     claims = extraction.extract(text)
-    run.steps.append({"tool": "classify", "result": {"intent": understood.intent, "confidence": understood.confidence}})
+    run.steps.append(
+        {
+            "tool": "classify",
+            "result": {"intent": understood.intent, "confidence": understood.confidence},
+        }
+    )
     run.steps.append({"tool": "extract", "result": claims.__dict__})
 
     order = contact.order

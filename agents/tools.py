@@ -45,7 +45,9 @@ def get_order(order: Order) -> dict[str, Any]:
 
 
 def get_tracking(order: Order) -> list[dict[str, Any]]:
-    shipments = Shipment.objects.filter(order=order).prefetch_related("events").order_by("created_at")
+    shipments = (
+        Shipment.objects.filter(order=order).prefetch_related("events").order_by("created_at")
+    )
     return [
         {
             "carrier": s.carrier,
@@ -53,7 +55,9 @@ def get_tracking(order: Order) -> list[dict[str, Any]]:
             "status": s.status,
             "status_label": s.get_status_display(),
             "substatus": s.substatus,
-            "estimated_delivery": s.estimated_delivery.isoformat() if s.estimated_delivery else None,
+            "estimated_delivery": s.estimated_delivery.isoformat()
+            if s.estimated_delivery
+            else None,
             "last_event_at": s.last_event_at.isoformat() if s.last_event_at else None,
             "events": [
                 {
@@ -82,6 +86,8 @@ def get_customer_history(contact: Contact, customer: Customer | None) -> dict[st
         "is_vip": bool(customer and customer.is_vip),
         "contacts_90d": contacts.filter(created_at__gte=since).count(),
         "refunds_90d": refunds.filter(created_at__gte=since).count(),
-        "refunded_90d": _money(refunds.filter(created_at__gte=since).aggregate(s=Sum("amount"))["s"])
+        "refunded_90d": _money(
+            refunds.filter(created_at__gte=since).aggregate(s=Sum("amount"))["s"]
+        )
         or "0.00",
     }

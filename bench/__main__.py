@@ -47,14 +47,22 @@ def run_one(name: str) -> list[dict]:
     figures = module.run()
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     rows = [
-        {**f, "pass": bool(f["pass"]), "machine": machine(), "date": stamp, "command": f"make bench NAME={name}"}
+        {
+            **f,
+            "pass": bool(f["pass"]),
+            "machine": machine(),
+            "date": stamp,
+            "command": f"make bench NAME={name}",
+        }
         for f in figures
     ]
     RESULTS_DIR.mkdir(exist_ok=True)
     (RESULTS_DIR / f"{name}.json").write_text(json.dumps(rows, indent=2) + "\n")
     for row in rows:
         mark = "PASS" if row["pass"] else "FAIL"
-        print(f"[{mark}] {name}: {row['metric']} = {row['value']} {row['unit']} (target {row['target']})")
+        print(
+            f"[{mark}] {name}: {row['metric']} = {row['value']} {row['unit']} (target {row['target']})"
+        )
     return rows
 
 

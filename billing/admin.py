@@ -7,7 +7,15 @@ from billing.models import Contract, UsageRecord
 
 @admin.register(Contract)
 class ContractAdmin(admin.ModelAdmin):
-    list_display = ["tenant", "currency", "ai_resolution_price", "human_resolution_price", "deflection_floor", "starts_on", "ends_on"]
+    list_display = [
+        "tenant",
+        "currency",
+        "ai_resolution_price",
+        "human_resolution_price",
+        "deflection_floor",
+        "starts_on",
+        "ends_on",
+    ]
 
 
 @admin.register(UsageRecord)

@@ -20,7 +20,9 @@ class Contract(models.Model):
     ai_resolution_price = models.DecimalField(max_digits=8, decimal_places=2)
     human_resolution_price = models.DecimalField(max_digits=8, decimal_places=2)
     deflection_floor = models.DecimalField(
-        max_digits=4, decimal_places=3, default=Decimal("0.700"),
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal("0.700"),
         help_text="Share of resolutions the AI must make alone, e.g. 0.700 for 70%.",
     )
     starts_on = models.DateField()

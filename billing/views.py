@@ -35,10 +35,9 @@ def billing_page(request: HttpRequest, slug: str) -> HttpResponse:
     today = timezone.now().astimezone(ZoneInfo(tenant.time_zone)).date()
     start, nxt = _month_bounds(today, request.GET.get("month"))
     summary = month_summary(tenant, start, nxt)
-    records = (
-        UsageRecord.objects.filter(tenant=tenant, occurred_at__date__gte=start, occurred_at__date__lt=nxt)
-        .order_by("-occurred_at")[:100]
-    )
+    records = UsageRecord.objects.filter(
+        tenant=tenant, occurred_at__date__gte=start, occurred_at__date__lt=nxt
+    ).order_by("-occurred_at")[:100]
     return render(
         request,
         "billing/billing.html",

@@ -18,7 +18,9 @@ def _uuid(value: str | uuid.UUID) -> uuid.UUID:
         raise Http404("No such object") from exc
 
 
-def get_contact_for_member(user: User, public_id: str | uuid.UUID, permission: str) -> tuple[Contact, Membership]:
+def get_contact_for_member(
+    user: User, public_id: str | uuid.UUID, permission: str
+) -> tuple[Contact, Membership]:
     """A contact the user may act on with ``permission``."""
     contact = (
         Contact.objects.select_related("tenant", "order", "customer", "assigned_to")
@@ -32,9 +34,7 @@ def get_contact_for_member(user: User, public_id: str | uuid.UUID, permission: s
     return contact, membership
 
 
-def get_proposal_for_member(
-    user: User, contact: Contact, public_id: str | uuid.UUID
-) -> Proposal:
+def get_proposal_for_member(user: User, contact: Contact, public_id: str | uuid.UUID) -> Proposal:
     """A proposal of ``contact`` (already access-checked)."""
     proposal = contact.proposals.filter(public_id=_uuid(public_id)).first()
     if proposal is None:

@@ -147,7 +147,11 @@ def submit_proposal(
         actor,
         "proposal.submit",
         proposal,
-        {"kind": draft.kind, "amount": str(draft.amount or ""), "failed": [g["name"] for g in failed]},
+        {
+            "kind": draft.kind,
+            "amount": str(draft.amount or ""),
+            "failed": [g["name"] for g in failed],
+        },
     )
     if failed:
         locked.status = Contact.Status.ESCALATED
@@ -165,7 +169,9 @@ def submit_proposal(
 
 
 @transaction.atomic
-def approve_proposal(proposal: Proposal, user: User, *, role: str, reason_code: str, note: str = "") -> Decision:
+def approve_proposal(
+    proposal: Proposal, user: User, *, role: str, reason_code: str, note: str = ""
+) -> Decision:
     """A specialist approves the proposal as it stands; execution follows on commit.
 
     Locks the proposal row: of two simultaneous approvals (double click, two

@@ -47,7 +47,9 @@ def serialize_contact(contact: Contact) -> dict[str, Any]:
         "status": contact.status,
         "channel": contact.channel,
         "intent": contact.intent or None,
-        "intent_confidence": float(contact.intent_confidence) if contact.intent_confidence is not None else None,
+        "intent_confidence": float(contact.intent_confidence)
+        if contact.intent_confidence is not None
+        else None,
         "order_number": contact.order.number if contact.order else None,
         "escalation_reason": contact.escalation_reason or None,
         "proposal": None
@@ -70,7 +72,10 @@ def serialize_contact(contact: Contact) -> dict[str, Any]:
             "resolved_at": contact.resolved_at.isoformat() if contact.resolved_at else None,
             "decision": decision.outcome if decision else None,
             "reply": next(
-                (m.body for m in contact.messages.filter(direction="outbound").order_by("-created_at")),
+                (
+                    m.body
+                    for m in contact.messages.filter(direction="outbound").order_by("-created_at")
+                ),
                 None,
             ),
         },
@@ -96,7 +101,10 @@ def contacts(request: HttpRequest) -> JsonResponse:
         return _error(
             400,
             "Invalid contact.",
-            fields={name: [e["message"] for e in errs] for name, errs in form.errors.get_json_data().items()},
+            fields={
+                name: [e["message"] for e in errs]
+                for name, errs in form.errors.get_json_data().items()
+            },
         )
     data = form.cleaned_data
     contact = actions.create_contact(
@@ -125,7 +133,9 @@ def contact(request: HttpRequest, contact_id: str) -> JsonResponse:
         public_id = uuid.UUID(contact_id)
     except ValueError:
         return _error(404, "No such contact.")
-    found = Contact.objects.select_related("order").filter(tenant=tenant, public_id=public_id).first()
+    found = (
+        Contact.objects.select_related("order").filter(tenant=tenant, public_id=public_id).first()
+    )
     if found is None:
         return _error(404, "No such contact.")
     return JsonResponse(serialize_contact(found))
@@ -163,7 +173,10 @@ _CONTACT_OUT = {
         "created_at": {"type": "string", "format": "date-time"},
     },
 }
-_ERROR = {"type": "object", "properties": {"error": {"type": "string"}, "fields": {"type": "object"}}}
+_ERROR = {
+    "type": "object",
+    "properties": {"error": {"type": "string"}, "fields": {"type": "object"}},
+}
 
 OPENAPI: dict[str, Any] = {
     "openapi": "3.0.3",
@@ -179,7 +192,9 @@ OPENAPI: dict[str, Any] = {
                 "summary": "Submit a customer contact; the agent takes it from here.",
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ContactIn"}}},
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/ContactIn"}}
+                    },
                 },
                 "responses": {
                     "202": {
@@ -188,12 +203,20 @@ OPENAPI: dict[str, Any] = {
                             "application/json": {
                                 "schema": {
                                     "type": "object",
-                                    "properties": {"id": {"type": "string", "format": "uuid"}, "status": {"type": "string"}},
+                                    "properties": {
+                                        "id": {"type": "string", "format": "uuid"},
+                                        "status": {"type": "string"},
+                                    },
                                 }
                             }
                         },
                     },
-                    "400": {"description": "Invalid input", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                    "400": {
+                        "description": "Invalid input",
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                        },
+                    },
                     "401": {"description": "Missing or invalid API key"},
                 },
             }
@@ -201,9 +224,21 @@ OPENAPI: dict[str, Any] = {
         "/api/v1/contacts/{id}": {
             "get": {
                 "summary": "A contact's status, intent, proposal and resolution.",
-                "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}],
+                "parameters": [
+                    {
+                        "name": "id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "format": "uuid"},
+                    }
+                ],
                 "responses": {
-                    "200": {"description": "The contact", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Contact"}}}},
+                    "200": {
+                        "description": "The contact",
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Contact"}}
+                        },
+                    },
                     "401": {"description": "Missing or invalid API key"},
                     "404": {"description": "No such contact in this tenant"},
                 },

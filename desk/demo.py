@@ -55,7 +55,11 @@ MERCHANTS = (
         locale="en",
         prefix="",
         first_number=1001,
-        carriers=(("ups", "Louisville", "US"), ("usps", "Memphis", "US"), ("fedex", "Indianapolis", "US")),
+        carriers=(
+            ("ups", "Louisville", "US"),
+            ("usps", "Memphis", "US"),
+            ("fedex", "Indianapolis", "US"),
+        ),
         catalogue=(
             ("NW-PARKA-M", "Summit down parka", "outerwear", "289.00"),
             ("NW-BOOT-10", "Trailhead hiking boots", "footwear", "164.00"),
@@ -76,7 +80,11 @@ MERCHANTS = (
         locale="en-GB",
         prefix="KC-",
         first_number=2001,
-        carriers=(("royalmail", "Manchester", "GB"), ("dpd", "Birmingham", "GB"), ("evri", "Leeds", "GB")),
+        carriers=(
+            ("royalmail", "Manchester", "GB"),
+            ("dpd", "Birmingham", "GB"),
+            ("evri", "Leeds", "GB"),
+        ),
         catalogue=(
             ("KC-STAND-MIX", "Stand mixer, 5 l", "appliances", "329.00"),
             ("KC-DUTCH-26", "Cast iron casserole 26 cm", "cookware", "185.00"),
@@ -96,7 +104,11 @@ MERCHANTS = (
         locale="de",
         prefix="LA-",
         first_number=3001,
-        carriers=(("dhl", "Leipzig", "DE"), ("gls", "Neuenstein", "DE"), ("dpd", "Aschaffenburg", "DE")),
+        carriers=(
+            ("dhl", "Leipzig", "DE"),
+            ("gls", "Neuenstein", "DE"),
+            ("dpd", "Aschaffenburg", "DE"),
+        ),
         catalogue=(
             ("LA-HP-ANC", "Noise-cancelling headphones", "headphones", "299.00"),
             ("LA-SPK-MINI", "Mini bluetooth speaker", "speakers", "69.00"),
@@ -111,17 +123,64 @@ MERCHANTS = (
 )
 
 PEOPLE = (
-    ("specialist@demo.desk", "Sam", "Specialist", Role.SPECIALIST, ("northwind", "kettle", "lumen")),
+    (
+        "specialist@demo.desk",
+        "Sam",
+        "Specialist",
+        Role.SPECIALIST,
+        ("northwind", "kettle", "lumen"),
+    ),
     ("lead@demo.desk", "Lee", "Lead", Role.LEAD, ("northwind", "kettle", "lumen")),
-    ("accounts@demo.desk", "Alex", "Accounts", Role.ACCOUNT_MANAGER, ("northwind", "kettle", "lumen")),
+    (
+        "accounts@demo.desk",
+        "Alex",
+        "Accounts",
+        Role.ACCOUNT_MANAGER,
+        ("northwind", "kettle", "lumen"),
+    ),
     ("merchant@northwind.demo", "Nora", "Northwind", Role.MERCHANT_ADMIN, ("northwind",)),
     ("admin@demo.desk", "Ada", "Admin", Role.ADMIN, ("northwind", "kettle", "lumen")),
 )
 
-FIRST_NAMES = ["Maya", "Liam", "Olivia", "Noah", "Emma", "Lucas", "Sofia", "Ethan", "Chloe", "Mateo",
-               "Hannah", "Jonas", "Léa", "Hugo", "Amara", "Kenji", "Priya", "Omar", "Isla", "Finn"]
-LAST_NAMES = ["Garcia", "Smith", "Müller", "Dubois", "Khan", "Rossi", "Nguyen", "Okafor", "Brown",
-              "Silva", "Jensen", "Kowalski", "Haddad", "Ito", "Walsh"]
+FIRST_NAMES = [
+    "Maya",
+    "Liam",
+    "Olivia",
+    "Noah",
+    "Emma",
+    "Lucas",
+    "Sofia",
+    "Ethan",
+    "Chloe",
+    "Mateo",
+    "Hannah",
+    "Jonas",
+    "Léa",
+    "Hugo",
+    "Amara",
+    "Kenji",
+    "Priya",
+    "Omar",
+    "Isla",
+    "Finn",
+]
+LAST_NAMES = [
+    "Garcia",
+    "Smith",
+    "Müller",
+    "Dubois",
+    "Khan",
+    "Rossi",
+    "Nguyen",
+    "Okafor",
+    "Brown",
+    "Silva",
+    "Jensen",
+    "Kowalski",
+    "Haddad",
+    "Ito",
+    "Walsh",
+]
 
 
 def _derived(purpose: str, slug: str, length: int) -> str:
@@ -152,8 +211,12 @@ def seed(rng: random.Random | None = None) -> list[Tenant]:
         user = User.objects.filter(email=email).first()
         if user is None:
             user = User.objects.create_user(
-                email, DEMO_PASSWORD, first_name=first, last_name=last,
-                is_staff=role == Role.ADMIN, is_superuser=role == Role.ADMIN,
+                email,
+                DEMO_PASSWORD,
+                first_name=first,
+                last_name=last,
+                is_staff=role == Role.ADMIN,
+                is_superuser=role == Role.ADMIN,
             )
         for slug in slugs:
             if not user.memberships.filter(tenant=by_slug[slug]).exists():
@@ -167,35 +230,58 @@ def _seed_merchant(m: Merchant, rng: random.Random) -> Tenant:
     if tenant is not None:
         return tenant
     tenant = Tenant.objects.create(
-        slug=m.slug, name=m.name, currency=m.currency, time_zone=m.time_zone, locale=m.locale,
+        slug=m.slug,
+        name=m.name,
+        currency=m.currency,
+        time_zone=m.time_zone,
+        locale=m.locale,
         auto_refund_limit=Decimal(m.auto_refund_limit),
     )
     Contract.objects.create(
-        tenant=tenant, currency=m.currency,
-        ai_resolution_price=Decimal(m.ai_price), human_resolution_price=Decimal(m.human_price),
-        deflection_floor=Decimal("0.700"), starts_on=date(2026, 1, 1),
+        tenant=tenant,
+        currency=m.currency,
+        ai_resolution_price=Decimal(m.ai_price),
+        human_resolution_price=Decimal(m.human_price),
+        deflection_floor=Decimal("0.700"),
+        starts_on=date(2026, 1, 1),
     )
     tenant_actions.issue_api_key(tenant, "demo", SYSTEM, raw_key=demo_api_key(m.slug))
     Connection.objects.create(
-        tenant=tenant, provider=Connection.Provider.SANDBOX, kind=Connection.Kind.COMMERCE,
-        name="Sandbox store", credentials={},
+        tenant=tenant,
+        provider=Connection.Provider.SANDBOX,
+        kind=Connection.Kind.COMMERCE,
+        name="Sandbox store",
+        credentials={},
     )
     Connection.objects.create(
-        tenant=tenant, provider=Connection.Provider.SANDBOX_CARRIER, kind=Connection.Kind.CARRIER,
-        name="Sandbox carrier feed", credentials={"webhook_secret": demo_webhook_secret(m.slug)},
+        tenant=tenant,
+        provider=Connection.Provider.SANDBOX_CARRIER,
+        kind=Connection.Kind.CARRIER,
+        name="Sandbox carrier feed",
+        credentials={"webhook_secret": demo_webhook_secret(m.slug)},
     )
     customers = []
     for i in range(24):
-        first, last = FIRST_NAMES[(i * 7 + len(m.slug)) % 20], LAST_NAMES[(i * 5 + len(m.slug)) % 15]
-        customers.append(Customer.objects.create(
-            tenant=tenant, email=f"{first.lower().replace('é', 'e')}.{last.lower().replace('ü', 'u')}{i}@example.com",
-            name=f"{first} {last}", is_vip=i == 3,
-        ))
+        first, last = (
+            FIRST_NAMES[(i * 7 + len(m.slug)) % 20],
+            LAST_NAMES[(i * 5 + len(m.slug)) % 15],
+        )
+        customers.append(
+            Customer.objects.create(
+                tenant=tenant,
+                email=f"{first.lower().replace('é', 'e')}.{last.lower().replace('ü', 'u')}{i}@example.com",
+                name=f"{first} {last}",
+                is_vip=i == 3,
+            )
+        )
     # A spread of situations; the first of each kind is a stable sample for demo_info.
     situations = (
-        [TrackingStatus.IN_TRANSIT] * 10 + [TrackingStatus.DELIVERED] * 10
-        + [TrackingStatus.OUT_FOR_DELIVERY] * 3 + [TrackingStatus.EXCEPTION] * 3
-        + [TrackingStatus.PENDING] * 3 + [TrackingStatus.FAILED_ATTEMPT] * 2
+        [TrackingStatus.IN_TRANSIT] * 10
+        + [TrackingStatus.DELIVERED] * 10
+        + [TrackingStatus.OUT_FOR_DELIVERY] * 3
+        + [TrackingStatus.EXCEPTION] * 3
+        + [TrackingStatus.PENDING] * 3
+        + [TrackingStatus.FAILED_ATTEMPT] * 2
     )
     for index, status in enumerate(situations):
         big = index % 5 == 1
@@ -209,8 +295,14 @@ def _next_number(tenant: Tenant, m: Merchant) -> str:
 
 
 def make_order(
-    tenant: Tenant, m: Merchant, customer: Customer, status: str, rng: random.Random,
-    *, big: bool = False, stable: bool = False,
+    tenant: Tenant,
+    m: Merchant,
+    customer: Customer,
+    status: str,
+    rng: random.Random,
+    *,
+    big: bool = False,
+    stable: bool = False,
 ) -> Order:
     """An order in the sandbox store with a shipment whose scans match ``status``."""
     now = timezone.now()
@@ -224,26 +316,46 @@ def make_order(
     shipping = Decimal("0") if subtotal > 100 else Decimal("6.95")
     placed = now - timedelta(days=rng.randint(2, 9), hours=rng.randint(0, 23))
     order = Order.objects.create(
-        tenant=tenant, customer=customer, number=_next_number(tenant, m), email=customer.email,
-        currency=m.currency, subtotal=subtotal, shipping_total=shipping, total=subtotal + shipping,
-        placed_at=placed, fulfillment_status="" if status == TrackingStatus.PENDING else "fulfilled",
-        shipping_address={"name": customer.name, "city": "Springfield", "country": m.carriers[0][2]},
+        tenant=tenant,
+        customer=customer,
+        number=_next_number(tenant, m),
+        email=customer.email,
+        currency=m.currency,
+        subtotal=subtotal,
+        shipping_total=shipping,
+        total=subtotal + shipping,
+        placed_at=placed,
+        fulfillment_status="" if status == TrackingStatus.PENDING else "fulfilled",
+        shipping_address={
+            "name": customer.name,
+            "city": "Springfield",
+            "country": m.carriers[0][2],
+        },
         raw={"demo_stable": stable},
     )
     for sku, title, ptype, price in picks:
-        OrderLine.objects.create(order=order, sku=sku, title=title, product_type=ptype, unit_price=Decimal(price))
+        OrderLine.objects.create(
+            order=order, sku=sku, title=title, product_type=ptype, unit_price=Decimal(price)
+        )
     if status == TrackingStatus.PENDING:
         return order
     carrier, hub, country = m.carriers[rng.randrange(len(m.carriers))]
     shipment = Shipment.objects.create(
-        tenant=tenant, order=order, carrier=carrier,
+        tenant=tenant,
+        order=order,
+        carrier=carrier,
         tracking_number=f"{carrier.upper()[:3]}{rng.randrange(10**11, 10**12)}",
         estimated_delivery=(placed + timedelta(days=6)).date(),
     )
     for offset, (st, text, city) in enumerate(_scan_path(status, hub)):
         record_tracking_event(
-            shipment, occurred_at=placed + timedelta(hours=10 + offset * 19), status=st,
-            description=text, carrier_code=f"{st[:2].upper()}{offset}", city=city, country=country,
+            shipment,
+            occurred_at=placed + timedelta(hours=10 + offset * 19),
+            status=st,
+            description=text,
+            carrier_code=f"{st[:2].upper()}{offset}",
+            city=city,
+            country=country,
             raw={"sandbox": True, "status": st, "description": text},
         )
     return order
@@ -257,12 +369,16 @@ def _scan_path(final: str, hub: str) -> list[tuple[str, str, str]]:
     ]
     tails = {
         TrackingStatus.IN_TRANSIT: [],
-        TrackingStatus.OUT_FOR_DELIVERY: [(TrackingStatus.OUT_FOR_DELIVERY, "Out for delivery", "Springfield")],
+        TrackingStatus.OUT_FOR_DELIVERY: [
+            (TrackingStatus.OUT_FOR_DELIVERY, "Out for delivery", "Springfield")
+        ],
         TrackingStatus.DELIVERED: [
             (TrackingStatus.OUT_FOR_DELIVERY, "Out for delivery", "Springfield"),
             (TrackingStatus.DELIVERED, "Delivered, left at front door", "Springfield"),
         ],
-        TrackingStatus.EXCEPTION: [(TrackingStatus.EXCEPTION, "Package damaged in transit, held at depot", hub)],
+        TrackingStatus.EXCEPTION: [
+            (TrackingStatus.EXCEPTION, "Package damaged in transit, held at depot", hub)
+        ],
         TrackingStatus.FAILED_ATTEMPT: [
             (TrackingStatus.OUT_FOR_DELIVERY, "Out for delivery", "Springfield"),
             (TrackingStatus.FAILED_ATTEMPT, "Delivery attempted, nobody home", "Springfield"),
@@ -275,8 +391,14 @@ def _scan_path(final: str, hub: str) -> list[tuple[str, str, str]]:
 
 # (intent scenario, weight). WISMO dominates post-purchase contact volume.
 SCENARIOS = (
-    ("wismo", 55), ("refund_small", 9), ("refund_big", 7), ("return", 8), ("exception", 6),
-    ("cancel", 5), ("address", 4), ("no_order", 6),
+    ("wismo", 55),
+    ("refund_small", 9),
+    ("refund_big", 7),
+    ("return", 8),
+    ("exception", 6),
+    ("cancel", 5),
+    ("address", 4),
+    ("no_order", 6),
 )
 
 TEXTS = {
@@ -309,12 +431,21 @@ TEXTS = {
         "my parcel #{n} is stuck and says exception",
     ],
     "cancel": ["Please cancel order #{n}, ordered by mistake", "cancel my order {n} asap"],
-    "address": ["I need to change the shipping address on order #{n}, I moved", "wrong adress on #{n}, can you fix it"],
-    "no_order": ["Where is my package? I ordered last week", "hi my order never came", "?? still waiting"],
+    "address": [
+        "I need to change the shipping address on order #{n}, I moved",
+        "wrong adress on #{n}, can you fix it",
+    ],
+    "no_order": [
+        "Where is my package? I ordered last week",
+        "hi my order never came",
+        "?? still waiting",
+    ],
 }
 
 
-def _pick_order(tenant: Tenant, rng: random.Random, *, status: str | None = None, big: bool | None = None) -> Order | None:
+def _pick_order(
+    tenant: Tenant, rng: random.Random, *, status: str | None = None, big: bool | None = None
+) -> Order | None:
     qs = Order.objects.filter(tenant=tenant)
     if status == TrackingStatus.PENDING:
         qs = qs.filter(shipments__isnull=True)
@@ -336,11 +467,23 @@ def simulate_one(rng: random.Random) -> str:
     scenario = rng.choices([s for s, _ in SCENARIOS], weights=[w for _, w in SCENARIOS])[0]
     order: Order | None
     if scenario == "wismo":
-        order = _pick_order(tenant, rng, status=rng.choice([TrackingStatus.IN_TRANSIT, TrackingStatus.OUT_FOR_DELIVERY, TrackingStatus.DELIVERED]))
+        order = _pick_order(
+            tenant,
+            rng,
+            status=rng.choice(
+                [
+                    TrackingStatus.IN_TRANSIT,
+                    TrackingStatus.OUT_FOR_DELIVERY,
+                    TrackingStatus.DELIVERED,
+                ]
+            ),
+        )
     elif scenario in ("refund_small", "refund_big"):
         # A fresh delivered order: a refunded order cannot be refunded again.
         customer = Customer.objects.filter(tenant=tenant).order_by("?").first()
-        order = make_order(tenant, merchant, customer, TrackingStatus.DELIVERED, rng, big=scenario == "refund_big")
+        order = make_order(
+            tenant, merchant, customer, TrackingStatus.DELIVERED, rng, big=scenario == "refund_big"
+        )
     elif scenario == "exception":
         order = _pick_order(tenant, rng, status=TrackingStatus.EXCEPTION)
     elif scenario in ("cancel", "address"):
@@ -352,7 +495,9 @@ def simulate_one(rng: random.Random) -> str:
     body = template.format(n=number)
     if rng.random() < 0.15:
         body = body.lower().replace("please", "pls")
-    email = order.email if order else Customer.objects.filter(tenant=tenant).order_by("?").first().email
+    email = (
+        order.email if order else Customer.objects.filter(tenant=tenant).order_by("?").first().email
+    )
     customer = Customer.objects.filter(tenant=tenant, email=email).first()
     contact = desk_actions.create_contact(
         tenant,
@@ -370,7 +515,9 @@ def simulate_one(rng: random.Random) -> str:
 def advance_one_shipment(rng: random.Random) -> str | None:
     """Move one non-sample in-transit shipment a step along its way."""
     shipment = (
-        Shipment.objects.filter(status__in=[TrackingStatus.IN_TRANSIT, TrackingStatus.OUT_FOR_DELIVERY])
+        Shipment.objects.filter(
+            status__in=[TrackingStatus.IN_TRANSIT, TrackingStatus.OUT_FOR_DELIVERY]
+        )
         .exclude(order__raw__demo_stable=True)
         .order_by("?")
         .first()
@@ -382,7 +529,12 @@ def advance_one_shipment(rng: random.Random) -> str | None:
         TrackingStatus.OUT_FOR_DELIVERY: (TrackingStatus.DELIVERED, "Delivered to mailbox"),
     }[shipment.status]
     record_tracking_event(
-        shipment, occurred_at=timezone.now(), status=nxt[0], description=nxt[1],
-        carrier_code=f"SIM{rng.randrange(1000)}", city="Springfield", raw={"sandbox": True},
+        shipment,
+        occurred_at=timezone.now(),
+        status=nxt[0],
+        description=nxt[1],
+        carrier_code=f"SIM{rng.randrange(1000)}",
+        city="Springfield",
+        raw={"sandbox": True},
     )
     return f"{shipment.carrier} {shipment.tracking_number} → {nxt[0]}"

@@ -91,9 +91,8 @@ def _ensure_postgres() -> bool:
     try:
         # cleanup_mode=None: the server must outlive this process; stop() ends it.
         server = pgserver.get_server(PG_DIR, cleanup_mode=None)
-        exists = server.psql(
-            f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}'"
-        )
+        query = f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}'"  # noqa: S608 - a constant
+        exists = server.psql(query)
         if "1 row" not in exists:
             server.psql(f"CREATE DATABASE {DATABASE_NAME}")
     except Exception as exc:
@@ -166,15 +165,24 @@ def _ensure_redis() -> bool:
     result = subprocess.run(
         [
             binary,
-            "--port", "0",
-            "--unixsocket", str(REDIS_SOCKET),
-            "--unixsocketperm", "700",
-            "--dir", str(REDIS_DIR),
-            "--daemonize", "yes",
-            "--pidfile", str(REDIS_DIR / "redis.pid"),
-            "--logfile", str(REDIS_DIR / "redis.log"),
-            "--appendonly", "yes",
-            "--save", "",
+            "--port",
+            "0",
+            "--unixsocket",
+            str(REDIS_SOCKET),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(REDIS_DIR),
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(REDIS_DIR / "redis.pid"),
+            "--logfile",
+            str(REDIS_DIR / "redis.log"),
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
         ],
         capture_output=True,
         text=True,

@@ -32,7 +32,9 @@ REJECT_REASONS = [
 
 class ApproveForm(forms.Form):
     reason_code = forms.ChoiceField(choices=APPROVE_REASONS, initial=Decision.Reason.POLICY_OK)
-    note = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(
+        max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class RejectForm(forms.Form):
@@ -42,4 +44,6 @@ class RejectForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Sent to the customer instead of the proposed action.",
     )
-    note = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(
+        max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )

@@ -44,9 +44,15 @@ def healthz(request: HttpRequest) -> JsonResponse:
     started = time.monotonic()
     checks = {"database": _check_database(), "redis": _check_redis()}
     # Without Redis a worker ping would only time out; say so instead of waiting.
-    checks["worker"] = _check_workers() if checks["redis"]["ok"] else {"ok": False, "error": "redis down"}
+    checks["worker"] = (
+        _check_workers() if checks["redis"]["ok"] else {"ok": False, "error": "redis down"}
+    )
     ok = all(c["ok"] for c in checks.values())
-    body = {"status": "ok" if ok else "degraded", **checks, "ms": round((time.monotonic() - started) * 1000)}
+    body = {
+        "status": "ok" if ok else "degraded",
+        **checks,
+        "ms": round((time.monotonic() - started) * 1000),
+    }
     # Without a worker the web still serves (work queues up): 200, "degraded".
     # Without the database or Redis it cannot: 503 so a load balancer drains it.
     serving = checks["database"]["ok"] and checks["redis"]["ok"]

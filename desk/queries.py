@@ -18,8 +18,12 @@ class TenantCount:
 
 def inbox_rows() -> QuerySet[Contact]:
     """Contacts with what an inbox row shows, in two queries (contacts, proposals)."""
-    return Contact.objects.select_related("tenant", "order", "customer", "assigned_to").prefetch_related(
-        Prefetch("proposals", queryset=Proposal.objects.order_by("-created_at"), to_attr="proposal_list")
+    return Contact.objects.select_related(
+        "tenant", "order", "customer", "assigned_to"
+    ).prefetch_related(
+        Prefetch(
+            "proposals", queryset=Proposal.objects.order_by("-created_at"), to_attr="proposal_list"
+        )
     )
 
 

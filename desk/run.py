@@ -29,7 +29,7 @@ def _announce_when_healthy(port: str, env: dict[str, str]) -> None:
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310 - our own loopback URL
+            with urllib.request.urlopen(url, timeout=3) as response:
                 body = json.loads(response.read())
                 if body.get("status") == "ok":
                     break
@@ -67,19 +67,26 @@ def main() -> int:
         manager.add_process(
             "web",
             f"{bin_dir / 'uvicorn'} desk.asgi:application --host 127.0.0.1 --port {port} --no-access-log",
-            env=env, cwd=str(BASE_DIR),
+            env=env,
+            cwd=str(BASE_DIR),
         )
         manager.add_process(
             "worker",
             f"{bin_dir / 'celery'} -A desk worker -Q agents,actions,nudges,sla --concurrency 2 "
             "--loglevel INFO --without-mingle --without-gossip",
-            env=env, cwd=str(BASE_DIR),
+            env=env,
+            cwd=str(BASE_DIR),
         )
-        manager.add_process("beat", f"{bin_dir / 'celery'} -A desk beat --loglevel INFO", env=env, cwd=str(BASE_DIR))
+        manager.add_process(
+            "beat", f"{bin_dir / 'celery'} -A desk beat --loglevel INFO", env=env, cwd=str(BASE_DIR)
+        )
         interval = os.environ.get("DEMO_SIMULATOR_INTERVAL", "6")
         if interval != "0":
             manager.add_process(
-                "simulator", f"{PYTHON} manage.py simulate --interval {interval}", env=env, cwd=str(BASE_DIR)
+                "simulator",
+                f"{PYTHON} manage.py simulate --interval {interval}",
+                env=env,
+                cwd=str(BASE_DIR),
             )
         threading.Thread(target=_announce_when_healthy, args=(port, env), daemon=True).start()
         manager.loop()

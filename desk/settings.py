@@ -38,6 +38,9 @@ SITE_URL = os.environ.get("SITE_URL", f"http://127.0.0.1:{os.environ.get('PORT',
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 REDIS_URL = os.environ.get("REDIS_URL", "")
+if (not DATABASE_URL or not REDIS_URL) and not (DEBUG or env_bool("EMBEDDED_SERVICES")):
+    # A production process must never quietly keep its data under ./var/.
+    raise ImproperlyConfigured("DATABASE_URL and REDIS_URL must be set when DEBUG is off.")
 if not DATABASE_URL or not REDIS_URL:
     from desk import embedded
 
@@ -49,7 +52,9 @@ if not DATABASE_URL or not REDIS_URL:
 
 DATABASES = {
     "default": dj_database_url.parse(
-        DATABASE_URL, conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")), conn_health_checks=True
+        DATABASE_URL,
+        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
     )
 }
 DATABASES["default"].setdefault("TEST", {})

@@ -25,7 +25,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
     """Escalated contacts across the member's tenants, or one tenant's with ?tenant=slug."""
     tenants = tenants_where(request.user, Permission.VIEW_CONTACTS)
     if request.GET.get("tenant"):
-        tenant, _ = get_tenant_for_member(request.user, request.GET["tenant"], Permission.VIEW_CONTACTS)
+        tenant, _ = get_tenant_for_member(
+            request.user, request.GET["tenant"], Permission.VIEW_CONTACTS
+        )
         tenants = [tenant]
     elif not tenants:
         from django.core.exceptions import PermissionDenied
@@ -71,7 +73,9 @@ def _packet(contact: Contact, membership, **extra) -> dict:
 
 
 def _decide(request: HttpRequest, contact_id: str, proposal_id: str, approve: bool) -> HttpResponse:
-    contact, membership = get_contact_for_member(request.user, contact_id, Permission.DECIDE_PROPOSALS)
+    contact, membership = get_contact_for_member(
+        request.user, contact_id, Permission.DECIDE_PROPOSALS
+    )
     proposal = get_proposal_for_member(request.user, contact, proposal_id)
     form = (ApproveForm if approve else RejectForm)(request.POST)
     error = None
@@ -98,7 +102,9 @@ def _decide(request: HttpRequest, contact_id: str, proposal_id: str, approve: bo
     else:
         error = "Please correct the form."
     if error is None:
-        messages.success(request, "Approved: executing now." if approve else "Rejected and replied.")
+        messages.success(
+            request, "Approved: executing now." if approve else "Rejected and replied."
+        )
         if request.htmx:
             contact.refresh_from_db()
             return render(request, "desk/contact.html#decision-panel", _packet(contact, membership))
@@ -125,4 +131,3 @@ def approve(request: HttpRequest, contact_id: str, proposal_id: str) -> HttpResp
 @require_POST
 def reject(request: HttpRequest, contact_id: str, proposal_id: str) -> HttpResponse:
     return _decide(request, contact_id, proposal_id, approve=False)
-

@@ -79,6 +79,9 @@ class WebhookEvent(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.provider} {self.topic or '-'} {self.delivery_id or self.pk} ({self.status})"
+
 
 class Customer(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

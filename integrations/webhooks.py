@@ -38,7 +38,9 @@ def sign(secret: str, body: bytes) -> str:
 
 
 def _kept_headers(request: HttpRequest) -> dict[str, str]:
-    return {k: v for k, v in request.headers.items() if k.lower() not in {"cookie", "authorization"}}
+    return {
+        k: v for k, v in request.headers.items() if k.lower() not in {"cookie", "authorization"}
+    }
 
 
 @csrf_exempt
@@ -50,7 +52,9 @@ def receive(request: HttpRequest, provider: str, connection_id: str) -> JsonResp
         public_id = uuid.UUID(connection_id)
     except ValueError:
         return JsonResponse({"error": "No such connection"}, status=404)
-    connection = Connection.objects.filter(public_id=public_id, provider=provider, is_active=True).first()
+    connection = Connection.objects.filter(
+        public_id=public_id, provider=provider, is_active=True
+    ).first()
     if connection is None:
         return JsonResponse({"error": "No such connection"}, status=404)
 

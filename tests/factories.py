@@ -19,7 +19,9 @@ _seq = itertools.count(1)
 
 def make_tenant(slug: str | None = None, **fields) -> Tenant:
     n = next(_seq)
-    tenant = Tenant.objects.create(slug=slug or f"merchant-{n}", name=fields.pop("name", f"Merchant {n}"), **fields)
+    tenant = Tenant.objects.create(
+        slug=slug or f"merchant-{n}", name=fields.pop("name", f"Merchant {n}"), **fields
+    )
     Contract.objects.create(
         tenant=tenant,
         currency=tenant.currency,
@@ -38,7 +40,9 @@ def make_member(tenant: Tenant, role: str, email: str | None = None) -> User:
 
 
 def make_customer(tenant: Tenant, email: str | None = None, **fields) -> Customer:
-    return Customer.objects.create(tenant=tenant, email=email or f"cust{next(_seq)}@example.com", **fields)
+    return Customer.objects.create(
+        tenant=tenant, email=email or f"cust{next(_seq)}@example.com", **fields
+    )
 
 
 def make_order(
@@ -78,11 +82,15 @@ def make_order(
     return order
 
 
-def make_contact(tenant: Tenant, *, order: Order | None = None, body: str = "Where is my order?", **fields) -> Contact:
+def make_contact(
+    tenant: Tenant, *, order: Order | None = None, body: str = "Where is my order?", **fields
+) -> Contact:
     contact = Contact.objects.create(
         tenant=tenant,
         order=order,
-        customer_email=order.email if order else fields.pop("customer_email", "someone@example.com"),
+        customer_email=order.email
+        if order
+        else fields.pop("customer_email", "someone@example.com"),
         subject=fields.pop("subject", body[:40]),
         **fields,
     )

@@ -40,7 +40,9 @@ def test_wismo_without_order_number_finds_the_order_by_email(django_capture_on_c
     assert "out for delivery" in contact.messages.get(direction="outbound").body
 
 
-def test_small_refund_on_a_delivered_order_is_executed_by_the_agent(django_capture_on_commit_callbacks):
+def test_small_refund_on_a_delivered_order_is_executed_by_the_agent(
+    django_capture_on_commit_callbacks,
+):
     tenant = make_tenant()
     order = make_order(tenant, total="45.00", shipment_status="delivered")
     contact = make_contact(tenant, order=order, body="I want a refund please")
@@ -52,7 +54,12 @@ def test_small_refund_on_a_delivered_order_is_executed_by_the_agent(django_captu
 
 def test_vip_refund_goes_to_a_human(django_capture_on_commit_callbacks):
     tenant = make_tenant()
-    order = make_order(tenant, total="45.00", customer=make_customer(tenant, is_vip=True), shipment_status="delivered")
+    order = make_order(
+        tenant,
+        total="45.00",
+        customer=make_customer(tenant, is_vip=True),
+        shipment_status="delivered",
+    )
     contact = make_contact(tenant, order=order, body="refund my order")
     contact.customer = order.customer
     contact.save()
@@ -106,8 +113,13 @@ def test_agent_error_escalates_with_the_reason(django_capture_on_commit_callback
 
 def _refund_draft(amount: str, source: str = "order.refundable_remainder") -> ProposalDraft:
     return ProposalDraft(
-        kind=Proposal.Kind.REFUND, amount=Decimal(amount), currency="USD", reply_draft="",
-        confidence=Decimal("0.95"), rationale="", parameters={"amount_source": source},
+        kind=Proposal.Kind.REFUND,
+        amount=Decimal(amount),
+        currency="USD",
+        reply_draft="",
+        confidence=Decimal("0.95"),
+        rationale="",
+        parameters={"amount_source": source},
     )
 
 
@@ -124,14 +136,18 @@ def test_guardrails_pass_a_refund_of_the_remainder_under_the_limit():
 def test_guardrails_stop_an_amount_not_taken_from_the_order():
     tenant = make_tenant()
     order = make_order(tenant, total="120.00")
-    verdicts = check(tenant, _refund_draft("50.00", source="customer_text"), order=order, customer=None)
+    verdicts = check(
+        tenant, _refund_draft("50.00", source="customer_text"), order=order, customer=None
+    )
     assert _failed(verdicts) == ["amount_from_system"]
 
 
 def test_guardrails_stop_more_than_the_refundable_remainder():
     tenant = make_tenant()
     order = make_order(tenant, total="120.00")
-    Refund.objects.create(tenant=tenant, order=order, amount=Decimal("100"), currency="USD", idempotency_key="k1")
+    Refund.objects.create(
+        tenant=tenant, order=order, amount=Decimal("100"), currency="USD", idempotency_key="k1"
+    )
     verdicts = check(tenant, _refund_draft("120.00"), order=order, customer=None)
     assert set(_failed(verdicts)) == {"amount_from_system", "within_remainder"}
 
@@ -140,21 +156,31 @@ def test_guardrails_stop_low_confidence():
     tenant = make_tenant()
     draft = _refund_draft("10.00")
     draft.confidence = Decimal("0.5")
-    assert "confidence" in _failed(check(tenant, draft, order=make_order(tenant, total="10.00"), customer=None))
+    assert "confidence" in _failed(
+        check(tenant, draft, order=make_order(tenant, total="10.00"), customer=None)
+    )
 
 
 def test_guardrails_enforce_the_daily_auto_refund_cap():
     tenant = make_tenant(daily_auto_refund_cap=Decimal("150"))
     earlier = make_contact(tenant)
     Proposal.objects.create(
-        tenant=tenant, contact=earlier, kind=Proposal.Kind.REFUND, amount=Decimal("100"),
-        status=Proposal.Status.EXECUTED, created_at=timezone.now(),
+        tenant=tenant,
+        contact=earlier,
+        kind=Proposal.Kind.REFUND,
+        amount=Decimal("100"),
+        status=Proposal.Status.EXECUTED,
+        created_at=timezone.now(),
     )
-    verdicts = check(tenant, _refund_draft("60.00"), order=make_order(tenant, total="60.00"), customer=None)
+    verdicts = check(
+        tenant, _refund_draft("60.00"), order=make_order(tenant, total="60.00"), customer=None
+    )
     assert _failed(verdicts) == ["daily_cap"]
 
 
 def test_guardrails_refuse_kinds_the_tenant_did_not_allow():
     tenant = make_tenant(auto_action_kinds=["reply"])
-    verdicts = check(tenant, _refund_draft("10.00"), order=make_order(tenant, total="10.00"), customer=None)
+    verdicts = check(
+        tenant, _refund_draft("10.00"), order=make_order(tenant, total="10.00"), customer=None
+    )
     assert _failed(verdicts) == ["kind_allowed"]

@@ -22,7 +22,12 @@ def _page(tenant):
 
 @pytest.mark.parametrize(
     ("role", "expected"),
-    [(Role.LEAD, 200), (Role.ACCOUNT_MANAGER, 200), (Role.MERCHANT_ADMIN, 200), (Role.SPECIALIST, 403)],
+    [
+        (Role.LEAD, 200),
+        (Role.ACCOUNT_MANAGER, 200),
+        (Role.MERCHANT_ADMIN, 200),
+        (Role.SPECIALIST, 403),
+    ],
 )
 def test_billing_page_checks_the_role(client, role, expected):
     tenant = make_tenant()

@@ -23,7 +23,10 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (apt-get install chromium)"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(),
+        reason="Debian's chromium is not installed (apt-get install chromium)",
+    ),
 ]
 
 
@@ -37,8 +40,15 @@ def page(monkeypatch):
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         yield page
@@ -61,8 +71,13 @@ def test_escalation_appears_live_and_approval_refunds_once(page, asgi_server, ce
     assert page.locator(".inbox-row").count() == 0
 
     contact = actions.create_contact(
-        tenant, actor=Actor.system("test"), channel="email", customer_email=order.email,
-        order_number=order.number, subject="Refund for my parka", body="I want a refund for my order please",
+        tenant,
+        actor=Actor.system("test"),
+        channel="email",
+        customer_email=order.email,
+        order_number=order.number,
+        subject="Refund for my parka",
+        body="I want a refund for my order please",
     )
 
     row = page.locator(f"#contact-{contact.public_id}")

@@ -29,11 +29,21 @@ def _post(client, key, payload, **extra):
     )
 
 
-def test_valid_contact_is_accepted_with_its_id(client, tenant_and_key, django_capture_on_commit_callbacks):
+def test_valid_contact_is_accepted_with_its_id(
+    client, tenant_and_key, django_capture_on_commit_callbacks
+):
     tenant, key = tenant_and_key
     order = make_order(tenant)
     with django_capture_on_commit_callbacks() as callbacks:
-        response = _post(client, key, {"customer_email": order.email, "order_number": f"#{order.number}", "body": "where is it"})
+        response = _post(
+            client,
+            key,
+            {
+                "customer_email": order.email,
+                "order_number": f"#{order.number}",
+                "body": "where is it",
+            },
+        )
     assert response.status_code == 202
     contact = Contact.objects.get(public_id=response.json()["id"])
     assert contact.tenant == tenant
@@ -43,10 +53,14 @@ def test_valid_contact_is_accepted_with_its_id(client, tenant_and_key, django_ca
     assert len(callbacks) == 1  # the agent task, enqueued on commit
 
 
-def test_unknown_order_still_creates_the_contact(client, tenant_and_key, django_capture_on_commit_callbacks):
+def test_unknown_order_still_creates_the_contact(
+    client, tenant_and_key, django_capture_on_commit_callbacks
+):
     _, key = tenant_and_key
     with django_capture_on_commit_callbacks():
-        response = _post(client, key, {"customer_email": "a@example.com", "order_number": "999999", "body": "hi"})
+        response = _post(
+            client, key, {"customer_email": "a@example.com", "order_number": "999999", "body": "hi"}
+        )
     assert response.status_code == 202
     assert Contact.objects.get(public_id=response.json()["id"]).order is None
 
@@ -63,7 +77,12 @@ def test_missing_fields_give_400_with_field_errors(client, tenant_and_key):
 @pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b"\xff\xfe"])
 def test_malformed_json_is_400(client, tenant_and_key, body):
     _, key = tenant_and_key
-    response = client.post("/api/v1/contacts", data=body, content_type="application/json", headers={"Authorization": f"Bearer {key}"})
+    response = client.post(
+        "/api/v1/contacts",
+        data=body,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {key}"},
+    )
     assert response.status_code == 400
     assert "JSON object" in response.json()["error"]
 
@@ -71,7 +90,10 @@ def test_malformed_json_is_400(client, tenant_and_key, body):
 @pytest.mark.parametrize("header", ["", "Bearer", "Bearer nope", "Basic abc", "Bearer pd_abc_def"])
 def test_missing_or_wrong_key_is_401(client, tenant_and_key, header):
     response = client.post(
-        "/api/v1/contacts", data={}, content_type="application/json", headers={"Authorization": header} if header else {}
+        "/api/v1/contacts",
+        data={},
+        content_type="application/json",
+        headers={"Authorization": header} if header else {},
     )
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith("Bearer")
@@ -95,7 +117,9 @@ def test_keys_are_stored_hashed(tenant_and_key):
 def test_get_contact_returns_status_intent_proposal_and_resolution(client, tenant_and_key):
     tenant, key = tenant_and_key
     contact = make_contact(tenant)
-    response = client.get(f"/api/v1/contacts/{contact.public_id}", headers={"Authorization": f"Bearer {key}"})
+    response = client.get(
+        f"/api/v1/contacts/{contact.public_id}", headers={"Authorization": f"Bearer {key}"}
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["id"] == str(contact.public_id)
@@ -105,7 +129,9 @@ def test_get_contact_returns_status_intent_proposal_and_resolution(client, tenan
 def test_get_contact_of_another_tenant_is_404(client, tenant_and_key):
     _, key = tenant_and_key
     foreign = make_contact(make_tenant())
-    response = client.get(f"/api/v1/contacts/{foreign.public_id}", headers={"Authorization": f"Bearer {key}"})
+    response = client.get(
+        f"/api/v1/contacts/{foreign.public_id}", headers={"Authorization": f"Bearer {key}"}
+    )
     assert response.status_code == 404
 
 

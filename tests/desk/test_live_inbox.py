@@ -30,8 +30,14 @@ def _escalate(tenant):
     contact = make_contact(tenant, order=order, subject="Refund for a parka")
     submit_proposal(
         contact,
-        ProposalDraft(kind=Proposal.Kind.REFUND, amount=Decimal("300"), currency="USD", reply_draft="",
-                      confidence=Decimal("0.9"), rationale=""),
+        ProposalDraft(
+            kind=Proposal.Kind.REFUND,
+            amount=Decimal("300"),
+            currency="USD",
+            reply_draft="",
+            confidence=Decimal("0.9"),
+            rationale="",
+        ),
         guardrails=[{"name": "within_auto_limit", "passed": False, "detail": "above limit"}],
         actor=Actor.agent(),
     )

@@ -31,7 +31,9 @@ def _post_contact(client, key: str, **payload):
 
 
 def _contact_status(client, key, contact_id):
-    return client.get(f"/api/v1/contacts/{contact_id}", headers={"Authorization": f"Bearer {key}"}).json()
+    return client.get(
+        f"/api/v1/contacts/{contact_id}", headers={"Authorization": f"Bearer {key}"}
+    ).json()
 
 
 def test_wismo_on_in_transit_order_is_answered_by_the_agent_alone(client, celery_worker):
@@ -40,12 +42,18 @@ def test_wismo_on_in_transit_order_is_answered_by_the_agent_alone(client, celery
     order = make_order(tenant, total="60.00")
 
     response = _post_contact(
-        client, key, customer_email=order.email, order_number=f"#{order.number}", body="where is my order??"
+        client,
+        key,
+        customer_email=order.email,
+        order_number=f"#{order.number}",
+        body="where is my order??",
     )
 
     assert response.status_code == 202
     contact_id = response.json()["id"]
-    body = wait_for(lambda: (b := _contact_status(client, key, contact_id))["status"] == "resolved" and b)
+    body = wait_for(
+        lambda: (b := _contact_status(client, key, contact_id))["status"] == "resolved" and b
+    )
     assert body["intent"] == "wismo"
     assert body["resolution"]["by"] == "ai"
     assert "on its way" in body["resolution"]["reply"]
@@ -66,7 +74,9 @@ def test_refund_over_the_auto_limit_is_escalated_with_the_order_amount(client, c
     )
 
     contact_id = response.json()["id"]
-    body = wait_for(lambda: (b := _contact_status(client, key, contact_id))["status"] == "escalated" and b)
+    body = wait_for(
+        lambda: (b := _contact_status(client, key, contact_id))["status"] == "escalated" and b
+    )
     assert body["proposal"]["kind"] == "refund"
     assert body["proposal"]["amount"] == "300.00"  # from the order, never the customer's "$5000"
     failed = [g["name"] for g in body["proposal"]["guardrails"] if not g["passed"]]
@@ -80,8 +90,12 @@ def test_two_simultaneous_approvals_make_exactly_one_refund(celery_worker):
     bob = make_member(tenant, Role.SPECIALIST)
     order = make_order(tenant, total="300.00", shipment_status="delivered")
     contact = actions.create_contact(
-        tenant, actor=Actor.system(), channel="email", customer_email=order.email,
-        order_number=order.number, body="refund please",
+        tenant,
+        actor=Actor.system(),
+        channel="email",
+        customer_email=order.email,
+        order_number=order.number,
+        body="refund please",
     )
     wait_for(lambda: Contact.objects.get(pk=contact.pk).status == Contact.Status.ESCALATED)
     proposal = Proposal.objects.get(contact=contact)

@@ -47,11 +47,15 @@ def _detail(contact):
 
 
 def _approve(contact, proposal):
-    return reverse("desk:approve", kwargs={"contact_id": contact.public_id, "proposal_id": proposal.public_id})
+    return reverse(
+        "desk:approve", kwargs={"contact_id": contact.public_id, "proposal_id": proposal.public_id}
+    )
 
 
 def _reject(contact, proposal):
-    return reverse("desk:reject", kwargs={"contact_id": contact.public_id, "proposal_id": proposal.public_id})
+    return reverse(
+        "desk:reject", kwargs={"contact_id": contact.public_id, "proposal_id": proposal.public_id}
+    )
 
 
 def test_anonymous_visitor_is_sent_to_login(client, escalated):
@@ -71,7 +75,7 @@ def test_specialist_sees_the_escalation_in_the_inbox(client, escalated):
 
 
 def test_inbox_htmx_request_returns_only_the_list_partial(client, escalated):
-    tenant, contact, _ = escalated
+    tenant, _, _ = escalated
     client.force_login(make_member(tenant, Role.SPECIALIST))
     response = client.get(reverse("desk:inbox"), headers={"HX-Request": "true"})
     html = response.content.decode()
@@ -124,11 +128,13 @@ def test_decision_packet_of_another_tenant_is_404(client, escalated):
 def test_decision_packet_with_a_malformed_id_is_404(client, escalated):
     tenant, _, _ = escalated
     client.force_login(make_member(tenant, Role.SPECIALIST))
-    assert client.get(reverse("desk:contact", kwargs={"contact_id": "not-a-uuid"})).status_code == 404
+    assert (
+        client.get(reverse("desk:contact", kwargs={"contact_id": "not-a-uuid"})).status_code == 404
+    )
 
 
 def test_decision_packet_shows_proposal_order_lines_tracking_and_reason(client, escalated):
-    tenant, contact, proposal = escalated
+    tenant, contact, _ = escalated
     client.force_login(make_member(tenant, Role.SPECIALIST))
     html = client.get(_detail(contact)).content.decode()
     assert "300.00 USD" in html
@@ -146,7 +152,9 @@ def test_account_manager_sees_the_packet_but_no_decision_buttons(client, escalat
     assert 'id="approve-button"' not in html
 
 
-def test_plain_approve_redirects_to_the_packet(client, escalated, django_capture_on_commit_callbacks):
+def test_plain_approve_redirects_to_the_packet(
+    client, escalated, django_capture_on_commit_callbacks
+):
     tenant, contact, proposal = escalated
     client.force_login(make_member(tenant, Role.SPECIALIST))
     with django_capture_on_commit_callbacks(execute=False):
@@ -157,11 +165,17 @@ def test_plain_approve_redirects_to_the_packet(client, escalated, django_capture
     assert proposal.status == Proposal.Status.APPROVED
 
 
-def test_htmx_approve_returns_the_decision_panel_only(client, escalated, django_capture_on_commit_callbacks):
+def test_htmx_approve_returns_the_decision_panel_only(
+    client, escalated, django_capture_on_commit_callbacks
+):
     tenant, contact, proposal = escalated
     client.force_login(make_member(tenant, Role.SPECIALIST))
     with django_capture_on_commit_callbacks(execute=False):
-        response = client.post(_approve(contact, proposal), {"reason_code": "policy_ok"}, headers={"HX-Request": "true"})
+        response = client.post(
+            _approve(contact, proposal),
+            {"reason_code": "policy_ok"},
+            headers={"HX-Request": "true"},
+        )
     html = response.content.decode()
     assert response.status_code == 200
     assert html.lstrip().startswith('<section class="card decision" id="decision-panel"')
@@ -173,7 +187,11 @@ def test_second_approval_is_refused_with_409(client, escalated, django_capture_o
     client.force_login(make_member(tenant, Role.SPECIALIST))
     with django_capture_on_commit_callbacks(execute=False):
         client.post(_approve(contact, proposal), {"reason_code": "policy_ok"})
-        response = client.post(_approve(contact, proposal), {"reason_code": "policy_ok"}, headers={"HX-Request": "true"})
+        response = client.post(
+            _approve(contact, proposal),
+            {"reason_code": "policy_ok"},
+            headers={"HX-Request": "true"},
+        )
     assert response.status_code == 409
     assert "already been decided" in response.content.decode()
     assert Decision.objects.filter(proposal=proposal).count() == 1
@@ -227,13 +245,19 @@ def test_reject_replies_and_resolves_by_a_human(client, escalated):
     contact.refresh_from_db()
     assert contact.status == Contact.Status.RESOLVED
     assert contact.resolution == Contact.Resolution.HUMAN
-    assert contact.messages.filter(direction="outbound", author_user=user).get().body.startswith("Sorry")
+    assert (
+        contact.messages.filter(direction="outbound", author_user=user)
+        .get()
+        .body.startswith("Sorry")
+    )
 
 
 def test_reject_without_a_reply_is_400(client, escalated):
     tenant, contact, proposal = escalated
     client.force_login(make_member(tenant, Role.SPECIALIST))
-    response = client.post(_reject(contact, proposal), {"reason_code": "policy_denies", "reply": ""})
+    response = client.post(
+        _reject(contact, proposal), {"reason_code": "policy_denies", "reply": ""}
+    )
     assert response.status_code == 400
 
 

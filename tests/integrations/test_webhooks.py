@@ -20,7 +20,11 @@ SECRET = "s3cret"
 def feed():
     tenant = make_tenant()
     connection = Connection.objects.create(
-        tenant=tenant, provider="sandbox_carrier", kind="carrier", name="feed", credentials={"webhook_secret": SECRET}
+        tenant=tenant,
+        provider="sandbox_carrier",
+        kind="carrier",
+        name="feed",
+        credentials={"webhook_secret": SECRET},
     )
     shipment = make_order(tenant).shipments.get()
     return connection, shipment
@@ -41,12 +45,18 @@ def _scan(shipment, **overrides):
     return payload
 
 
-def _deliver(client, connection, body: bytes, *, delivery_id="d-1", secret=SECRET, topic="tracking/scan"):
+def _deliver(
+    client, connection, body: bytes, *, delivery_id="d-1", secret=SECRET, topic="tracking/scan"
+):
     return client.post(
         f"/webhooks/sandbox_carrier/{connection.public_id}",
         data=body,
         content_type="application/json",
-        headers={"X-Desk-Hmac-Sha256": sign(secret, body), "X-Desk-Webhook-Id": delivery_id, "X-Desk-Topic": topic},
+        headers={
+            "X-Desk-Hmac-Sha256": sign(secret, body),
+            "X-Desk-Webhook-Id": delivery_id,
+            "X-Desk-Topic": topic,
+        },
     )
 
 
@@ -89,7 +99,9 @@ def test_malformed_json_is_400_and_kept(client, feed):
 
 def test_unknown_status_is_422_with_the_reason_and_kept(client, feed):
     connection, shipment = feed
-    response = _deliver(client, connection, json.dumps(_scan(shipment, status="teleported")).encode())
+    response = _deliver(
+        client, connection, json.dumps(_scan(shipment, status="teleported")).encode()
+    )
     assert response.status_code == 422
     assert "teleported" in response.json()["error"]
     assert WebhookEvent.objects.get().status == WebhookEvent.Status.FAILED
@@ -97,7 +109,12 @@ def test_unknown_status_is_422_with_the_reason_and_kept(client, feed):
 
 def test_older_scan_never_moves_the_shipment_backwards(client, feed):
     connection, shipment = feed
-    old = _scan(shipment, status="info_received", code="OLD", occurred_at=(datetime.now(UTC) - timedelta(days=9)).isoformat())
+    old = _scan(
+        shipment,
+        status="info_received",
+        code="OLD",
+        occurred_at=(datetime.now(UTC) - timedelta(days=9)).isoformat(),
+    )
     assert _deliver(client, connection, json.dumps(old).encode()).status_code == 200
     shipment.refresh_from_db()
     assert shipment.status == "in_transit"
@@ -105,4 +122,11 @@ def test_older_scan_never_moves_the_shipment_backwards(client, feed):
 
 
 def test_unknown_connection_is_404(client):
-    assert client.post("/webhooks/sandbox_carrier/00000000-0000-0000-0000-000000000000", data=b"{}", content_type="application/json").status_code == 404
+    assert (
+        client.post(
+            "/webhooks/sandbox_carrier/00000000-0000-0000-0000-000000000000",
+            data=b"{}",
+            content_type="application/json",
+        ).status_code
+        == 404
+    )

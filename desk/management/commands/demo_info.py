@@ -15,7 +15,10 @@ from tenants.models import Tenant
 SITUATIONS = {
     "in_transit": {"shipments__status": TrackingStatus.IN_TRANSIT},
     "delivered": {"shipments__status": TrackingStatus.DELIVERED, "total__lte": Decimal("200")},
-    "delivered_over_200": {"shipments__status": TrackingStatus.DELIVERED, "total__gt": Decimal("200")},
+    "delivered_over_200": {
+        "shipments__status": TrackingStatus.DELIVERED,
+        "total__gt": Decimal("200"),
+    },
     "exception": {"shipments__status": TrackingStatus.EXCEPTION},
 }
 
@@ -32,24 +35,28 @@ def describe() -> dict:
                 .filter(refunded=0)
                 .order_by("number")[:3]
             )
-            samples[name] = [{"number": o.number, "email": o.email, "total": str(o.total)} for o in orders]
-        tenants.append({
-            "slug": tenant.slug,
-            "name": tenant.name,
-            "currency": tenant.currency,
-            "api_key": demo.demo_api_key(tenant.slug),
-            "webhooks": [
-                {
-                    "provider": c.provider,
-                    "url": f"{base}/webhooks/{c.provider}/{c.public_id}",
-                    "secret": c.webhook_secret,
-                    "signature_header": "X-Desk-Hmac-Sha256",
-                }
-                for c in tenant.connections.filter(provider=Connection.Provider.SANDBOX_CARRIER)
-            ],
-            "billing_url": f"{base}/t/{tenant.slug}/billing/",
-            "sample_orders": samples,
-        })
+            samples[name] = [
+                {"number": o.number, "email": o.email, "total": str(o.total)} for o in orders
+            ]
+        tenants.append(
+            {
+                "slug": tenant.slug,
+                "name": tenant.name,
+                "currency": tenant.currency,
+                "api_key": demo.demo_api_key(tenant.slug),
+                "webhooks": [
+                    {
+                        "provider": c.provider,
+                        "url": f"{base}/webhooks/{c.provider}/{c.public_id}",
+                        "secret": c.webhook_secret,
+                        "signature_header": "X-Desk-Hmac-Sha256",
+                    }
+                    for c in tenant.connections.filter(provider=Connection.Provider.SANDBOX_CARRIER)
+                ],
+                "billing_url": f"{base}/t/{tenant.slug}/billing/",
+                "sample_orders": samples,
+            }
+        )
     return {
         "base_url": base,
         "logins": [
@@ -74,7 +81,7 @@ class Command(BaseCommand):
             return
         w = self.stdout.write
         w(f"\nThe desk is up at {info['base_url']}\n")
-        w("Demo logins (password for all: %s):" % demo.DEMO_PASSWORD)
+        w(f"Demo logins (password for all: {demo.DEMO_PASSWORD}):")
         for login in info["logins"]:
             w(f"  {login['email']:<28} {login['role']:<16} {', '.join(login['tenants'])}")
         for t in info["tenants"]:
@@ -83,7 +90,22 @@ class Command(BaseCommand):
             for hook in t["webhooks"]:
                 w(f"  Webhook:  {hook['url']}  secret {hook['secret']}")
             for situation, orders in t["sample_orders"].items():
-                w(f"  {situation:<20} " + ", ".join(f"#{o['number']} ({o['email']})" for o in orders))
-        w("\nTry: curl -X POST %s -H 'Authorization: Bearer <API key>' -H 'Content-Type: application/json' "
-          "-d '{\"customer_email\": \"<email>\", \"order_number\": \"<number>\", \"body\": \"Where is my order?\"}'\n"
-          % info["api"]["contacts"])
+                w(
+                    f"  {situation:<20} "
+                    + ", ".join(f"#{o['number']} ({o['email']})" for o in orders)
+                )
+        sample = info["tenants"][0] if info["tenants"] else None
+        if sample and sample["sample_orders"]["in_transit"]:
+            order = sample["sample_orders"]["in_transit"][0]
+            payload = json.dumps(
+                {
+                    "customer_email": order["email"],
+                    "order_number": order["number"],
+                    "body": "Where is my order?",
+                }
+            )
+            w(
+                f"\nTry the intake API:\n  curl -X POST {info['api']['contacts']} "
+                f"-H 'Authorization: Bearer {sample['api_key']}' -H 'Content-Type: application/json' "
+                f"-d '{payload}'\n"
+            )

@@ -12,9 +12,13 @@ class Command(BaseCommand):
     help = "Produce a realistic stream of contacts and carrier scans for the demo tenants."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--count", type=int, default=0, help="Contacts to send; 0 runs until stopped.")
+        parser.add_argument(
+            "--count", type=int, default=0, help="Contacts to send; 0 runs until stopped."
+        )
         parser.add_argument("--interval", type=float, default=6.0, help="Seconds between contacts.")
-        parser.add_argument("--seed", type=int, default=None, help="Random seed for a repeatable stream.")
+        parser.add_argument(
+            "--seed", type=int, default=None, help="Random seed for a repeatable stream."
+        )
 
     def handle(self, *args, count: int, interval: float, seed: int | None, **options) -> None:
         rng = random.Random(seed)
