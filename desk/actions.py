@@ -159,6 +159,13 @@ def submit_proposal(
         locked.escalation_reason = "; ".join(g["detail"] for g in failed)[:255]
         locked.save(update_fields=["status", "escalated_at", "escalation_reason", "updated_at"])
         live.push_inbox_on_commit(locked)
+    elif proposal.kind == Proposal.Kind.REPLY:
+        # Nothing to change on a store: answering is the whole action, done here
+        # in the same transaction instead of a second task.
+        proposal.status = Proposal.Status.EXECUTED
+        proposal.executed_at = timezone.now()
+        proposal.save(update_fields=["status", "executed_at"])
+        _resolve(locked, by_ai=True, reply=draft.reply_draft, actor=actor)
     else:
         proposal.status = Proposal.Status.APPROVED
         proposal.save(update_fields=["status"])

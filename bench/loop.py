@@ -1,0 +1,167 @@
+"""The whole loop on the real stack: intake → agent → decision → usage record.
+
+Creates a dedicated ``bench-loop`` tenant, starts a real Celery worker process,
+submits contacts at a fixed rate through the intake action (the API's code
+path after authentication) and measures, per contact, the time from commit to
+decision (resolved by the agent, or escalated with a proposal). Mix: 70%
+WISMO on in-transit orders, 20% small refunds (auto), 10% refunds above the
+auto-limit (escalated)."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+CONTACTS = int(os.environ.get("BENCH_LOOP_CONTACTS", "300"))
+RATE = float(os.environ.get("BENCH_LOOP_RATE", "10"))  # contacts per second offered
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def run() -> list[dict]:
+    from bench._django import setup
+
+    setup()
+    from billing.models import UsageRecord
+    from desk import actions
+    from desk.models import Contact
+    from tenants.actor import Actor
+    from tenants.models import Tenant
+    from tests.factories import make_order, make_tenant
+
+    Tenant.objects.filter(slug="bench-loop").update(
+        slug=f"bench-loop-old-{int(time.time())}", is_active=False
+    )
+    tenant = make_tenant("bench-loop", name="Bench loop", daily_auto_refund_cap=10**9)
+    rng = random.Random(7)
+    in_transit = [make_order(tenant, total="60.00") for _ in range(40)]
+    env = dict(os.environ)
+    worker = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "celery"),
+            "-A",
+            "desk",
+            "worker",
+            "-Q",
+            "agents,actions,nudges,sla",
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "WARNING",
+            "--without-mingle",
+            "--without-gossip",
+        ],
+        env=env,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    try:
+        from desk.celery import app
+
+        deadline = time.monotonic() + 60
+        while not app.control.ping(timeout=0.5) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        created: dict[int, float] = {}
+        started = time.monotonic()
+        for i in range(CONTACTS):
+            roll = rng.random()
+            if roll < 0.7:
+                order, body = rng.choice(in_transit), "where is my order??"
+            elif roll < 0.9:
+                order, body = (
+                    make_order(tenant, total="45.00", shipment_status="delivered"),
+                    "refund please",
+                )
+            else:
+                order, body = (
+                    make_order(tenant, total="300.00", shipment_status="delivered"),
+                    "I want a refund",
+                )
+            contact = actions.create_contact(
+                tenant,
+                actor=Actor.system("bench"),
+                channel="api",
+                customer_email=order.email,
+                order_number=order.number,
+                body=body,
+            )
+            created[contact.pk] = time.time()
+            next_at = started + (i + 1) / RATE
+            if (pause := next_at - time.monotonic()) > 0:
+                time.sleep(pause)
+        offered_seconds = time.monotonic() - started
+        decided: dict[int, float] = {}
+        deadline = time.monotonic() + 120
+        while len(decided) < len(created) and time.monotonic() < deadline:
+            rows = (
+                Contact.objects.filter(pk__in=[pk for pk in created if pk not in decided])
+                .exclude(status__in=[Contact.Status.RECEIVED, Contact.Status.EXECUTING])
+                .values_list("pk", "resolved_at", "escalated_at")
+            )
+            for pk, resolved_at, escalated_at in rows:
+                decided[pk] = (resolved_at or escalated_at).timestamp()
+            time.sleep(0.2)
+        latencies = [decided[pk] - created[pk] for pk in decided]
+        lost = len(created) - len(decided)
+        usage = UsageRecord.objects.filter(tenant=tenant).count()
+        resolved = Contact.objects.filter(tenant=tenant, status=Contact.Status.RESOLVED).count()
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+    p50 = statistics.median(latencies) if latencies else float("inf")
+    p95 = _percentile(latencies, 0.95) if latencies else float("inf")
+    return [
+        {
+            "metric": f"intake-to-decision p50 ({CONTACTS} contacts at {RATE:g}/s)",
+            "value": round(p50 * 1000),
+            "unit": "ms",
+            "target": "≤ 2000 ms",
+            "pass": p50 <= 2,
+        },
+        {
+            "metric": f"intake-to-decision p95 ({CONTACTS} contacts at {RATE:g}/s)",
+            "value": round(p95 * 1000),
+            "unit": "ms",
+            "target": "≤ 2000 ms",
+            "pass": p95 <= 2,
+        },
+        {
+            "metric": "slowest intake-to-decision",
+            "value": round(max(latencies, default=float("inf")) * 1000),
+            "unit": "ms",
+            "target": "≤ 10000 ms",
+            "pass": max(latencies, default=float("inf")) <= 10,
+        },
+        {
+            "metric": "contacts without a decision after 120 s",
+            "value": lost,
+            "unit": "contacts",
+            "target": "0",
+            "pass": lost == 0,
+        },
+        {
+            "metric": "usage records per resolved contact",
+            "value": round(usage / resolved, 3) if resolved else 0,
+            "unit": "ratio",
+            "target": "1.0",
+            "pass": usage == resolved,
+        },
+        {
+            "metric": "offered rate achieved",
+            "value": round(CONTACTS / offered_seconds, 1),
+            "unit": "contacts/s",
+            "target": f"{RATE:g}",
+            "pass": CONTACTS / offered_seconds >= RATE * 0.9,
+        },
+    ]
