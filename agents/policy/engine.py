@@ -236,14 +236,19 @@ def _days_check(window: dict[str, Any]) -> Check:
     low = window.get("min")
     high = window.get("max")
 
+    # A start later than today is bad data (a future delivery scan), never "inside".
+    floor = low or 0
+
     def test(line: _Line) -> bool:
         days = line.days[start]
-        return days is not None and (low is None or days >= low) and (high is None or days <= high)
+        return days is not None and days >= floor and (high is None or days <= high)
 
     def explain(line: _Line) -> str:
         days = line.days[start]
         if days is None:
             return f"not {start} yet"
+        if days < 0:
+            return f"{start} {-days} days after today"
         bounds = []
         if low is not None:
             bounds.append(f"at least {low}")

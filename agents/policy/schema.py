@@ -205,8 +205,22 @@ def parse_text(text: str) -> dict[str, Any]:
 
 
 def dump_text(document: dict[str, Any]) -> str:
-    """YAML in the same key order as the document, so exports diff cleanly."""
-    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    """YAML with keys in the schema's order, so exports read like the docs and diff cleanly."""
+    return yaml.safe_dump(canonical(document), sort_keys=False, allow_unicode=True, width=100)
+
+
+def canonical(value: Any, schema: dict[str, Any] = POLICY_SCHEMA) -> Any:
+    """``value`` with every mapping's keys in the order the schema lists them.
+
+    PostgreSQL's jsonb keeps keys in its own order; authors expect id, when, then."""
+    if isinstance(value, dict):
+        properties = schema.get("properties", {})
+        order = {key: i for i, key in enumerate(properties)}
+        keys = sorted(value, key=lambda k: (order.get(k, len(order)), k))
+        return {k: canonical(value[k], properties.get(k, {})) for k in keys}
+    if isinstance(value, list):
+        return [canonical(item, schema.get("items", {})) for item in value]
+    return value
 
 
 def validate_document(document: Any) -> None:
