@@ -118,6 +118,12 @@ def parse(code: str, raw: str | bytes) -> TrackingResult:
     a TrackingResult."""
     carrier = get(code)
     module = mapping_module(carrier.code)
+    head = raw[:200].lstrip().lower()
+    if isinstance(head, bytes):
+        head = head.decode("latin-1")
+    if head.startswith(("<!doctype html", "<html")):
+        # Gateways answer 401/5xx with an HTML page instead of the API's format.
+        return payloads.error(carrier.code, "carrier returned an HTML error page", "html")
     try:
         result = module.parse(raw)
     except payloads.MalformedPayload:

@@ -155,7 +155,7 @@ class TrackingResult:
 
     @property
     def unmapped_codes(self) -> list[str]:
-        return sorted({e.code for e in self.events if not e.is_mapped})
+        return sorted({e.code for e in self.events if not e.is_mapped and e.code})
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
