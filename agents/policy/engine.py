@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
-from agents.policy.money import ZERO, format_money, parse_money, round_money
+from agents.policy.money import ZERO, parse_money, quantum, round_money
 from agents.policy.schema import (
     CONDITIONS,
     DEFAULT_MERCHANT_FAULT_REASONS,
@@ -148,8 +148,25 @@ def _one_of(values: list[str]) -> str:
     return values[0] if len(values) == 1 else "one of " + ", ".join(values)
 
 
+def _memo(explain: Callable[[_Line], str], key: Callable[[_Line], Any]) -> Callable[[_Line], str]:
+    """Cache explanations by the one fact they depend on: a path repeats them line after line."""
+    cache: dict[Any, str] = {}
+
+    def cached(line: _Line) -> str:
+        k = key(line)
+        text = cache.get(k)
+        if text is None:
+            if len(cache) > 4096:
+                cache.clear()
+            text = cache[k] = explain(line)
+        return text
+
+    return cached
+
+
 def _set_check(name: str, attr: str, values: list[str], fold: Callable[[str], str]) -> Check:
     wanted = frozenset(fold(v) for v in values)
+    listed = _one_of(values)
 
     def test(line: _Line) -> bool:
         return getattr(line, attr) in wanted
@@ -157,9 +174,9 @@ def _set_check(name: str, attr: str, values: list[str], fold: Callable[[str], st
     def explain(line: _Line) -> str:
         have = getattr(line, attr) or "(none)"
         verb = "is" if test(line) else "is not"
-        return f"{name} {have} {verb} {_one_of(values)}"
+        return f"{name} {have} {verb} {listed}"
 
-    return Check(name, test, explain)
+    return Check(name, test, _memo(explain, lambda line: getattr(line, attr)))
 
 
 def _country_not_check(values: list[str]) -> Check:
@@ -179,14 +196,17 @@ def _flag_check(name: str, attr: str, wanted: bool) -> Check:
     def test(line: _Line) -> bool:
         return getattr(line, attr) is wanted
 
+    yes, no = f"{name} is yes", f"{name} is no"
+
     def explain(line: _Line) -> str:
-        return f"{name} is {'yes' if getattr(line, attr) else 'no'}"
+        return yes if getattr(line, attr) else no
 
     return Check(name, test, explain)
 
 
 def _sku_check(patterns: list[str]) -> Check:
     regex = re.compile("|".join(fnmatch.translate(p) for p in patterns), re.IGNORECASE)
+    listed = _one_of(patterns)
     match = regex.match
 
     def test(line: _Line) -> bool:
@@ -194,13 +214,14 @@ def _sku_check(patterns: list[str]) -> Check:
 
     def explain(line: _Line) -> str:
         verb = "matches" if test(line) else "does not match"
-        return f"sku {line.sku} {verb} {_one_of(patterns)}"
+        return f"sku {line.sku} {verb} {listed}"
 
-    return Check("sku", test, explain)
+    return Check("sku", test, _memo(explain, lambda line: line.sku))
 
 
 def _tags_check(tags: list[str]) -> Check:
     wanted = frozenset(t.lower() for t in tags)
+    listed = _one_of(tags)
 
     def test(line: _Line) -> bool:
         return not wanted.isdisjoint(line.tags)
@@ -208,9 +229,9 @@ def _tags_check(tags: list[str]) -> Check:
     def explain(line: _Line) -> str:
         have = ", ".join(sorted(line.tags)) or "none"
         verb = "include" if test(line) else "do not include"
-        return f"tags ({have}) {verb} {_one_of(tags)}"
+        return f"tags ({have}) {verb} {listed}"
 
-    return Check("tags", test, explain)
+    return Check("tags", test, _memo(explain, lambda line: line.tags))
 
 
 def _price_check(band: dict[str, Any]) -> Check:
@@ -228,7 +249,7 @@ def _price_check(band: dict[str, Any]) -> Check:
         verb = "is" if test(line) else "is not"
         return f"price {line.unit_price} {verb} {' and '.join(parts)}"
 
-    return Check("price", test, explain)
+    return Check("price", test, _memo(explain, lambda line: line.unit_price))
 
 
 def _days_check(window: dict[str, Any]) -> Check:
@@ -257,7 +278,7 @@ def _days_check(window: dict[str, Any]) -> Check:
         verb = "is" if test(line) else "is not"
         return f"{days} days since {start} {verb} {' and '.join(bounds)}"
 
-    return Check("days_since", test, explain)
+    return Check("days_since", test, _memo(explain, lambda line: line.days[start]))
 
 
 def _md(value: str) -> tuple[int, int]:
@@ -446,6 +467,7 @@ class Decision:
 
     def to_dict(self, *, explain: bool = True) -> dict[str, Any]:
         c = self.currency
+        q = quantum(c)
         data: dict[str, Any] = {
             "outcome": self.outcome,
             "rule_id": self.rule_id,
@@ -453,13 +475,13 @@ class Decision:
             "currency": c,
             "as_of": self.as_of.isoformat(),
             "amounts": {
-                "line_value": format_money(self.line_value, c),
-                "restocking_fee": format_money(self.restocking_fee, c),
-                "return_shipping_fee": format_money(self.return_shipping_fee, c),
-                "label_cost": format_money(self.label_cost, c),
-                "refund": format_money(self.refund, c),
-                "store_credit": format_money(self.store_credit, c),
-                "store_credit_bonus": format_money(self.store_credit_bonus, c),
+                "line_value": f"{self.line_value.quantize(q):f}",
+                "restocking_fee": f"{self.restocking_fee.quantize(q):f}",
+                "return_shipping_fee": f"{self.return_shipping_fee.quantize(q):f}",
+                "label_cost": f"{self.label_cost.quantize(q):f}",
+                "refund": f"{self.refund.quantize(q):f}",
+                "store_credit": f"{self.store_credit.quantize(q):f}",
+                "store_credit_bonus": f"{self.store_credit_bonus.quantize(q):f}",
             },
             "return_shipping": self.return_shipping,
             "message": self.message,
