@@ -4,10 +4,51 @@ from __future__ import annotations
 
 import os
 
-from celery import Celery
+from celery import Celery, bootsteps
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "desk.settings")
 
 app = Celery("desk")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+HEARTBEAT_SECONDS = 5
+
+
+def heartbeat_key(hostname: str) -> str:
+    from django.conf import settings
+
+    return f"{settings.CACHES['default']['KEY_PREFIX']}:worker-heartbeat:{hostname}"
+
+
+def _beat(worker, *, alive: bool = True) -> None:
+    import redis
+    from django.conf import settings
+
+    try:
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2)
+        if alive:
+            client.set(heartbeat_key(worker.hostname), "1", ex=HEARTBEAT_SECONDS * 3)
+        else:
+            client.delete(heartbeat_key(worker.hostname))
+    except redis.RedisError:
+        pass  # /healthz will say the worker is gone; the worker itself carries on
+
+
+class Heartbeat(bootsteps.StartStopStep):
+    """Every few seconds a live worker refreshes a short-lived Redis key, so
+    /healthz can tell workers are up without a broadcast ping's round trip."""
+
+    requires = {"celery.worker.components:Timer"}
+
+    def start(self, worker) -> None:
+        _beat(worker)
+        self.tref = worker.timer.call_repeatedly(HEARTBEAT_SECONDS, _beat, (worker,), priority=10)
+
+    def stop(self, worker) -> None:
+        if getattr(self, "tref", None) is not None:
+            self.tref.cancel()
+        _beat(worker, alive=False)
+
+
+app.steps["worker"].add(Heartbeat)

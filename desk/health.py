@@ -29,13 +29,14 @@ def _check_redis() -> dict:
 
 
 def _check_workers() -> dict:
-    from desk.celery import app
+    from desk.celery import heartbeat_key
 
     try:
-        replies = app.control.ping(timeout=0.4)
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1)
+        prefix = heartbeat_key("")
+        names = sorted(key.decode()[len(prefix) :] for key in client.scan_iter(f"{prefix}*", count=100))
     except Exception as exc:
         return {"ok": False, "error": str(exc)[:200]}
-    names = sorted(name for reply in replies for name in reply)
     return {"ok": bool(names), "workers": names}
 
 
