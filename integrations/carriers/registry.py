@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from types import ModuleType
 
 from integrations.carriers import payloads
@@ -52,7 +52,9 @@ CARRIERS: tuple[Carrier, ...] = (
     Carrier("usps", "USPS", ("json", "xml"), has_detection=True, aliases=("usps_wt",)),
     Carrier("dhl_express", "DHL Express", ("xml", "json"), has_detection=True, aliases=("mydhl",)),
     Carrier("dhl", "DHL (unified tracking API)", ("json",), aliases=("deutschepost",)),
-    Carrier("dhl_parcel_de", "DHL Parcel Germany", ("xml",), has_detection=True, aliases=("dpdhl",)),
+    Carrier(
+        "dhl_parcel_de", "DHL Parcel Germany", ("xml",), has_detection=True, aliases=("dpdhl",)
+    ),
     Carrier("canadapost", "Canada Post", ("xml",), has_detection=True),
     Carrier("royalmail", "Royal Mail", ("json",), has_detection=True),
     Carrier("australiapost", "Australia Post", ("json",), has_detection=True),
@@ -79,7 +81,9 @@ CARRIERS: tuple[Carrier, ...] = (
     Carrier("seko", "SEKO Omni-Channel", ("json",)),
     Carrier("parcelone", "ParcelOne", ("json",)),
     Carrier("aftership", "AfterShip (aggregator)", ("json",), is_aggregator=True),
-    Carrier("17track", "17TRACK (aggregator)", ("json",), module="seventeentrack", is_aggregator=True),
+    Carrier(
+        "17track", "17TRACK (aggregator)", ("json",), module="seventeentrack", is_aggregator=True
+    ),
     Carrier("easypost", "EasyPost (aggregator)", ("json",), is_aggregator=True),
     Carrier("shipengine", "ShipEngine (aggregator)", ("json",), is_aggregator=True),
 )
@@ -102,10 +106,12 @@ def get(code: str) -> Carrier:
         raise UnknownCarrier(f"unknown carrier code {code!r}") from None
 
 
-@lru_cache(maxsize=None)
+@cache
 def mapping_module(code: str) -> ModuleType:
     carrier = get(code)
-    return importlib.import_module(f"integrations.carriers.{carrier.module or carrier.code}.mapping")
+    return importlib.import_module(
+        f"integrations.carriers.{carrier.module or carrier.code}.mapping"
+    )
 
 
 def parse(code: str, raw: str | bytes) -> TrackingResult:

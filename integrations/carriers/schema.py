@@ -206,7 +206,9 @@ def incident_flags(
     first info-received event."""
     timed = sorted((e for e in events if e.occurred_at), key=lambda e: e.occurred_at)
     flags: list[str] = []
-    scans = [e for e in timed if e.status not in (TrackingStatus.INFO_RECEIVED, TrackingStatus.PENDING)]
+    scans = [
+        e for e in timed if e.status not in (TrackingStatus.INFO_RECEIVED, TrackingStatus.PENDING)
+    ]
     latest = timed[-1] if timed else None
     settled = latest is not None and latest.status in _SETTLED
 
@@ -222,9 +224,13 @@ def incident_flags(
         flags.append(Incident.LATE)
 
     attempts = [e for e in timed if e.status == TrackingStatus.FAILED_ATTEMPT]
-    if not settled and attempts and (
-        any(e.substatus == Substatus.FINAL_ATTEMPT for e in attempts)
-        or len(attempts) >= FINAL_ATTEMPT_COUNT
+    if (
+        not settled
+        and attempts
+        and (
+            any(e.substatus == Substatus.FINAL_ATTEMPT for e in attempts)
+            or len(attempts) >= FINAL_ATTEMPT_COUNT
+        )
     ):
         flags.append(Incident.FINAL_ATTEMPT_FAILED)
     return flags

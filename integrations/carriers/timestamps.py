@@ -40,8 +40,34 @@ _US_CENTRAL = "AL AR IA IL KS LA MN MO MS ND NE OK SD TN TX WI"
 _US_MOUNTAIN = "CO MT NM UT WY ID"
 _US_PACIFIC = "CA NV OR WA"
 US_STATES = frozenset(
-    (_US_CENTRAL + " " + _US_MOUNTAIN + " " + _US_PACIFIC).split()
-    + "AZ AK HI PR DC DE FL GA IN KY MA MD ME MI NC NH NJ NY OH PA RI SC VA VT WV".split()
+    [
+        *(_US_CENTRAL + " " + _US_MOUNTAIN + " " + _US_PACIFIC).split(),
+        "AZ",
+        "AK",
+        "HI",
+        "PR",
+        "DC",
+        "DE",
+        "FL",
+        "GA",
+        "IN",
+        "KY",
+        "MA",
+        "MD",
+        "ME",
+        "MI",
+        "NC",
+        "NH",
+        "NJ",
+        "NY",
+        "OH",
+        "PA",
+        "RI",
+        "SC",
+        "VA",
+        "VT",
+        "WV",
+    ]
 )
 REGION_ZONE: dict[tuple[str, str], str] = {
     **{("US", s): "America/Chicago" for s in _US_CENTRAL.split()},
@@ -105,10 +131,7 @@ def fixed_offset(text: str) -> timezone | None:
     body = text.lstrip("+-").replace(":", "")
     if not body.isdigit():
         return None
-    if len(body) <= 2:
-        minutes = int(body) * 60
-    else:
-        minutes = int(body[:-2]) * 60 + int(body[-2:])
+    minutes = int(body) * 60 if len(body) <= 2 else int(body[:-2]) * 60 + int(body[-2:])
     return timezone(sign * timedelta(minutes=minutes))
 
 
@@ -132,7 +155,9 @@ def localize(value: datetime | None, tz: ZoneInfo | timezone) -> datetime | None
     return value.replace(tzinfo=tz)
 
 
-def parse_local(text: str | None, tz: ZoneInfo | timezone, fmt: str | None = None) -> datetime | None:
+def parse_local(
+    text: str | None, tz: ZoneInfo | timezone, fmt: str | None = None
+) -> datetime | None:
     """Parse a carrier's local time (ISO or ``fmt``) and place it in ``tz``."""
     if not text:
         return None

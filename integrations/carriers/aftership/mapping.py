@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from integrations.carriers import timestamps
 from integrations.carriers.payloads import CodeTable, country2, error, finish, load_json, not_found
-from integrations.carriers.schema import SUBSTATUS_FOR_AFTERSHIP_SUBTAG, Event, Location, TrackingResult
+from integrations.carriers.schema import (
+    SUBSTATUS_FOR_AFTERSHIP_SUBTAG,
+    Event,
+    Location,
+    TrackingResult,
+)
 from integrations.models import TrackingStatus as S
 
 CARRIER = "aftership"
@@ -44,15 +49,28 @@ def parse(raw: str | bytes) -> TrackingResult:
     for cp in tracking.get("checkpoints") or []:
         tag, subtag = cp.get("tag") or "", cp.get("subtag") or ""
         status, substatus, mapped = _status(tag, subtag)
-        loc = Location(city=cp.get("city") or "", region=cp.get("state") or "",
-                       country=country2(cp.get("country_iso3") or cp.get("country_region") or ""),
-                       postal_code=cp.get("zip") or "")
-        when = timestamps.localize(timestamps.parse_iso(cp.get("checkpoint_time")), timestamps.zone_for(loc.country, loc.region))
-        events.append(Event(when, status, subtag or tag, cp.get("message") or "", substatus, loc, mapped, cp))
+        loc = Location(
+            city=cp.get("city") or "",
+            region=cp.get("state") or "",
+            country=country2(cp.get("country_iso3") or cp.get("country_region") or ""),
+            postal_code=cp.get("zip") or "",
+        )
+        when = timestamps.localize(
+            timestamps.parse_iso(cp.get("checkpoint_time")),
+            timestamps.zone_for(loc.country, loc.region),
+        )
+        events.append(
+            Event(when, status, subtag or tag, cp.get("message") or "", substatus, loc, mapped, cp)
+        )
     overall = _status(tracking.get("tag") or "", tracking.get("subtag") or "")
     estimated = timestamps.parse_date(
         tracking.get("expected_delivery")
         or (tracking.get("aftership_estimated_delivery_date") or {}).get("estimated_delivery_date")
     )
-    return finish(CARRIER, tracking.get("tracking_number") or "", events,
-                  overall=overall[:2] if overall[2] else None, estimated_delivery=estimated)
+    return finish(
+        CARRIER,
+        tracking.get("tracking_number") or "",
+        events,
+        overall=overall[:2] if overall[2] else None,
+        estimated_delivery=estimated,
+    )

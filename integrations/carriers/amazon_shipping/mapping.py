@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from integrations.carriers import timestamps
-from integrations.carriers.payloads import CodeTable, error, finish, load_json, make_event, not_found
-from integrations.carriers.schema import Location, Substatus as U, TrackingResult
+from integrations.carriers.payloads import (
+    CodeTable,
+    error,
+    finish,
+    load_json,
+    make_event,
+    not_found,
+)
+from integrations.carriers.schema import Location, TrackingResult
+from integrations.carriers.schema import Substatus as U
 from integrations.models import TrackingStatus as S
 
 CARRIER = "amazon_shipping"
@@ -36,10 +44,25 @@ def parse(raw: str | bytes) -> TrackingResult:
     events = []
     for ev in payload.get("eventHistory") or []:
         place = ev.get("location") or {}
-        loc = Location(city=place.get("city") or "", region=place.get("stateOrRegion") or "",
-                       country=place.get("countryCode") or "", postal_code=place.get("postalCode") or "")
-        when = timestamps.localize(timestamps.parse_iso(ev.get("eventTime")), timestamps.zone_for(loc.country, loc.region))
-        events.append(make_event(CODES, ev.get("eventCode") or "", when, ev.get("eventCode") or "", loc, raw=ev))
+        loc = Location(
+            city=place.get("city") or "",
+            region=place.get("stateOrRegion") or "",
+            country=place.get("countryCode") or "",
+            postal_code=place.get("postalCode") or "",
+        )
+        when = timestamps.localize(
+            timestamps.parse_iso(ev.get("eventTime")), timestamps.zone_for(loc.country, loc.region)
+        )
+        events.append(
+            make_event(
+                CODES, ev.get("eventCode") or "", when, ev.get("eventCode") or "", loc, raw=ev
+            )
+        )
     overall = CODES.get((payload.get("summary") or {}).get("status") or "")
-    return finish(CARRIER, payload.get("trackingId") or "", events, overall=overall,
-                  estimated_delivery=timestamps.parse_date(payload.get("promisedDeliveryDate")))
+    return finish(
+        CARRIER,
+        payload.get("trackingId") or "",
+        events,
+        overall=overall,
+        estimated_delivery=timestamps.parse_date(payload.get("promisedDeliveryDate")),
+    )

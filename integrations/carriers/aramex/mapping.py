@@ -16,7 +16,8 @@ from integrations.carriers.payloads import (
     not_found,
     text,
 )
-from integrations.carriers.schema import Location, Substatus as U, TrackingResult
+from integrations.carriers.schema import Location, TrackingResult
+from integrations.carriers.schema import Substatus as U
 from integrations.models import TrackingStatus as S
 
 CARRIER = "aramex"
@@ -35,7 +36,9 @@ CODES: CodeTable = {
 
 def parse(raw: str | bytes) -> TrackingResult:
     root = load_xml(raw)
-    reply = root if root.tag == "ShipmentTrackingResponse" else root.find(".//ShipmentTrackingResponse")
+    reply = (
+        root if root.tag == "ShipmentTrackingResponse" else root.find(".//ShipmentTrackingResponse")
+    )
     if reply is None:
         return error(CARRIER, "unexpected Aramex reply")
     if text(reply, "HasErrors") == "true":
@@ -51,8 +54,17 @@ def parse(raw: str | bytes) -> TrackingResult:
         city, _, country = loc_text.rpartition(",")
         loc = Location(city=(city or loc_text).strip(), country=country_from_name(country))
         when = timestamps.localize(
-            timestamps.parse_iso(text(res, "UpdateDateTime")), timestamps.zone_for(loc.country, default="Asia/Dubai")
+            timestamps.parse_iso(text(res, "UpdateDateTime")),
+            timestamps.zone_for(loc.country, default="Asia/Dubai"),
         )
-        events.append(make_event(CODES, text(res, "UpdateCode"), when, text(res, "UpdateDescription"), loc,
-                                 raw={c.tag: (c.text or "") for c in res}))
+        events.append(
+            make_event(
+                CODES,
+                text(res, "UpdateCode"),
+                when,
+                text(res, "UpdateDescription"),
+                loc,
+                raw={c.tag: (c.text or "") for c in res},
+            )
+        )
     return finish(CARRIER, text(results[0], "WaybillNumber"), events)

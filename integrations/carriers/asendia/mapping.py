@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from integrations.carriers import timestamps
-from integrations.carriers.payloads import CodeTable, error, finish, load_json, make_event, not_found
-from integrations.carriers.schema import Location, Substatus as U, TrackingResult
+from integrations.carriers.payloads import (
+    CodeTable,
+    error,
+    finish,
+    load_json,
+    make_event,
+    not_found,
+)
+from integrations.carriers.schema import Location, TrackingResult
+from integrations.carriers.schema import Substatus as U
 from integrations.models import TrackingStatus as S
 
 CARRIER = "asendia"
@@ -30,6 +38,17 @@ def parse(raw: str | bytes) -> TrackingResult:
     events = []
     for ev in doc.get("trackingEvents") or []:
         loc = Location(city=ev.get("locationName") or "", country=ev.get("locationCountry") or "")
-        when = timestamps.localize(timestamps.parse_iso(ev.get("time")), timestamps.zone_for(loc.country))
-        events.append(make_event(CODES, ev.get("code") or "", when, ev.get("carrierEventDescription") or "", loc, raw=ev))
+        when = timestamps.localize(
+            timestamps.parse_iso(ev.get("time")), timestamps.zone_for(loc.country)
+        )
+        events.append(
+            make_event(
+                CODES,
+                ev.get("code") or "",
+                when,
+                ev.get("carrierEventDescription") or "",
+                loc,
+                raw=ev,
+            )
+        )
     return finish(CARRIER, doc.get("trackingNumber") or "", events)

@@ -17,7 +17,8 @@ from integrations.carriers.payloads import (
     not_found,
     split_location,
 )
-from integrations.carriers.schema import Substatus as U, TrackingResult
+from integrations.carriers.schema import Substatus as U
+from integrations.carriers.schema import TrackingResult
 from integrations.models import TrackingStatus as S
 
 CARRIER = "australiapost"

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from integrations.carriers import timestamps
-from integrations.carriers.payloads import CodeTable, error, finish, load_xml, lookup, not_found, text
-from integrations.carriers.schema import Event, Substatus as U, TrackingResult
+from integrations.carriers.payloads import (
+    CodeTable,
+    error,
+    finish,
+    load_xml,
+    lookup,
+    not_found,
+    text,
+)
+from integrations.carriers.schema import Event, TrackingResult
+from integrations.carriers.schema import Substatus as U
 from integrations.models import TrackingStatus as S
 
 CARRIER = "bpost"
@@ -17,7 +26,11 @@ CODES: CodeTable = {
     "R00": (S.EXCEPTION, U.RETURNING_TO_SENDER),
 }  # fmt: skip
 # The letter is bpost's stage: T sorted/transport, L loaded for distribution.
-STAGES: CodeTable = {"T": (S.IN_TRANSIT, ""), "L": (S.OUT_FOR_DELIVERY, ""), "C": (S.IN_TRANSIT, "")}
+STAGES: CodeTable = {
+    "T": (S.IN_TRANSIT, ""),
+    "L": (S.OUT_FOR_DELIVERY, ""),
+    "C": (S.IN_TRANSIT, ""),
+}
 
 
 def parse(raw: str | bytes) -> TrackingResult:
@@ -29,7 +42,19 @@ def parse(raw: str | bytes) -> TrackingResult:
     events = []
     for state in root.iterfind("stateInfo"):
         code = text(state, "stateCode")
-        status, substatus, mapped = lookup(CODES, code) if code in CODES else lookup(STAGES, code[:1])
+        status, substatus, mapped = (
+            lookup(CODES, code) if code in CODES else lookup(STAGES, code[:1])
+        )
         when = timestamps.localize(timestamps.parse_iso(text(state, "time")), BRUSSELS)
-        events.append(Event(when, status, code, text(state, "stateDescription"), substatus, raw={"stateCode": code}, is_mapped=mapped))
+        events.append(
+            Event(
+                when,
+                status,
+                code,
+                text(state, "stateDescription"),
+                substatus,
+                raw={"stateCode": code},
+                is_mapped=mapped,
+            )
+        )
     return finish(CARRIER, text(root, "itemCode"), events)

@@ -15,7 +15,8 @@ from integrations.carriers.payloads import (
     not_found,
     text,
 )
-from integrations.carriers.schema import Location, Substatus as U, TrackingResult
+from integrations.carriers.schema import Location, TrackingResult
+from integrations.carriers.schema import Substatus as U
 from integrations.models import TrackingStatus as S
 
 CARRIER = "canadapost"
@@ -56,7 +57,11 @@ def parse(raw: str | bytes) -> TrackingResult:
         when = timestamps.parse_local(f"{text(ev, 'event-date')}T{text(ev, 'event-time')}", tz)
         events.append(
             make_event(
-                CODES, text(ev, "event-identifier"), when, text(ev, "event-description"), loc,
+                CODES,
+                text(ev, "event-identifier"),
+                when,
+                text(ev, "event-description"),
+                loc,
                 raw={c.tag: (c.text or "") for c in ev},
             )
         )

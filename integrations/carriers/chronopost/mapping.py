@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from integrations.carriers import timestamps
-from integrations.carriers.payloads import CodeTable, error, finish, load_xml, make_event, not_found, text
-from integrations.carriers.schema import Location, Substatus as U, TrackingResult
+from integrations.carriers.payloads import (
+    CodeTable,
+    error,
+    finish,
+    load_xml,
+    make_event,
+    not_found,
+    text,
+)
+from integrations.carriers.schema import Location, TrackingResult
+from integrations.carriers.schema import Substatus as U
 from integrations.models import TrackingStatus as S
 
 CARRIER = "chronopost"
@@ -36,7 +45,16 @@ def parse(raw: str | bytes) -> TrackingResult:
     for ev in ret.iterfind(".//events"):
         when = timestamps.localize(timestamps.parse_iso(text(ev, "eventDate")), PARIS)
         loc = Location(city=text(ev, "officeLabel"), postal_code=text(ev, "zipCode"))
-        events.append(make_event(CODES, text(ev, "code"), when, text(ev, "eventLabel"), loc, raw={"code": text(ev, "code")}))
+        events.append(
+            make_event(
+                CODES,
+                text(ev, "code"),
+                when,
+                text(ev, "eventLabel"),
+                loc,
+                raw={"code": text(ev, "code")},
+            )
+        )
     number = text(ret, ".//skybillNumber")
     if not events and not number:
         return not_found(CARRIER, "no events")

@@ -56,6 +56,9 @@ def parse(raw: str | bytes) -> TrackingResult:
     overall = CODES.get((shipment.get("status") or {}).get("statusCode") or "")
     estimated = timestamps.parse_date(shipment.get("estimatedTimeOfDelivery"))
     return finish(
-        CARRIER, str(shipment.get("id") or ""), events, overall=overall,
+        CARRIER,
+        str(shipment.get("id") or ""),
+        events,
+        overall=overall,
         estimated_delivery=estimated,
     )

@@ -22,7 +22,8 @@ from integrations.carriers.payloads import (
     not_found,
     text,
 )
-from integrations.carriers.schema import Location, Substatus as U, TrackingResult
+from integrations.carriers.schema import Location, TrackingResult
+from integrations.carriers.schema import Substatus as U
 from integrations.models import TrackingStatus as S
 
 CARRIER = "dhl_express"
@@ -87,7 +88,16 @@ def _parse_xml(raw: str | bytes) -> TrackingResult:
         )
         code = text(ev, "ServiceEvent/EventCode")
         description = text(ev, "ServiceEvent/Description")
-        events.append(make_event(CODES, code, when, description, loc, raw={"code": code, "area": text(ev, "ServiceArea/ServiceAreaCode")}))
+        events.append(
+            make_event(
+                CODES,
+                code,
+                when,
+                description,
+                loc,
+                raw={"code": code, "area": text(ev, "ServiceArea/ServiceAreaCode")},
+            )
+        )
     estimated = timestamps.parse_date(text(shipment, "EstDlvyDate"))
     pieces = int(text(shipment, "Pieces") or 1) or 1
     return finish(CARRIER, number, events, estimated_delivery=estimated, pieces=pieces)
@@ -117,11 +127,16 @@ def _parse_mydhl(raw: str | bytes) -> TrackingResult:
         )
         when = timestamps.parse_local(f"{ev.get('date')}T{ev.get('time')}", tz)
         events.append(
-            make_event(CODES, ev.get("typeCode") or "", when, ev.get("description") or "", loc, raw=ev)
+            make_event(
+                CODES, ev.get("typeCode") or "", when, ev.get("description") or "", loc, raw=ev
+            )
         )
     estimated = timestamps.parse_date(shipment.get("estimatedTimeOfDelivery"))
     pieces = int(shipment.get("numberOfPieces") or 1)
     return finish(
-        CARRIER, shipment.get("shipmentTrackingNumber") or "", events,
-        estimated_delivery=estimated, pieces=pieces,
+        CARRIER,
+        shipment.get("shipmentTrackingNumber") or "",
+        events,
+        estimated_delivery=estimated,
+        pieces=pieces,
     )

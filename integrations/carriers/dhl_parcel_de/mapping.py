@@ -54,7 +54,9 @@ def parse(raw: str | bytes) -> TrackingResult:
     for ev in piece.iterfind(".//data[@name='piece-event']"):
         standard = ev.get("standard-event-code", "")
         ice = ev.get("ice", "")
-        loc = Location(city=ev.get("event-location", ""), country=country_from_name(ev.get("event-country")))
+        loc = Location(
+            city=ev.get("event-location", ""), country=country_from_name(ev.get("event-country"))
+        )
         when = timestamps.parse_local(ev.get("event-timestamp"), BERLIN, "%d.%m.%Y %H:%M")
         description = ev.get("event-text") or ev.get("event-status") or ""
         table, code = (CODES, standard) if standard in CODES or ice not in ICE else (ICE, ice)

@@ -18,7 +18,8 @@ from integrations.carriers.payloads import (
     split_location,
     text,
 )
-from integrations.carriers.schema import Substatus as U, TrackingResult
+from integrations.carriers.schema import Substatus as U
+from integrations.carriers.schema import TrackingResult
 from integrations.models import TrackingStatus as S
 
 CARRIER = "dpd"
@@ -52,10 +53,20 @@ def parse(raw: str | bytes) -> TrackingResult:
             continue
         loc = split_location(text(info, "location/content"))
         when = timestamps.parse_local(
-            text(info, "date/content"), timestamps.zone_for(loc.country, default="Europe/Berlin"),
+            text(info, "date/content"),
+            timestamps.zone_for(loc.country, default="Europe/Berlin"),
             "%m/%d/%Y %I:%M:%S %p",
         )
         description = text(info, "description/content/content") or text(info, "label/content")
-        events.append(make_event(CODES, text(info, "status"), when, description, loc, raw={"status": text(info, "status")}))
+        events.append(
+            make_event(
+                CODES,
+                text(info, "status"),
+                when,
+                description,
+                loc,
+                raw={"status": text(info, "status")},
+            )
+        )
     number = text(result, "shipmentInfo/parcelLabelNumber") or text(result, ".//parcelLabelNumber")
     return finish(CARRIER, number, events)

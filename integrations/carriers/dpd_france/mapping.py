@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from integrations.carriers import timestamps
 from integrations.carriers.payloads import CodeTable, error, finish, load_xml, make_event, text
-from integrations.carriers.schema import Location, Substatus as U, TrackingResult
+from integrations.carriers.schema import Location, TrackingResult
+from integrations.carriers.schema import Substatus as U
 from integrations.models import TrackingStatus as S
 
 CARRIER = "dpd_france"
@@ -31,7 +32,13 @@ def parse(raw: str | bytes) -> TrackingResult:
         when = timestamps.parse_local(f"{text(trace, 'ScanDate')}T{text(trace, 'ScanTime')}", PARIS)
         loc = Location(city=text(trace, "CenterName"), country="FR")
         events.append(
-            make_event(CODES, text(trace, "StatusNumber"), when, text(trace, "StatusDescription"), loc,
-                       raw={c.tag: (c.text or "") for c in trace})
+            make_event(
+                CODES,
+                text(trace, "StatusNumber"),
+                when,
+                text(trace, "StatusDescription"),
+                loc,
+                raw={c.tag: (c.text or "") for c in trace},
+            )
         )
     return finish(CARRIER, text(result, "ShipmentNumber"), events)

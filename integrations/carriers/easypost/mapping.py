@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from integrations.carriers import timestamps
 from integrations.carriers.payloads import CodeTable, error, finish, load_json, lookup, not_found
-from integrations.carriers.schema import Event, Location, Substatus as U, TrackingResult
+from integrations.carriers.schema import Event, Location, TrackingResult
+from integrations.carriers.schema import Substatus as U
 from integrations.models import TrackingStatus as S
 
 CARRIER = "easypost"
@@ -29,7 +30,12 @@ NOT_FOUND_CODES = {"TRACKER.CREATE.ERROR", "NOT_FOUND", "TRACKER.NOT_FOUND"}
 
 def _map(status: str, detail: str) -> tuple[str, str, bool]:
     code, substatus, mapped = lookup(STATUSES, status)
-    if detail in ("delivery_failed", "attempted_delivery", "recipient_not_available", "business_closed"):
+    if detail in (
+        "delivery_failed",
+        "attempted_delivery",
+        "recipient_not_available",
+        "business_closed",
+    ):
         code = S.FAILED_ATTEMPT
     return code, DETAILS.get(detail, substatus), mapped
 
@@ -45,10 +51,30 @@ def parse(raw: str | bytes) -> TrackingResult:
     for ev in doc.get("tracking_details") or []:
         status, substatus, mapped = _map(ev.get("status") or "", ev.get("status_detail") or "")
         place = ev.get("tracking_location") or {}
-        loc = Location(city=place.get("city") or "", region=place.get("state") or "",
-                       country=place.get("country") or "", postal_code=place.get("zip") or "")
+        loc = Location(
+            city=place.get("city") or "",
+            region=place.get("state") or "",
+            country=place.get("country") or "",
+            postal_code=place.get("zip") or "",
+        )
         when = timestamps.localize(timestamps.parse_iso(ev.get("datetime")), timestamps.zone("UTC"))
-        events.append(Event(when, status, ev.get("status") or "", ev.get("message") or "", substatus, loc, mapped, ev))
+        events.append(
+            Event(
+                when,
+                status,
+                ev.get("status") or "",
+                ev.get("message") or "",
+                substatus,
+                loc,
+                mapped,
+                ev,
+            )
+        )
     overall = _map(doc.get("status") or "", doc.get("status_detail") or "")
-    return finish(CARRIER, doc.get("tracking_code") or "", events, overall=overall[:2],
-                  estimated_delivery=timestamps.parse_date(doc.get("est_delivery_date")))
+    return finish(
+        CARRIER,
+        doc.get("tracking_code") or "",
+        events,
+        overall=overall[:2],
+        estimated_delivery=timestamps.parse_date(doc.get("est_delivery_date")),
+    )

@@ -22,7 +22,8 @@ from integrations.carriers.payloads import (
     not_found,
     text,
 )
-from integrations.carriers.schema import Location, Substatus as U, TrackingResult
+from integrations.carriers.schema import Location, TrackingResult
+from integrations.carriers.schema import Substatus as U
 from integrations.models import TrackingStatus as S
 
 CARRIER = "fedex"
@@ -150,7 +151,9 @@ def _parse_soap(raw: str | bytes) -> TrackingResult:
             timestamps.zone_for(loc.country, loc.region),
         )
         events.append(
-            make_event(CODES, text(ev, "EventType"), when, text(ev, "EventDescription"), loc, raw=_flat(ev))
+            make_event(
+                CODES, text(ev, "EventType"), when, text(ev, "EventDescription"), loc, raw=_flat(ev)
+            )
         )
     overall = CODES.get(text(detail, "StatusDetail/Code"))
     estimated = timestamps.parse_date(text(detail, "EstimatedDeliveryTimestamp"))

@@ -14,7 +14,8 @@ from integrations.carriers.payloads import (
     lookup,
     not_found,
 )
-from integrations.carriers.schema import Event, Location, Substatus as U, TrackingResult
+from integrations.carriers.schema import Event, Location, TrackingResult
+from integrations.carriers.schema import Substatus as U
 from integrations.models import TrackingStatus as S
 
 CARRIER = "gls"
@@ -50,7 +51,9 @@ def parse(raw: str | bytes) -> TrackingResult:
     doc = load_json(raw)
     parcels = doc.get("parcels")
     if not parcels:
-        return error(CARRIER, doc.get("message") or doc.get("errorMessage") or "unexpected GLS reply")
+        return error(
+            CARRIER, doc.get("message") or doc.get("errorMessage") or "unexpected GLS reply"
+        )
     parcel = parcels[0]
     number = parcel.get("unitno") or parcel.get("requested") or ""
     if parcel.get("errorCode"):
@@ -62,12 +65,25 @@ def parse(raw: str | bytes) -> TrackingResult:
         code = ev.get("code") or ""
         status, substatus, mapped = _map(code)
         loc = Location(
-            city=ev.get("city") or "", country=ev.get("country") or "",
+            city=ev.get("city") or "",
+            country=ev.get("country") or "",
             postal_code=ev.get("postalCode") or "",
         )
         when = timestamps.localize(
-            timestamps.parse_iso(ev.get("eventDateTime")), timestamps.zone_for(loc.country, default="Europe/Berlin")
+            timestamps.parse_iso(ev.get("eventDateTime")),
+            timestamps.zone_for(loc.country, default="Europe/Berlin"),
         )
-        events.append(Event(when, status, code, " ".join((ev.get("description") or "").split()), substatus, loc, mapped, ev))
+        events.append(
+            Event(
+                when,
+                status,
+                code,
+                " ".join((ev.get("description") or "").split()),
+                substatus,
+                loc,
+                mapped,
+                ev,
+            )
+        )
     overall = FAMILIES.get(parcel.get("status") or "")
     return finish(CARRIER, number, events, overall=overall)

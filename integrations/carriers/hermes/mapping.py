@@ -16,7 +16,8 @@ from integrations.carriers.payloads import (
     lookup,
     not_found,
 )
-from integrations.carriers.schema import Event, Location, Substatus as U, TrackingResult
+from integrations.carriers.schema import Event, Location, TrackingResult
+from integrations.carriers.schema import Substatus as U
 from integrations.models import TrackingStatus as S
 
 CARRIER = "hermes"
@@ -50,9 +51,12 @@ def parse(raw: str | bytes) -> TrackingResult:
         unit = ev.get("scanningUnit") or {}
         loc = Location(city=unit.get("city") or "", country=country2(unit.get("countryCode")))
         when = timestamps.localize(
-            timestamps.parse_iso(ev.get("timestamp")), timestamps.zone_for(loc.country, default="Europe/Berlin")
+            timestamps.parse_iso(ev.get("timestamp")),
+            timestamps.zone_for(loc.country, default="Europe/Berlin"),
         )
         status, substatus, mapped = lookup(STAGES, code[:2])
-        events.append(Event(when, status, code, ev.get("description") or "", substatus, loc, mapped, ev))
+        events.append(
+            Event(when, status, code, ev.get("description") or "", substatus, loc, mapped, ev)
+        )
     estimated = timestamps.parse_date((info.get("deliveryForecast") or {}).get("date"))
     return finish(CARRIER, number, events, estimated_delivery=estimated)

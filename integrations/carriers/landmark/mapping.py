@@ -15,7 +15,8 @@ from integrations.carriers.payloads import (
     split_location,
     text,
 )
-from integrations.carriers.schema import Substatus as U, TrackingResult
+from integrations.carriers.schema import Substatus as U
+from integrations.carriers.schema import TrackingResult
 from integrations.models import TrackingStatus as S
 
 CARRIER = "landmark"
@@ -54,8 +55,14 @@ def parse(raw: str | bytes) -> TrackingResult:
     for ev in package.iterfind("Events/Event"):
         loc = split_location(text(ev, "Location"))
         events.append(
-            make_event(CODES, text(ev, "EventCode"), _when(text(ev, "DateTime"), loc.country, loc.region),
-                       text(ev, "Status"), loc, raw={c.tag: (c.text or "") for c in ev})
+            make_event(
+                CODES,
+                text(ev, "EventCode"),
+                _when(text(ev, "DateTime"), loc.country, loc.region),
+                text(ev, "Status"),
+                loc,
+                raw={c.tag: (c.text or "") for c in ev},
+            )
         )
     number = text(package, "TrackingNumber") or text(package, "LandmarkTrackingNumber")
     # Landmark lists events in the order they happened, but multi-leg shipments

@@ -14,7 +14,8 @@ from integrations.carriers.payloads import (
     make_event,
     not_found,
 )
-from integrations.carriers.schema import Substatus as U, TrackingResult
+from integrations.carriers.schema import Substatus as U
+from integrations.carriers.schema import TrackingResult
 from integrations.models import TrackingStatus as S
 
 CARRIER = "laposte"

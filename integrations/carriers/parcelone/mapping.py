@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from integrations.carriers import timestamps
-from integrations.carriers.payloads import CodeTable, error, finish, load_json, make_event, split_location
-from integrations.carriers.schema import Substatus as U, TrackingResult
+from integrations.carriers.payloads import (
+    CodeTable,
+    error,
+    finish,
+    load_json,
+    make_event,
+    split_location,
+)
+from integrations.carriers.schema import Substatus as U
+from integrations.carriers.schema import TrackingResult
 from integrations.models import TrackingStatus as S
 
 CARRIER = "parcelone"
@@ -29,6 +37,15 @@ def parse(raw: str | bytes) -> TrackingResult:
     for ev in results.get("Events") or []:
         loc = split_location(ev.get("Location") or "")
         when = timestamps.parse_local(ev.get("DateTime"), BERLIN)
-        events.append(make_event(CODES, ev.get("StatusCode") or "", when, ev.get("Description") or "", loc, raw=ev))
+        events.append(
+            make_event(
+                CODES, ev.get("StatusCode") or "", when, ev.get("Description") or "", loc, raw=ev
+            )
+        )
     overall = CODES.get(results.get("StatusCode") or "")
-    return finish(CARRIER, results.get("CarrierTrackingID") or results.get("TrackingID") or "", events, overall=overall)
+    return finish(
+        CARRIER,
+        results.get("CarrierTrackingID") or results.get("TrackingID") or "",
+        events,
+        overall=overall,
+    )

@@ -57,7 +57,13 @@ def parse(raw: str | bytes) -> TrackingResult:
             "%Y-%m-%d %H%M%S",
         )
         events.append(
-            make_event(CODES, text(scan, "ScanType"), when, text(scan, "Description"), loc,
-                       raw={"scan_type": text(scan, "ScanType"), "depot": depot})
+            make_event(
+                CODES,
+                text(scan, "ScanType"),
+                when,
+                text(scan, "Description"),
+                loc,
+                raw={"scan_type": text(scan, "ScanType"), "depot": depot},
+            )
         )
     return finish(CARRIER, text(info, "PIN/Value"), events)

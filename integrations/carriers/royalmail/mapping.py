@@ -14,7 +14,8 @@ from integrations.carriers.payloads import (
     make_event,
     not_found,
 )
-from integrations.carriers.schema import Location, Substatus as U, TrackingResult
+from integrations.carriers.schema import Location, TrackingResult
+from integrations.carriers.schema import Substatus as U
 from integrations.models import TrackingStatus as S
 
 CARRIER = "royalmail"
@@ -80,12 +81,23 @@ def parse(raw: str | bytes) -> TrackingResult:
             timestamps.parse_iso(ev.get("eventDateTime")), timestamps.zone("Europe/London")
         )
         loc = Location(city=ev.get("locationName") or "", country="GB")
-        events.append(make_event(CODES, ev.get("eventCode") or "", when, ev.get("eventName") or "", loc, raw=ev))
+        events.append(
+            make_event(
+                CODES, ev.get("eventCode") or "", when, ev.get("eventName") or "", loc, raw=ev
+            )
+        )
     if not events and summary.get("lastEventCode"):
         when = timestamps.parse_iso(summary.get("lastEventDateTime"))
         loc = Location(city=summary.get("lastEventLocationName") or "", country="GB")
         events.append(
-            make_event(CODES, summary["lastEventCode"], when, summary.get("lastEventName") or "", loc, raw=summary)
+            make_event(
+                CODES,
+                summary["lastEventCode"],
+                when,
+                summary.get("lastEventName") or "",
+                loc,
+                raw=summary,
+            )
         )
     overall = CATEGORIES.get((summary.get("statusCategory") or "").upper())
     estimated = timestamps.parse_date((piece.get("estimatedDelivery") or {}).get("date"))

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from integrations.carriers import timestamps
-from integrations.carriers.payloads import CodeTable, error, finish, load_json, make_event, not_found, split_location
-from integrations.carriers.schema import Substatus as U, TrackingResult
+from integrations.carriers.payloads import (
+    CodeTable,
+    error,
+    finish,
+    load_json,
+    make_event,
+    not_found,
+    split_location,
+)
+from integrations.carriers.schema import Substatus as U
+from integrations.carriers.schema import TrackingResult
 from integrations.models import TrackingStatus as S
 
 CARRIER = "seko"
@@ -34,10 +43,21 @@ def parse(raw: str | bytes) -> TrackingResult:
     events = []
     for ev in consignment.get("Events") or []:
         loc = split_location(ev.get("Location") or "")
-        when = timestamps.parse_local(ev.get("EventDT"), timestamps.zone_for(loc.country, default="Europe/London"))
-        events.append(make_event(CODES, ev.get("OmniCode") or "", when, ev.get("Description") or "", loc, raw=ev))
+        when = timestamps.parse_local(
+            ev.get("EventDT"), timestamps.zone_for(loc.country, default="Europe/London")
+        )
+        events.append(
+            make_event(
+                CODES, ev.get("OmniCode") or "", when, ev.get("Description") or "", loc, raw=ev
+            )
+        )
     overall = STATUSES.get(consignment.get("Status") or "")
     if consignment.get("Delivered"):
         overall = (S.DELIVERED, "")
-    return finish(CARRIER, consignment.get("ConsignmentNo") or "", events,
-                  status=overall if overall and overall[0] == S.DELIVERED else None, overall=overall)
+    return finish(
+        CARRIER,
+        consignment.get("ConsignmentNo") or "",
+        events,
+        status=overall if overall and overall[0] == S.DELIVERED else None,
+        overall=overall,
+    )

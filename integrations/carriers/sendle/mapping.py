@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from integrations.carriers import timestamps
-from integrations.carriers.payloads import CodeTable, error, finish, load_json, make_event, not_found, split_location
-from integrations.carriers.schema import Substatus as U, TrackingResult
+from integrations.carriers.payloads import (
+    CodeTable,
+    error,
+    finish,
+    load_json,
+    make_event,
+    not_found,
+    split_location,
+)
+from integrations.carriers.schema import Substatus as U
+from integrations.carriers.schema import TrackingResult
 from integrations.models import TrackingStatus as S
 
 CARRIER = "sendle"
@@ -31,11 +40,22 @@ def parse(raw: str | bytes) -> TrackingResult:
     events = []
     for ev in doc.get("tracking_events") or []:
         # scan_time is UTC; local_scan_time only repeats it in the depot's clock.
-        when = timestamps.localize(timestamps.parse_iso(ev.get("scan_time")), timestamps.zone("UTC"))
+        when = timestamps.localize(
+            timestamps.parse_iso(ev.get("scan_time")), timestamps.zone("UTC")
+        )
         loc = split_location(ev.get("location") or "")
-        events.append(make_event(CODES, ev.get("event_type") or "", when, ev.get("description") or "", loc, raw=ev))
+        events.append(
+            make_event(
+                CODES, ev.get("event_type") or "", when, ev.get("description") or "", loc, raw=ev
+            )
+        )
     overall = CODES.get(doc.get("state") or "")
     scheduling = doc.get("scheduling") or {}
     estimated = timestamps.parse_date(scheduling.get("estimated_delivery_date_maximum"))
-    return finish(CARRIER, doc.get("sendle_reference") or doc.get("tracking_number") or "", events,
-                  overall=overall, estimated_delivery=estimated)
+    return finish(
+        CARRIER,
+        doc.get("sendle_reference") or doc.get("tracking_number") or "",
+        events,
+        overall=overall,
+        estimated_delivery=estimated,
+    )

@@ -9,8 +9,17 @@ from __future__ import annotations
 import json
 
 from integrations.carriers import timestamps
-from integrations.carriers.payloads import CodeTable, error, finish, load_json, lookup, not_found, split_location
-from integrations.carriers.schema import Event, Location, Substatus as U, TrackingResult
+from integrations.carriers.payloads import (
+    CodeTable,
+    error,
+    finish,
+    load_json,
+    lookup,
+    not_found,
+    split_location,
+)
+from integrations.carriers.schema import Event, Location, TrackingResult
+from integrations.carriers.schema import Substatus as U
 from integrations.models import TrackingStatus as S
 
 CARRIER = "17track"
@@ -41,12 +50,16 @@ def parse(raw: str | bytes) -> TrackingResult:
     if "Json" in doc:
         return _parse_packages(doc)
     if doc.get("code", 0) != 0:
-        return error(CARRIER, str(doc.get("data", {}).get("errors") or "17TRACK error"), str(doc.get("code")))
+        return error(
+            CARRIER, str(doc.get("data", {}).get("errors") or "17TRACK error"), str(doc.get("code"))
+        )
     data = doc.get("data") or {}
     if data.get("rejected") and not data.get("accepted"):
         rejected = data["rejected"][0]
         err = rejected.get("error") or {}
-        return not_found(CARRIER, err.get("message", ""), str(err.get("code", "")), rejected.get("number", ""))
+        return not_found(
+            CARRIER, err.get("message", ""), str(err.get("code", "")), rejected.get("number", "")
+        )
     accepted = data.get("accepted") or []
     if not accepted:
         return error(CARRIER, "unexpected 17TRACK reply")
@@ -54,7 +67,9 @@ def parse(raw: str | bytes) -> TrackingResult:
     info = item.get("track_info") or {}
     latest = info.get("latest_status") or {}
     if latest.get("status") == "NotFound":
-        return not_found(CARRIER, latest.get("sub_status") or "not found", number=item.get("number", ""))
+        return not_found(
+            CARRIER, latest.get("sub_status") or "not found", number=item.get("number", "")
+        )
     events = []
     for provider in (info.get("tracking") or {}).get("providers") or []:
         for ev in provider.get("events") or []:
@@ -62,12 +77,29 @@ def parse(raw: str | bytes) -> TrackingResult:
             main = sub.partition("_")[0] or stage
             status, _, mapped = lookup(MAIN, main)
             address = ev.get("address") or {}
-            loc = Location(city=address.get("city") or "", region=address.get("state") or "",
-                           country=address.get("country") or "", postal_code=address.get("postal_code") or "")
+            loc = Location(
+                city=address.get("city") or "",
+                region=address.get("state") or "",
+                country=address.get("country") or "",
+                postal_code=address.get("postal_code") or "",
+            )
             if not loc:
                 loc = split_location(ev.get("location") or "")
-            when = timestamps.parse_iso(ev.get("time_iso")) or timestamps.parse_iso(ev.get("time_utc"))
-            events.append(Event(when, status, sub or stage, ev.get("description") or "", SUB.get(sub, ""), loc, mapped, ev))
+            when = timestamps.parse_iso(ev.get("time_iso")) or timestamps.localize(
+                timestamps.parse_iso(ev.get("time_utc")), timestamps.zone("UTC")
+            )
+            events.append(
+                Event(
+                    when,
+                    status,
+                    sub or stage,
+                    ev.get("description") or "",
+                    SUB.get(sub, ""),
+                    loc,
+                    mapped,
+                    ev,
+                )
+            )
     overall = MAIN.get(latest.get("status") or "")
     if overall:
         overall = (overall[0], SUB.get(latest.get("sub_status") or "", ""))
@@ -87,10 +119,16 @@ def _parse_packages(doc: dict) -> TrackingResult:
     last = package.get("FLastEvent") or ""
     if last:
         ev = json.loads(last)
-        when = timestamps.parse_iso(ev.get("a"))
+        when = timestamps.localize(timestamps.parse_iso(ev.get("a")), timestamps.zone("UTC"))
         loc = Location(city=ev.get("c") or "")
         # The account API gives the latest event without a code: the package state is the code.
         status, substatus, mapped = lookup(PACKAGE_STATES, state or "10")
-        events.append(Event(when, status, state, ev.get("z") or "", substatus, loc, mapped and bool(state), ev))
+        events.append(
+            Event(
+                when, status, state, ev.get("z") or "", substatus, loc, mapped and bool(state), ev
+            )
+        )
     overall = PACKAGE_STATES.get(state)
-    return finish(CARRIER, number, events, overall=overall or (S.IN_TRANSIT if events else S.PENDING, ""))
+    return finish(
+        CARRIER, number, events, overall=overall or (S.IN_TRANSIT if events else S.PENDING, "")
+    )

@@ -5,8 +5,16 @@ Times are China Standard Time without an offset."""
 from __future__ import annotations
 
 from integrations.carriers import timestamps
-from integrations.carriers.payloads import CodeTable, error, finish, load_json, make_event, not_found
-from integrations.carriers.schema import Location, Substatus as U, TrackingResult
+from integrations.carriers.payloads import (
+    CodeTable,
+    error,
+    finish,
+    load_json,
+    make_event,
+    not_found,
+)
+from integrations.carriers.schema import Location, TrackingResult
+from integrations.carriers.schema import Substatus as U
 from integrations.models import TrackingStatus as S
 
 CARRIER = "sf_express"
@@ -36,5 +44,9 @@ def parse(raw: str | bytes) -> TrackingResult:
     for ev in resp["routes"]:
         when = timestamps.parse_local(ev.get("acceptTime"), SHANGHAI, "%Y-%m-%d %H:%M:%S")
         loc = Location(city=ev.get("acceptAddress") or "", country="CN")
-        events.append(make_event(CODES, str(ev.get("opCode") or ""), when, ev.get("remark") or "", loc, raw=ev))
+        events.append(
+            make_event(
+                CODES, str(ev.get("opCode") or ""), when, ev.get("remark") or "", loc, raw=ev
+            )
+        )
     return finish(CARRIER, resp.get("mailNo") or "", events)

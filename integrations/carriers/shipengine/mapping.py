@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from integrations.carriers import timestamps
-from integrations.carriers.payloads import CodeTable, error, finish, load_json, make_event, not_found
+from integrations.carriers.payloads import (
+    CodeTable,
+    error,
+    finish,
+    load_json,
+    make_event,
+    not_found,
+)
 from integrations.carriers.schema import Location, TrackingResult
 from integrations.models import TrackingStatus as S
 
@@ -32,9 +39,29 @@ def parse(raw: str | bytes) -> TrackingResult:
     overall = STATUSES.get(doc.get("status_code") or "")
     events = []
     for ev in doc.get("events") or []:
-        loc = Location(city=ev.get("city_locality") or "", region=ev.get("state_province") or "",
-                       country=ev.get("country_code") or "", postal_code=ev.get("postal_code") or "")
-        when = timestamps.localize(timestamps.parse_iso(ev.get("occurred_at")), timestamps.zone("UTC"))
-        events.append(make_event(EVENT_CODES, ev.get("event_code") or "", when, ev.get("description") or "", loc, raw=ev))
-    return finish(CARRIER, doc.get("tracking_number") or "", events, status=overall,
-                  estimated_delivery=timestamps.parse_date(doc.get("estimated_delivery_date")))
+        loc = Location(
+            city=ev.get("city_locality") or "",
+            region=ev.get("state_province") or "",
+            country=ev.get("country_code") or "",
+            postal_code=ev.get("postal_code") or "",
+        )
+        when = timestamps.localize(
+            timestamps.parse_iso(ev.get("occurred_at")), timestamps.zone("UTC")
+        )
+        events.append(
+            make_event(
+                EVENT_CODES,
+                ev.get("event_code") or "",
+                when,
+                ev.get("description") or "",
+                loc,
+                raw=ev,
+            )
+        )
+    return finish(
+        CARRIER,
+        doc.get("tracking_number") or "",
+        events,
+        status=overall,
+        estimated_delivery=timestamps.parse_date(doc.get("estimated_delivery_date")),
+    )

@@ -5,8 +5,16 @@ Events carry a Unix ``Timestamp``; that instant is used rather than the local st
 from __future__ import annotations
 
 from integrations.carriers import timestamps
-from integrations.carriers.payloads import CodeTable, error, finish, load_json, make_event, not_found
-from integrations.carriers.schema import Location, Substatus as U, TrackingResult
+from integrations.carriers.payloads import (
+    CodeTable,
+    error,
+    finish,
+    load_json,
+    make_event,
+    not_found,
+)
+from integrations.carriers.schema import Location, TrackingResult
+from integrations.carriers.schema import Substatus as U
 from integrations.models import TrackingStatus as S
 
 CARRIER = "spring"
@@ -31,11 +39,23 @@ def parse(raw: str | bytes) -> TrackingResult:
     shipment = doc.get("Shipment") or {}
     events = []
     for ev in shipment.get("Events") or []:
-        loc = Location(city=ev.get("City") or "", region=ev.get("State") or "",
-                       country=ev.get("Country") or "", postal_code=ev.get("Zip") or "")
+        loc = Location(
+            city=ev.get("City") or "",
+            region=ev.get("State") or "",
+            country=ev.get("Country") or "",
+            postal_code=ev.get("Zip") or "",
+        )
         if ev.get("Timestamp"):
-            when = timestamps.from_epoch(float(ev["Timestamp"])).astimezone(timestamps.zone_for(loc.country))
+            when = timestamps.from_epoch(float(ev["Timestamp"])).astimezone(
+                timestamps.zone_for(loc.country)
+            )
         else:
-            when = timestamps.parse_local(ev.get("DateTime"), timestamps.zone_for(loc.country), "%Y-%m-%d %H:%M:%S")
-        events.append(make_event(CODES, str(ev.get("Code", "")), when, ev.get("Description") or "", loc, raw=ev))
+            when = timestamps.parse_local(
+                ev.get("DateTime"), timestamps.zone_for(loc.country), "%Y-%m-%d %H:%M:%S"
+            )
+        events.append(
+            make_event(
+                CODES, str(ev.get("Code", "")), when, ev.get("Description") or "", loc, raw=ev
+            )
+        )
     return finish(CARRIER, shipment.get("TrackingNumber") or "", events)

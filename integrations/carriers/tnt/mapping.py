@@ -7,8 +7,17 @@ INT, EXC, CNF) is the consignment-level fallback."""
 from __future__ import annotations
 
 from integrations.carriers import timestamps
-from integrations.carriers.payloads import CodeTable, error, finish, load_xml, make_event, not_found, text
-from integrations.carriers.schema import Location, Substatus as U, TrackingResult
+from integrations.carriers.payloads import (
+    CodeTable,
+    error,
+    finish,
+    load_xml,
+    make_event,
+    not_found,
+    text,
+)
+from integrations.carriers.schema import Location, TrackingResult
+from integrations.carriers.schema import Substatus as U
 from integrations.models import TrackingStatus as S
 
 CARRIER = "tnt"
@@ -21,7 +30,10 @@ CODES: CodeTable = {
     "CNA": (S.FAILED_ATTEMPT, U.RECIPIENT_UNAVAILABLE), "REF": (S.EXCEPTION, U.REFUSED),
 }  # fmt: skip
 SUMMARY: CodeTable = {
-    "DEL": (S.DELIVERED, ""), "INT": _IT, "EXC": (S.EXCEPTION, ""), "NOT": (S.INFO_RECEIVED, ""),
+    "DEL": (S.DELIVERED, ""),
+    "INT": _IT,
+    "EXC": (S.EXCEPTION, ""),
+    "NOT": (S.INFO_RECEIVED, ""),
 }
 
 
@@ -44,12 +56,19 @@ def parse(raw: str | bytes) -> TrackingResult:
         loc = Location(city=text(data, "DepotName"))
         when = timestamps.parse_local(
             text(data, "LocalEventDate") + text(data, "LocalEventTime"),
-            timestamps.zone_for(country), "%Y%m%d%H%M",
+            timestamps.zone_for(country),
+            "%Y%m%d%H%M",
         )
         events.append(
-            make_event(CODES, text(data, "StatusCode"), when, text(data, "StatusDescription"), loc,
-                       raw={"StatusCode": text(data, "StatusCode"), "Depot": text(data, "Depot")},
-                       fallback=fallback)
+            make_event(
+                CODES,
+                text(data, "StatusCode"),
+                when,
+                text(data, "StatusDescription"),
+                loc,
+                raw={"StatusCode": text(data, "StatusCode"), "Depot": text(data, "Depot")},
+                fallback=fallback,
+            )
         )
     pieces = int(text(consignment, "PieceQuantity") or 1) or 1
     return finish(CARRIER, number, events, overall=fallback, pieces=pieces)

@@ -19,7 +19,8 @@ from integrations.carriers.payloads import (
     make_event,
     not_found,
 )
-from integrations.carriers.schema import Location, Substatus as U, TrackingResult
+from integrations.carriers.schema import Location, TrackingResult
+from integrations.carriers.schema import Substatus as U
 from integrations.models import TrackingStatus as S
 
 CARRIER = "ups"
@@ -141,7 +142,11 @@ def parse(raw: str | bytes) -> TrackingResult:
     estimated = None
     for package in packages:
         for activity in package.get("activity") or []:
-            key = (activity.get("date"), activity.get("time"), (activity.get("status") or {}).get("statusCode"))
+            key = (
+                activity.get("date"),
+                activity.get("time"),
+                (activity.get("status") or {}).get("statusCode"),
+            )
             if key in seen:
                 continue
             seen.add(key)
@@ -152,6 +157,4 @@ def parse(raw: str | bytes) -> TrackingResult:
     number = packages[0].get("trackingNumber") or shipment.get("inquiryNumber") or ""
     if number == "string":  # documentation placeholder
         number = shipment.get("inquiryNumber") or ""
-    return finish(
-        CARRIER, number, events, estimated_delivery=estimated, pieces=len(packages)
-    )
+    return finish(CARRIER, number, events, estimated_delivery=estimated, pieces=len(packages))

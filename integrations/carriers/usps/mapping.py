@@ -21,7 +21,8 @@ from integrations.carriers.payloads import (
     not_found,
     text,
 )
-from integrations.carriers.schema import Location, Substatus as U, TrackingResult
+from integrations.carriers.schema import Location, TrackingResult
+from integrations.carriers.schema import Substatus as U
 from integrations.models import TrackingStatus as S
 
 CARRIER = "usps"
@@ -95,15 +96,23 @@ def _parse_v3(raw: str | bytes) -> TrackingResult:
             when = timestamps.parse_local(scan.get("eventTimestamp"), tz)
         events.append(
             make_event(
-                CODES, scan.get("eventCode") or "", when, scan.get("eventType") or "", loc,
-                raw=scan, fallback=fallback,
+                CODES,
+                scan.get("eventCode") or "",
+                when,
+                scan.get("eventType") or "",
+                loc,
+                raw=scan,
+                fallback=fallback,
             )
         )
     estimated = timestamps.parse_date(
         doc.get("expectedDeliveryDate") or (doc.get("expectedDeliveryTimeStamp") or "")
     )
     return finish(
-        CARRIER, doc.get("trackingNumber") or "", events, overall=fallback,
+        CARRIER,
+        doc.get("trackingNumber") or "",
+        events,
+        overall=fallback,
         estimated_delivery=estimated,
     )
 
@@ -144,8 +153,13 @@ def _parse_web_tools(raw: str | bytes) -> TrackingResult:
         )
         events.append(
             make_event(
-                CODES, text(el, "EventCode"), _wt_time(el), text(el, "Event"), loc,
-                raw={c.tag: (c.text or "") for c in el}, fallback=fallback,
+                CODES,
+                text(el, "EventCode"),
+                _wt_time(el),
+                text(el, "Event"),
+                loc,
+                raw={c.tag: (c.text or "") for c in el},
+                fallback=fallback,
             )
         )
     estimated = timestamps.parse_date(text(info, "ExpectedDeliveryDate"))

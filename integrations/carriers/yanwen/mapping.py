@@ -7,8 +7,17 @@ Checkpoints give local time with a separate ``time_zone`` offset."""
 from __future__ import annotations
 
 from integrations.carriers import timestamps
-from integrations.carriers.payloads import CodeTable, error, finish, load_json, lookup, not_found, split_location
-from integrations.carriers.schema import Event, Substatus as U, TrackingResult
+from integrations.carriers.payloads import (
+    CodeTable,
+    error,
+    finish,
+    load_json,
+    lookup,
+    not_found,
+    split_location,
+)
+from integrations.carriers.schema import Event, TrackingResult
+from integrations.carriers.schema import Substatus as U
 from integrations.models import TrackingStatus as S
 
 CARRIER = "yanwen"
@@ -19,7 +28,14 @@ CODES: CodeTable = {
     "LM35": (S.FAILED_ATTEMPT, ""), "LM40": (S.DELIVERED, ""), "LM50": (S.EXCEPTION, ""),
     "LM60": (S.AVAILABLE_FOR_PICKUP, ""), "LM70": (S.EXCEPTION, U.RETURNING_TO_SENDER),
 }  # fmt: skip
-STAGES: CodeTable = {"OR": (S.INFO_RECEIVED, ""), "PU": _IT, "SC": _IT, "LH": _IT, "CC": _IT, "LM": _IT}
+STAGES: CodeTable = {
+    "OR": (S.INFO_RECEIVED, ""),
+    "PU": _IT,
+    "SC": _IT,
+    "LH": _IT,
+    "CC": _IT,
+    "LM": _IT,
+}
 
 
 def _map(code: str) -> tuple[str, str, bool]:
@@ -40,9 +56,22 @@ def parse(raw: str | bytes) -> TrackingResult:
     for ev in res.get("checkpoints") or []:
         code = ev.get("tracking_status") or ""
         status, substatus, mapped = _map(code)
-        tz = timestamps.fixed_offset(str(ev.get("time_zone") or "")) or timestamps.zone("Asia/Shanghai")
+        tz = timestamps.fixed_offset(str(ev.get("time_zone") or "")) or timestamps.zone(
+            "Asia/Shanghai"
+        )
         when = timestamps.parse_local(ev.get("time_stamp"), tz)
-        events.append(Event(when, status, code, ev.get("message") or "", substatus, split_location(ev.get("location") or ""), mapped, ev))
+        events.append(
+            Event(
+                when,
+                status,
+                code,
+                ev.get("message") or "",
+                substatus,
+                split_location(ev.get("location") or ""),
+                mapped,
+                ev,
+            )
+        )
     overall_code = res.get("tracking_status") or ""
     overall = _map(overall_code)[:2] if overall_code else None
     return finish(CARRIER, res.get("tracking_number") or "", events, overall=overall)

@@ -7,8 +7,17 @@ lookup returns ``Items`` with numbers only, meaning the label exists."""
 from __future__ import annotations
 
 from integrations.carriers import timestamps
-from integrations.carriers.payloads import CodeTable, error, finish, load_json, make_event, not_found, split_location
-from integrations.carriers.schema import Substatus as U, TrackingResult
+from integrations.carriers.payloads import (
+    CodeTable,
+    error,
+    finish,
+    load_json,
+    make_event,
+    not_found,
+    split_location,
+)
+from integrations.carriers.schema import Substatus as U
+from integrations.carriers.schema import TrackingResult
 from integrations.models import TrackingStatus as S
 
 CARRIER = "yunexpress"
@@ -41,6 +50,20 @@ def parse(raw: str | bytes) -> TrackingResult:
     for ev in item.get("OrderTrackingDetails") or []:
         when = timestamps.parse_local(ev.get("ProcessDate"), SHANGHAI)
         loc = split_location(ev.get("ProcessLocation") or "")
-        events.append(make_event(STATES, str(ev.get("TrackingStatus", "")), when, ev.get("ProcessContent") or "", loc, raw=ev))
+        events.append(
+            make_event(
+                STATES,
+                str(ev.get("TrackingStatus", "")),
+                when,
+                ev.get("ProcessContent") or "",
+                loc,
+                raw=ev,
+            )
+        )
     overall = STATES.get(str(item.get("PackageState", "")))
-    return finish(CARRIER, item.get("WaybillNumber") or item.get("TrackingNumber") or "", events, overall=overall)
+    return finish(
+        CARRIER,
+        item.get("WaybillNumber") or item.get("TrackingNumber") or "",
+        events,
+        overall=overall,
+    )
