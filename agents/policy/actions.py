@@ -95,3 +95,44 @@ def import_policy(
     if publish:
         version = publish_version(version, actor)
     return version, True
+
+
+def move_rule(version: PolicyVersion, rule_id: str, offset: int, actor: Actor) -> PolicyVersion:
+    """Move one rule of a draft up (negative offset) or down; order decides which rule wins."""
+    rules = list(version.rules)
+    index = next((i for i, r in enumerate(rules) if r["id"] == rule_id), None)
+    if index is None:
+        raise ValueError(f"No rule {rule_id!r} in version {version.number}")
+    target = min(max(index + offset, 0), len(rules) - 1)
+    rules.insert(target, rules.pop(index))
+    return update_draft(version, {**version.document, "rules": rules}, actor)
+
+
+def remove_rule(version: PolicyVersion, rule_id: str, actor: Actor) -> PolicyVersion:
+    """Delete one rule from a draft."""
+    rules = [r for r in version.rules if r["id"] != rule_id]
+    if len(rules) == len(version.rules):
+        raise ValueError(f"No rule {rule_id!r} in version {version.number}")
+    return update_draft(version, {**version.document, "rules": rules}, actor)
+
+
+def start_draft(tenant: Tenant, actor: Actor) -> PolicyVersion:
+    """A new draft to edit: a copy of the latest version, or a one-rule starter policy."""
+    latest = PolicyVersion.objects.filter(policy__tenant=tenant).order_by("-number").first()
+    if latest is not None:
+        return create_draft(tenant, latest.document, actor, note=f"Copy of version {latest.number}")
+    starter = {
+        "format": 1,
+        "default": {"outcome": "review"},
+        "rules": [
+            {
+                "id": "standard-30",
+                "when": {
+                    "condition": ["unopened", "opened"],
+                    "days_since": {"from": "delivered", "max": 30},
+                },
+                "then": {"outcome": "refund"},
+            }
+        ],
+    }
+    return create_draft(tenant, starter, actor, note="Starter policy")
