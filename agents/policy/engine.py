@@ -182,12 +182,14 @@ def _set_check(name: str, attr: str, values: list[str], fold: Callable[[str], st
 def _country_not_check(values: list[str]) -> Check:
     excluded = frozenset(v.upper() for v in values)
 
+    # An unknown destination is not "abroad": without a country the rule cannot tell.
     def test(line: _Line) -> bool:
-        return line.country not in excluded
+        return bool(line.country) and line.country not in excluded
 
     def explain(line: _Line) -> str:
-        have = line.country or "(none)"
-        return f"country {have} {'is outside' if test(line) else 'is'} {_one_of(values)}"
+        if not line.country:
+            return "country unknown"
+        return f"country {line.country} {'is outside' if test(line) else 'is'} {_one_of(values)}"
 
     return Check("country_not", test, explain)
 

@@ -331,6 +331,8 @@ def test_keep_item_limit_is_part_of_the_match():
         ({"country": ["de", "AT"]}, facts(country="DE"), True),
         ({"country_not": ["US"]}, facts(country="US"), False),
         ({"country_not": ["US"]}, facts(country="CA"), True),
+        ({"country_not": ["US"]}, facts(country=""), False),
+        ({"country": ["US"]}, facts(country=""), False),
         ({"vip": True}, facts(is_vip=False), False),
         ({"hygiene": True}, facts(is_hygiene=True), True),
         ({"bundle": False}, facts(is_bundle=True), False),
