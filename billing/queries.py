@@ -52,16 +52,19 @@ class PeriodSummary:
 
 
 def month_summary(tenant: Tenant, month_start: date, next_month_start: date) -> PeriodSummary:
-    """Counts and amounts of a calendar month in the tenant's own time zone (one query)."""
+    """Net counts and amounts of a calendar month in the tenant's own time zone: an AI
+    resolution reopened within the window counts as human-resolved (two queries)."""
     zone = ZoneInfo(tenant.time_zone)
     start = datetime.combine(month_start, time.min, tzinfo=zone)
     end = datetime.combine(next_month_start, time.min, tzinfo=zone)
-    ai = Q(kind=UsageRecord.Kind.AI_RESOLUTION)
-    human = Q(kind=UsageRecord.Kind.HUMAN_RESOLUTION)
+    kinds = UsageRecord.Kind
+    ai = Q(kind__in=[kinds.AI_RESOLUTION, kinds.AI_REVERSAL])
+    human = Q(kind__in=[kinds.HUMAN_RESOLUTION, kinds.HUMAN_CONVERSION])
     totals = UsageRecord.objects.filter(
         tenant=tenant, occurred_at__gte=start, occurred_at__lt=end
     ).aggregate(
-        ai_count=Count("pk", filter=ai),
+        ai_made=Count("pk", filter=Q(kind=kinds.AI_RESOLUTION)),
+        ai_reversed=Count("pk", filter=Q(kind=kinds.AI_REVERSAL)),
         human_count=Count("pk", filter=human),
         ai_amount=Sum("unit_price", filter=ai),
         human_amount=Sum("unit_price", filter=human),
@@ -75,7 +78,7 @@ def month_summary(tenant: Tenant, month_start: date, next_month_start: date) -> 
     return PeriodSummary(
         start=month_start,
         end=next_month_start,
-        ai_count=totals["ai_count"],
+        ai_count=totals["ai_made"] - totals["ai_reversed"],
         human_count=totals["human_count"],
         ai_amount=totals["ai_amount"] or Decimal("0"),
         human_amount=totals["human_amount"] or Decimal("0"),
