@@ -2,36 +2,96 @@
 
 Each executor takes an idempotency key derived from the proposal, so a retry,
 a double click or a redelivered task lands once. Which adapter runs depends on
-the order's connection; the sandbox store is the embedded default.
+the order's connection (see ``integrations.commerce``); the sandbox store is
+the embedded default. ``ExecutionError(permanent=False)`` means "try again
+later" (throttled, the store is down); permanent errors carry the store's own
+message for the specialist.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 
-from integrations.models import Connection, Order
-from integrations.sandbox import store as sandbox_store
+from integrations.commerce import (
+    Address,
+    Capability,
+    CommerceAdapter,
+    ExecutionError,
+    ExecutionResult,
+    LineRequest,
+    adapter_for_order,
+)
+from integrations.models import Order
+
+__all__ = [
+    "Address",
+    "ExecutionError",
+    "ExecutionResult",
+    "LineRequest",
+    "cancel",
+    "create_replacement",
+    "create_return",
+    "refund",
+    "update_shipping_address",
+]
 
 
-class ExecutionError(Exception):
-    """The store refused or failed; ``permanent`` says whether a retry can help."""
+def _adapter(order: Order, capability: Capability) -> CommerceAdapter:
+    adapter = adapter_for_order(order)
+    if not adapter.supports(capability):
+        raise adapter.unsupported(capability)
+    return adapter
 
-    def __init__(self, message: str, *, permanent: bool) -> None:
-        super().__init__(message)
-        self.permanent = permanent
 
-
-@dataclass(frozen=True)
-class ExecutionResult:
-    external_id: str
-    detail: dict
+def _require_key(idempotency_key: str) -> None:
+    if not idempotency_key:
+        raise ExecutionError("An idempotency key is required", permanent=True)
 
 
 def refund(order: Order, amount: Decimal, *, idempotency_key: str, note: str) -> ExecutionResult:
     if amount <= 0:
         raise ExecutionError("Refund amount must be positive", permanent=True)
-    provider = order.connection.provider if order.connection else Connection.Provider.SANDBOX
-    if provider == Connection.Provider.SANDBOX:
-        return sandbox_store.refund(order, amount, idempotency_key=idempotency_key, note=note)
-    raise ExecutionError(f"No refund executor for provider {provider!r}", permanent=True)
+    _require_key(idempotency_key)
+    return _adapter(order, Capability.REFUND).refund(
+        order, amount, idempotency_key=idempotency_key, note=note
+    )
+
+
+def cancel(
+    order: Order, *, idempotency_key: str, reason: str = "customer", note: str = ""
+) -> ExecutionResult:
+    _require_key(idempotency_key)
+    return _adapter(order, Capability.CANCEL).cancel(
+        order, idempotency_key=idempotency_key, reason=reason, note=note
+    )
+
+
+def update_shipping_address(
+    order: Order, address: Address, *, idempotency_key: str
+) -> ExecutionResult:
+    _require_key(idempotency_key)
+    return _adapter(order, Capability.UPDATE_ADDRESS).update_shipping_address(
+        order, address, idempotency_key=idempotency_key
+    )
+
+
+def create_return(
+    order: Order, lines: list[LineRequest], *, idempotency_key: str, note: str = ""
+) -> ExecutionResult:
+    _require_key(idempotency_key)
+    if not lines:
+        raise ExecutionError("A return needs at least one line", permanent=True)
+    return _adapter(order, Capability.CREATE_RETURN).create_return(
+        order, lines, idempotency_key=idempotency_key, note=note
+    )
+
+
+def create_replacement(
+    order: Order, lines: list[LineRequest], *, idempotency_key: str, note: str = ""
+) -> ExecutionResult:
+    _require_key(idempotency_key)
+    if not lines:
+        raise ExecutionError("A replacement needs at least one line", permanent=True)
+    return _adapter(order, Capability.REPLACEMENT).create_replacement(
+        order, lines, idempotency_key=idempotency_key, note=note
+    )

@@ -83,6 +83,30 @@ class WebhookEvent(models.Model):
         return f"{self.provider} {self.topic or '-'} {self.delivery_id or self.pk} ({self.status})"
 
 
+class MirrorVersion(models.Model):
+    """The provider's timestamp of the newest event applied to one mirrored resource.
+
+    Webhooks arrive out of order and are redelivered; an event stamped older
+    than this one is stored but never applied, so stale state cannot overwrite
+    newer state."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="+")
+    resource = models.CharField(max_length=32)
+    external_id = models.CharField(max_length=64)
+    version_at = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "resource", "external_id"], name="mirror_version_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource} {self.external_id} @ {self.version_at:%Y-%m-%d %H:%M:%S}"
+
+
 class Customer(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="customers")

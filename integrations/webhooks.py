@@ -2,7 +2,11 @@
 
 Every delivery is stored first, valid or not, so nothing a provider sent is
 ever lost; a redelivery of an accepted event is acknowledged and not
-processed again."""
+processed again. Answers: 401 bad signature, 400 malformed body, 200 with
+``duplicate`` for a redelivery, 200 ``ignored`` for an event the provider
+need not resend (stale, or about something we do not mirror), 422 when it
+cannot be processed.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ import hmac
 import json
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, JsonResponse
@@ -19,22 +25,62 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from integrations.models import Connection, WebhookEvent
-from integrations.sandbox import webhooks as sandbox_webhooks
 
-# Per provider: (signature header, delivery id header, topic header, processor).
-PROVIDERS: dict[str, tuple[str, str, str, Callable[[Connection, str, dict], None]]] = {
-    Connection.Provider.SANDBOX_CARRIER: (
-        "X-Desk-Hmac-Sha256",
-        "X-Desk-Webhook-Id",
-        "X-Desk-Topic",
-        sandbox_webhooks.process,
-    ),
-}
+
+@dataclass(frozen=True)
+class Delivery:
+    """One verified, parsed, first-time delivery handed to a provider's processor."""
+
+    connection: Connection
+    topic: str
+    payload: dict
+    headers: dict[str, str]
+    triggered_at: datetime | None = None
+
+
+class Ignored(Exception):
+    """The event is valid but changes nothing (stale, or about data we do not hold)."""
 
 
 def sign(secret: str, body: bytes) -> str:
     """Base64 HMAC-SHA256 of the raw body: Shopify's scheme, which the sandbox shares."""
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def verify_base64_hmac(secret: str, body: bytes, given: str) -> bool:
+    return bool(secret) and bool(given) and hmac.compare_digest(given.strip(), sign(secret, body))
+
+
+@dataclass(frozen=True)
+class WebhookProvider:
+    signature_header: str
+    delivery_header: str
+    topic_header: str
+    process: Callable[[Delivery], None]
+    verify: Callable[[str, bytes, str], bool] = verify_base64_hmac
+    # Header stamping when the provider raised the event, for ordering.
+    triggered_at_header: str = ""
+
+
+def _providers() -> dict[str, WebhookProvider]:
+    from integrations.sandbox import webhooks as sandbox_webhooks
+    from integrations.shopify import webhooks as shopify_webhooks
+
+    return {
+        Connection.Provider.SANDBOX_CARRIER: WebhookProvider(
+            "X-Desk-Hmac-Sha256", "X-Desk-Webhook-Id", "X-Desk-Topic", sandbox_webhooks.process
+        ),
+        Connection.Provider.SHOPIFY: WebhookProvider(
+            "X-Shopify-Hmac-Sha256",
+            "X-Shopify-Webhook-Id",
+            "X-Shopify-Topic",
+            shopify_webhooks.process,
+            triggered_at_header="X-Shopify-Triggered-At",
+        ),
+    }
+
+
+PROVIDERS: dict[str, WebhookProvider] = _providers()
 
 
 def _kept_headers(request: HttpRequest) -> dict[str, str]:
@@ -43,10 +89,21 @@ def _kept_headers(request: HttpRequest) -> dict[str, str]:
     }
 
 
+def _parse_time(value: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
 @csrf_exempt
 @require_POST
 def receive(request: HttpRequest, provider: str, connection_id: str) -> JsonResponse:
-    if provider not in PROVIDERS:
+    spec = PROVIDERS.get(provider)
+    if spec is None:
         return JsonResponse({"error": f"Unknown provider {provider!r}"}, status=404)
     try:
         public_id = uuid.UUID(connection_id)
@@ -58,13 +115,11 @@ def receive(request: HttpRequest, provider: str, connection_id: str) -> JsonResp
     if connection is None:
         return JsonResponse({"error": "No such connection"}, status=404)
 
-    sig_header, id_header, topic_header, processor = PROVIDERS[provider]
     raw = request.body
     body_text = raw.decode("utf-8", errors="replace")
-    delivery_id = request.headers.get(id_header, "")[:128]
-    topic = request.headers.get(topic_header, "")[:64]
-    given = request.headers.get(sig_header, "")
-    expected = sign(connection.webhook_secret, raw)
+    delivery_id = request.headers.get(spec.delivery_header, "")[:128]
+    topic = request.headers.get(spec.topic_header, "")[:64]
+    headers = _kept_headers(request)
 
     def keep(status: str, error: str = "") -> WebhookEvent:
         return WebhookEvent.objects.create(
@@ -72,13 +127,15 @@ def receive(request: HttpRequest, provider: str, connection_id: str) -> JsonResp
             provider=provider,
             delivery_id=delivery_id,
             topic=topic,
-            headers=_kept_headers(request),
+            headers=headers,
             body=body_text,
             status=status,
             error=error,
         )
 
-    if not given or not hmac.compare_digest(given, expected):
+    if not spec.verify(
+        connection.webhook_secret, raw, request.headers.get(spec.signature_header, "")
+    ):
         keep(WebhookEvent.Status.REJECTED, "Signature mismatch")
         return JsonResponse({"error": "Invalid signature"}, status=401)
     try:
@@ -94,10 +151,24 @@ def receive(request: HttpRequest, provider: str, connection_id: str) -> JsonResp
             event = keep(WebhookEvent.Status.RECEIVED)
     except IntegrityError:
         return JsonResponse({"status": "duplicate"}, status=200)
+    delivery = Delivery(
+        connection=connection,
+        topic=topic,
+        payload=payload,
+        headers=headers,
+        triggered_at=_parse_time(request.headers.get(spec.triggered_at_header, ""))
+        if spec.triggered_at_header
+        else None,
+    )
     try:
         with transaction.atomic():
-            processor(connection, topic, payload)
+            spec.process(delivery)
             WebhookEvent.objects.filter(pk=event.pk).update(status=WebhookEvent.Status.PROCESSED)
+    except Ignored as exc:
+        WebhookEvent.objects.filter(pk=event.pk).update(
+            status=WebhookEvent.Status.PROCESSED, error=f"Ignored: {exc}"
+        )
+        return JsonResponse({"status": "ignored", "reason": str(exc)}, status=200)
     except (KeyError, ValueError, TypeError) as exc:
         WebhookEvent.objects.filter(pk=event.pk).update(
             status=WebhookEvent.Status.FAILED, error=f"{type(exc).__name__}: {exc}"

@@ -6,12 +6,17 @@ offset), "status", "description", "code", "city", "region", "country"}."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from integrations.actions import record_tracking_event
-from integrations.models import Connection, Shipment, TrackingStatus
+from integrations.models import Shipment, TrackingStatus
+
+if TYPE_CHECKING:
+    from integrations.webhooks import Delivery
 
 
-def process(connection: Connection, topic: str, payload: dict) -> None:
+def process(delivery: Delivery) -> None:
+    connection, topic, payload = delivery.connection, delivery.topic, delivery.payload
     if topic != "tracking/scan":
         raise ValueError(f"Unknown topic {topic!r}")
     status = payload["status"]

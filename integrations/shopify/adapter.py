@@ -1,0 +1,240 @@
+"""Shopify as a commerce adapter: the mirror first, the Admin GraphQL API when needed.
+
+Idempotency per action: refunds carry Shopify's ``@idempotent`` key (and our
+mirror row under the same key); a cancel of a cancelled order and the same
+address set twice change nothing; a return is not created again when an open
+return already covers the lines; a replacement draft order is tagged with
+the key and looked up before creating another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+
+from integrations.commerce import (
+    Address,
+    Capability,
+    CommerceAdapter,
+    ExecutionError,
+    ExecutionResult,
+    LineRequest,
+    apply_order,
+    record_executed_refund,
+)
+from integrations.models import Connection, Order, Refund
+from integrations.shopify import mapping
+from integrations.shopify.client import ShopifyClient
+
+CANCEL_REASONS = {"customer", "declined", "fraud", "inventory", "staff", "other"}
+RETURN_REASON_NOTE_MAX = 255
+
+
+class ShopifyAdapter(CommerceAdapter):
+    provider = Connection.Provider.SHOPIFY
+    capabilities = frozenset(Capability)
+
+    _client: ShopifyClient | None = None
+
+    @property
+    def client(self) -> ShopifyClient:
+        if self._client is None:
+            if self.connection is None:
+                raise ExecutionError("A Shopify order needs its connection", permanent=True)
+            self._client = ShopifyClient.for_credentials(self.connection.credentials)
+        return self._client
+
+    def _order_gid(self, order: Order) -> str:
+        if not order.external_id:
+            raise ExecutionError(f"Order #{order.number} has no Shopify id", permanent=True)
+        return mapping.gid("Order", order.external_id)
+
+    # --- reads -----------------------------------------------------------
+
+    def find_order(self, number: str) -> Order | None:
+        found = super().find_order(number)
+        if found is not None or self.connection is None:
+            return found
+        node = self.client.order_by_name(number.lstrip("#"))
+        return self._mirror_node(node) if node else None
+
+    def orders_for_email(self, email: str, *, limit: int = 5) -> list[Order]:
+        found = super().orders_for_email(email, limit=limit)
+        if found or self.connection is None or not email:
+            return found
+        mirrored = [self._mirror_node(n) for n in self.client.orders_by_email(email, limit=limit)]
+        return [o for o in mirrored if o is not None]
+
+    def order_detail(self, order: Order) -> Order:
+        node = self.client.order(self._order_gid(order))
+        if node is not None:
+            self._mirror_node(node)
+        return super().order_detail(order)
+
+    def _mirror_node(self, node: dict) -> Order | None:
+        data = mapping.order_from_graphql(node)
+        applied = apply_order(
+            self.connection, data, version_at=mapping.parse_time(node.get("updatedAt"))
+        )
+        if applied is not None:
+            return applied
+        # A webhook newer than this read already updated the mirror.
+        return Order.objects.filter(
+            tenant=self.tenant, connection=self.connection, external_id=data.external_id
+        ).first()
+
+    # --- actions ---------------------------------------------------------
+
+    def refund(
+        self, order: Order, amount: Decimal, *, idempotency_key: str, note: str
+    ) -> ExecutionResult:
+        mirrored = Refund.objects.filter(
+            tenant=order.tenant, idempotency_key=idempotency_key
+        ).first()
+        if mirrored is not None:
+            return ExecutionResult(mirrored.external_id, {"replayed": True})
+        if amount > order.refundable_remainder:
+            raise ExecutionError(
+                f"Refund {amount} exceeds the refundable remainder {order.refundable_remainder}",
+                permanent=True,
+            )
+        order_gid = self._order_gid(order)
+        parent = _parent_transaction(self.client.order_transactions(order_gid), amount)
+        created = self.client.refund_create(
+            order_gid,
+            amount,
+            parent_transaction=parent,
+            idempotency_key=idempotency_key,
+            note=note,
+        )
+        refund = record_executed_refund(
+            order, amount, idempotency_key=idempotency_key, external_id=created["id"], note=note
+        )
+        return ExecutionResult(refund.external_id, {"replayed": False, "shopify": created})
+
+    def cancel(
+        self, order: Order, *, idempotency_key: str, reason: str = "customer", note: str = ""
+    ) -> ExecutionResult:
+        reason = reason.lower() if reason.lower() in CANCEL_REASONS else "other"
+        node = self.client.order(self._order_gid(order))
+        if node is None:
+            raise ExecutionError(f"Shopify has no order #{order.number}", permanent=True)
+        if node.get("cancelledAt"):
+            self._mirror_node(node)
+            return ExecutionResult(node["id"], {"replayed": True})
+        payload = self.client.order_cancel(node["id"], reason=reason.upper(), staff_note=note)
+        return ExecutionResult(node["id"], {"replayed": False, "job": payload.get("job")})
+
+    def update_shipping_address(
+        self, order: Order, address: Address, *, idempotency_key: str
+    ) -> ExecutionResult:
+        if order.cancelled_at is not None:
+            raise ExecutionError(f"Order #{order.number} is cancelled", permanent=True)
+        if order.shipments.exclude(shipped_at=None).exists():
+            raise ExecutionError(
+                f"Order #{order.number} has shipped; its address can no longer change",
+                permanent=True,
+            )
+        updated = self.client.order_update_shipping_address(
+            self._order_gid(order), mapping.address_input(address.as_dict())
+        )
+        order.shipping_address = address.as_dict()
+        order.save(update_fields=["shipping_address", "updated_at"])
+        return ExecutionResult(updated["id"], {"shipping_address": address.as_dict()})
+
+    def create_return(
+        self, order: Order, lines: list[LineRequest], *, idempotency_key: str, note: str = ""
+    ) -> ExecutionResult:
+        order_gid = self._order_gid(order)
+        node = self.client.order(order_gid)
+        if node is None:
+            raise ExecutionError(f"Shopify has no order #{order.number}", permanent=True)
+        by_sku = mapping.fulfillment_line_items(node)
+        wanted: list[dict] = []
+        for line in lines:
+            candidates = by_sku.get(line.sku)
+            if not candidates:
+                raise ExecutionError(
+                    f"{line.sku} on #{order.number} has not been fulfilled, so it cannot be returned",
+                    permanent=True,
+                )
+            wanted.append(
+                {
+                    "fulfillmentLineItemId": candidates[0][0],
+                    "quantity": line.quantity,
+                    "returnReasonNote": (line.reason or note)[:RETURN_REASON_NOTE_MAX],
+                }
+            )
+        # returnCreate has no idempotency key: an open return that already
+        # covers these fulfilment lines is the one a previous attempt made.
+        wanted_ids = {w["fulfillmentLineItemId"] for w in wanted}
+        for existing in self.client.order_returns(order_gid):
+            if existing.get("status") not in {"REQUESTED", "OPEN"}:
+                continue
+            covered = {
+                (n.get("fulfillmentLineItem") or {}).get("id")
+                for n in (existing.get("returnLineItems") or {}).get("nodes") or []
+            }
+            if wanted_ids <= covered:
+                return ExecutionResult(
+                    existing["id"], {"replayed": True, "name": existing.get("name")}
+                )
+        created = self.client.return_create(order_gid, wanted)
+        return ExecutionResult(created["id"], {"replayed": False, "name": created.get("name")})
+
+    def create_replacement(
+        self, order: Order, lines: list[LineRequest], *, idempotency_key: str, note: str = ""
+    ) -> ExecutionResult:
+        # The tag is our idempotency key for draftOrderCreate, which has none.
+        tag = "desk-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
+        for existing in self.client.draft_orders_tagged(tag):
+            return ExecutionResult(existing["id"], {"replayed": True, "name": existing.get("name")})
+        by_sku = {line.sku: line for line in order.lines.all()}
+        items = []
+        for line in lines:
+            original = by_sku.get(line.sku)
+            if original is None:
+                raise ExecutionError(f"#{order.number} has no line {line.sku}", permanent=True)
+            items.append(
+                {
+                    "title": original.title,
+                    "sku": original.sku,
+                    "quantity": line.quantity,
+                    "originalUnitPrice": str(original.unit_price),
+                }
+            )
+        draft = {
+            "email": order.email,
+            "note": (note or f"Replacement for #{order.number}")[:255],
+            "tags": [tag, "replacement"],
+            "lineItems": items,
+            "shippingAddress": mapping.address_input(order.shipping_address or {}),
+            # A replacement costs the customer nothing.
+            "appliedDiscount": {
+                "title": "Replacement",
+                "valueType": "PERCENTAGE",
+                "value": 100.0,
+            },
+        }
+        created = self.client.draft_order_create(draft)
+        return ExecutionResult(created["id"], {"replayed": False, "name": created.get("name")})
+
+
+def _parent_transaction(transactions: list[dict], amount: Decimal) -> dict:
+    """The captured payment a refund goes back to: Shopify needs it named."""
+    paid = [
+        t
+        for t in transactions
+        if t.get("kind") in {"SALE", "CAPTURE"} and t.get("status") == "SUCCESS"
+    ]
+    for transaction in sorted(
+        paid, key=lambda t: mapping.gql_money(t.get("amountSet")), reverse=True
+    ):
+        if mapping.gql_money(transaction.get("amountSet")) >= amount:
+            return transaction
+    if not paid:
+        raise ExecutionError("The order has no captured payment to refund", permanent=True)
+    raise ExecutionError(
+        f"No single payment on the order covers {amount}; refund it in the Shopify admin",
+        permanent=True,
+    )
