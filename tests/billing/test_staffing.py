@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -128,9 +130,9 @@ def test_service_level_rises_with_agents(arrivals, handle, target):
     traffic = staffing.traffic_intensity(arrivals, handle, 1800)
     start = int(traffic) + 1
     levels = [staffing.service_level(n, traffic, handle, target) for n in range(start, start + 15)]
-    assert all(b >= a - 1e-12 for a, b in zip(levels, levels[1:], strict=False))
+    assert all(b >= a - 1e-12 for a, b in itertools.pairwise(levels))
     waits = [staffing.probability_of_waiting(n, traffic) for n in range(start, start + 15)]
-    assert all(b <= a + 1e-12 for a, b in zip(waits, waits[1:], strict=False))
+    assert all(b <= a + 1e-12 for a, b in itertools.pairwise(waits))
 
 
 @given(arrivals=arrivals, handle=handle, level=target_level, shrink=st.floats(0, 0.6))
