@@ -101,7 +101,7 @@ def _daily_cap(tenant: Tenant, amount: Decimal) -> dict[str, Any]:
         tenant=tenant,
         kind=Proposal.Kind.REFUND,
         status__in=[Proposal.Status.APPROVED, Proposal.Status.EXECUTED],
-        decision__isnull=True,
+        decisions__isnull=True,
         created_at__gte=start,
     ).aggregate(s=Sum("amount"))["s"] or Decimal("0")
     cap = tenant.daily_auto_refund_cap

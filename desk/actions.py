@@ -7,10 +7,13 @@ schedules side effects (agent and execution tasks, live inbox pushes) on commit.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.postgres.search import SearchVector
 from django.db import transaction
+from django.db.models import Value
 from django.utils import timezone
 
 from billing.actions import record_usage
@@ -20,7 +23,8 @@ from integrations import access as commerce
 from integrations import executors
 from tenants.actions import audit
 from tenants.actor import Actor
-from tenants.models import Tenant, User
+from tenants.models import Membership, Tenant, User
+from tenants.roles import Permission, Role
 
 
 class DecisionError(Exception):
@@ -31,8 +35,12 @@ class AlreadyDecided(DecisionError):
     pass
 
 
-class AboveApprovalLimit(DecisionError):
+class ClaimedByOther(DecisionError):
     pass
+
+
+# Kinds a human may approve today: each has an executor.
+EXECUTABLE_KINDS = (Proposal.Kind.REPLY, Proposal.Kind.REFUND)
 
 
 @dataclass
@@ -89,8 +97,34 @@ def create_contact(
         raw=raw or {},
     )
     audit(tenant, actor, "contact.create", contact, {"channel": channel})
+    refresh_search(contact)
     _enqueue("agents.handle_contact", contact_id=contact.pk)
     return contact
+
+
+def refresh_search(contact: Contact) -> None:
+    """Rebuild the contact's search document: customer, order number, subject, messages.
+    The 'simple' configuration: customers write in many languages and in email addresses."""
+    order_number = contact.order.number if contact.order_id else ""
+    bodies = " ".join(
+        contact.messages.exclude(direction=Message.Direction.INTERNAL).values_list(
+            "body", flat=True
+        )
+    )
+    text = " ".join(
+        [
+            contact.customer_email,
+            contact.customer_email.split("@")[0],
+            contact.customer_name,
+            contact.order_number_given,
+            order_number,
+            contact.subject,
+            bodies[:20000],
+        ]
+    )
+    Contact.objects.filter(pk=contact.pk).update(
+        search_vector=SearchVector(Value(text), config="simple")
+    )
 
 
 @transaction.atomic
@@ -105,6 +139,7 @@ def record_understanding(
         order_id=order_id if order_id is not None else contact.order_id,
     )
     contact.refresh_from_db()
+    refresh_search(contact)
 
 
 @transaction.atomic
@@ -154,11 +189,11 @@ def submit_proposal(
         },
     )
     if failed:
-        locked.status = Contact.Status.ESCALATED
-        locked.escalated_at = timezone.now()
-        locked.escalation_reason = "; ".join(g["detail"] for g in failed)[:255]
-        locked.save(update_fields=["status", "escalated_at", "escalation_reason", "updated_at"])
-        live.push_inbox_on_commit(locked)
+        _escalate(locked, "; ".join(g["detail"] for g in failed))
+        locked.risk_flags = [
+            r["name"] for r in (draft.evidence or {}).get("risk", []) if "name" in r
+        ]
+        locked.save(update_fields=["risk_flags"])
     elif proposal.kind == Proposal.Kind.REPLY:
         # Nothing to change on a store: answering is the whole action, done here
         # in the same transaction instead of a second task.
@@ -175,56 +210,288 @@ def submit_proposal(
     return proposal
 
 
+def _escalate(contact: Contact, reason: str) -> None:
+    """Hand the contact to a human, with the decision clock started."""
+    now = timezone.now()
+    contact.status = Contact.Status.ESCALATED
+    contact.escalated_at = contact.escalated_at or now
+    contact.sla_due_at = contact.sla_due_at or now + timedelta(
+        hours=contact.tenant.decision_sla_hours
+    )
+    contact.escalation_reason = reason[:255]
+    contact.save(
+        update_fields=["status", "escalated_at", "sla_due_at", "escalation_reason", "updated_at"]
+    )
+    live.push_inbox_on_commit(contact)
+
+
+# --- claims ---------------------------------------------------------------------
+
+
+def _take_claim(contact: Contact, user: User, now) -> None:
+    contact.assigned_to = user
+    contact.claimed_at = (
+        now if contact.assigned_to_id != user.pk or not contact.claimed_at else contact.claimed_at
+    )
+    contact.claim_expires_at = now + Contact.CLAIM_TTL
+    contact.save(update_fields=["assigned_to", "claimed_at", "claim_expires_at", "updated_at"])
+
+
+def _ensure_claim(contact: Contact, user: User) -> None:
+    """Deciding or writing needs the claim: mine, or free (then it becomes mine)."""
+    now = timezone.now()
+    if contact.claim_is_live(now) and contact.assigned_to_id != user.pk:
+        raise ClaimedByOther(f"{contact.assigned_to} is working on this contact.")
+    _take_claim(contact, user, now)
+
+
+@transaction.atomic
+def claim_next(user: User, tenants: list[Tenant]) -> Contact | None:
+    """Claim the escalation due soonest that nobody holds, for ``user``.
+
+    Rows are locked with SKIP LOCKED, so two specialists pressing "Next" at the
+    same moment never get the same contact. Expired claims count as free."""
+    now = timezone.now()
+    from django.db.models import Q
+
+    contact = (
+        Contact.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("tenant", "assigned_to")
+        .filter(tenant__in=tenants, status=Contact.Status.ESCALATED)
+        .filter(Q(assigned_to__isnull=True) | Q(claim_expires_at__lte=now) | Q(assigned_to=user))
+        .order_by("sla_due_at", "id")
+        .first()
+    )
+    if contact is None:
+        return None
+    _take_claim(contact, user, now)
+    audit(contact.tenant, Actor.member(user), "contact.claim", contact, {"via": "next"})
+    live.push_inbox_on_commit(contact)
+    return contact
+
+
+@transaction.atomic
+def claim_contact(contact: Contact, user: User) -> Contact:
+    """Claim one contact from its page; refused while someone else's claim is live."""
+    locked = (
+        Contact.objects.select_for_update(of=("self",))
+        .select_related("tenant", "assigned_to")
+        .get(pk=contact.pk)
+    )
+    _ensure_claim(locked, user)
+    audit(locked.tenant, Actor.member(user), "contact.claim", locked, {"via": "page"})
+    live.push_inbox_on_commit(locked)
+    return locked
+
+
+@transaction.atomic
+def release_claim(contact: Contact, user: User) -> Contact:
+    locked = (
+        Contact.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=contact.pk)
+    )
+    if locked.assigned_to_id == user.pk:
+        locked.assigned_to = None
+        locked.claimed_at = locked.claim_expires_at = None
+        locked.save(update_fields=["assigned_to", "claimed_at", "claim_expires_at", "updated_at"])
+        audit(locked.tenant, Actor.member(user), "contact.release", locked)
+        live.push_inbox_on_commit(locked)
+    return locked
+
+
+@transaction.atomic
+def reassign_contact(contact: Contact, lead: User, to_user: User) -> Contact:
+    """A lead hands the contact to another specialist who may decide for that tenant."""
+    locked = (
+        Contact.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=contact.pk)
+    )
+    target = Membership.objects.filter(user=to_user, tenant=locked.tenant).first()
+    if target is None or not target.can(Permission.DECIDE_PROPOSALS):
+        raise DecisionError(f"{to_user} cannot decide for {locked.tenant}.")
+    previous = locked.assigned_to.email if locked.assigned_to else None
+    _take_claim(locked, to_user, timezone.now())
+    audit(
+        locked.tenant,
+        Actor.member(lead),
+        "contact.reassign",
+        locked,
+        {"from": previous, "to": to_user.email},
+    )
+    live.push_inbox_on_commit(locked)
+    return locked
+
+
+# --- deciding ---------------------------------------------------------------------
+
+
+def _check_edit(proposal: Proposal, kind: str, amount: Decimal | None) -> None:
+    """Re-validate what a human put on the table, as strictly as the agent's own."""
+    if kind not in EXECUTABLE_KINDS:
+        raise DecisionError(f"{Proposal.Kind(kind).label} cannot be executed from the desk yet.")
+    if kind == Proposal.Kind.REFUND:
+        order = proposal.contact.order
+        if order is None:
+            raise DecisionError("A refund needs an order.")
+        if amount is None or amount <= 0:
+            raise DecisionError("A refund needs a positive amount.")
+        if amount > order.refundable_remainder:
+            raise DecisionError(
+                f"{amount} is more than the order's refundable remainder of {order.refundable_remainder}."
+            )
+
+
 @transaction.atomic
 def approve_proposal(
-    proposal: Proposal, user: User, *, role: str, reason_code: str, note: str = ""
+    proposal: Proposal,
+    user: User,
+    *,
+    role: str,
+    reason_code: str,
+    note: str = "",
+    kind: str | None = None,
+    amount: Decimal | None = None,
 ) -> Decision:
-    """A specialist approves the proposal as it stands; execution follows on commit.
+    """A specialist approves the proposal, as it stands or edited (amount) or
+    overridden (another kind); execution follows on commit.
 
     Locks the proposal row: of two simultaneous approvals (double click, two
-    specialists) exactly one wins, the other gets AlreadyDecided."""
-    from tenants.roles import Role
-
-    locked = Proposal.objects.select_for_update().select_related("tenant").get(pk=proposal.pk)
+    specialists) exactly one wins, the other gets AlreadyDecided. A specialist
+    approving money above the tenant's approval limit records the first of two
+    approvals; a lead's co-approval releases it."""
+    locked = (
+        Proposal.objects.select_for_update(of=("self",))
+        .select_related("tenant", "contact__order")
+        .get(pk=proposal.pk)
+    )
     if locked.status != Proposal.Status.PROPOSED:
         raise AlreadyDecided("This proposal has already been decided.")
-    if locked.kind == Proposal.Kind.NONE:
+    contact = (
+        Contact.objects.select_for_update(of=("self",))
+        .select_related("tenant", "assigned_to")
+        .get(pk=locked.contact_id)
+    )
+    _ensure_claim(contact, user)
+    kind = kind or locked.kind
+    if kind == Proposal.Kind.NONE:
         raise DecisionError("There is no action to approve; reply to the customer instead.")
-    limit = locked.tenant.specialist_approval_limit
-    if role == Role.SPECIALIST and locked.amount is not None and locked.amount > limit:
-        raise AboveApprovalLimit(
-            f"{locked.amount} {locked.currency} is above your approval limit of {limit}; "
-            "a team lead must approve it."
-        )
+    amount = amount if kind == Proposal.Kind.REFUND and amount is not None else locked.amount
+    if kind != Proposal.Kind.REFUND:
+        amount = None
+    _check_edit(locked, kind, amount)
+    changes = {}
+    if kind != locked.kind:
+        changes["kind"] = [locked.kind, kind]
+    if amount != locked.amount:
+        changes["amount"] = [_str(locked.amount), _str(amount)]
+    outcome = (
+        Decision.Outcome.OVERRIDE
+        if "kind" in changes
+        else Decision.Outcome.EDIT
+        if changes
+        else Decision.Outcome.APPROVE
+    )
     decision = Decision.objects.create(
         tenant=locked.tenant,
         proposal=locked,
         decided_by=user,
-        outcome=Decision.Outcome.APPROVE,
+        outcome=outcome,
         reason_code=reason_code,
+        note=note,
+        changes=changes,
+    )
+    locked.kind, locked.amount = kind, amount
+    if amount is not None and not locked.currency and contact.order:
+        locked.currency = contact.order.currency
+    limit = locked.tenant.specialist_approval_limit
+    needs_lead = role == Role.SPECIALIST and amount is not None and amount > limit
+    locked.status = Proposal.Status.AWAITING_LEAD if needs_lead else Proposal.Status.APPROVED
+    locked.save(update_fields=["kind", "amount", "currency", "status"])
+    audit(
+        locked.tenant,
+        Actor.member(user),
+        f"proposal.{outcome}",
+        locked,
+        {"reason": reason_code, "changes": changes},
+    )
+    if needs_lead:
+        contact.escalation_reason = (
+            f"Approved by {user} for {amount} {locked.currency}; above the specialist limit of {limit}, "
+            "a team lead must co-approve."
+        )[:255]
+        contact.save(update_fields=["escalation_reason", "updated_at"])
+    else:
+        _start_execution(contact, locked)
+    live.push_inbox_on_commit(contact)
+    return decision
+
+
+def _str(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+def _start_execution(contact: Contact, proposal: Proposal) -> None:
+    contact.status = Contact.Status.EXECUTING
+    contact.save(update_fields=["status", "updated_at"])
+    _enqueue("desk.execute_proposal", proposal_id=proposal.pk)
+
+
+@transaction.atomic
+def co_approve_proposal(proposal: Proposal, lead: User, *, role: str, note: str = "") -> Decision:
+    """The second approval of a two-person decision: a lead, not the first approver."""
+    locked = (
+        Proposal.objects.select_for_update(of=("self",))
+        .select_related("tenant")
+        .get(pk=proposal.pk)
+    )
+    if locked.status != Proposal.Status.AWAITING_LEAD:
+        raise AlreadyDecided("This proposal is not waiting for a co-approval.")
+    if role not in (Role.LEAD, Role.ADMIN):
+        raise DecisionError("Only a team lead can co-approve.")
+    if locked.decisions.filter(decided_by=lead).exists():
+        raise DecisionError("The co-approval must come from a second person.")
+    decision = Decision.objects.create(
+        tenant=locked.tenant,
+        proposal=locked,
+        decided_by=lead,
+        outcome=Decision.Outcome.CO_APPROVE,
+        reason_code=Decision.Reason.POLICY_OK,
         note=note,
     )
     locked.status = Proposal.Status.APPROVED
     locked.save(update_fields=["status"])
-    contact = Contact.objects.select_for_update().get(pk=locked.contact_id)
-    contact.status = Contact.Status.EXECUTING
-    contact.assigned_to = user
-    contact.save(update_fields=["status", "assigned_to", "updated_at"])
-    audit(locked.tenant, Actor.member(user), "proposal.approve", locked, {"reason": reason_code})
-    _enqueue("desk.execute_proposal", proposal_id=locked.pk)
+    contact = (
+        Contact.objects.select_for_update(of=("self",))
+        .select_related("tenant")
+        .get(pk=locked.contact_id)
+    )
+    audit(locked.tenant, Actor.member(lead), "proposal.co_approve", locked)
+    _start_execution(contact, locked)
     live.push_inbox_on_commit(contact)
     return decision
 
 
 @transaction.atomic
 def reject_proposal(
-    proposal: Proposal, user: User, *, reason_code: str, reply: str, note: str = ""
+    proposal: Proposal, user: User, *, reason_code: str, reply: str, note: str = "", role: str = ""
 ) -> Decision:
-    """A specialist turns the proposal down and answers the customer instead;
-    the contact is resolved by a human."""
-    locked = Proposal.objects.select_for_update().select_related("tenant").get(pk=proposal.pk)
-    if locked.status != Proposal.Status.PROPOSED:
+    """Turn the proposal down and answer the customer instead; the contact is
+    resolved by a human. A lead may also turn down one awaiting co-approval."""
+    locked = (
+        Proposal.objects.select_for_update(of=("self",))
+        .select_related("tenant")
+        .get(pk=proposal.pk)
+    )
+    awaiting = locked.status == Proposal.Status.AWAITING_LEAD and role in (Role.LEAD, Role.ADMIN)
+    # A failed execution comes back to the case; replying instead closes it.
+    failed = locked.status == Proposal.Status.FAILED
+    if locked.status != Proposal.Status.PROPOSED and not (awaiting or failed):
         raise AlreadyDecided("This proposal has already been decided.")
+    contact = (
+        Contact.objects.select_for_update(of=("self",))
+        .select_related("tenant", "assigned_to")
+        .get(pk=locked.contact_id)
+    )
+    if not awaiting:
+        _ensure_claim(contact, user)
     decision = Decision.objects.create(
         tenant=locked.tenant,
         proposal=locked,
@@ -235,10 +502,44 @@ def reject_proposal(
     )
     locked.status = Proposal.Status.REJECTED
     locked.save(update_fields=["status"])
-    contact = Contact.objects.select_for_update().get(pk=locked.contact_id)
     _resolve(contact, by_ai=False, reply=reply, actor=Actor.member(user))
     audit(locked.tenant, Actor.member(user), "proposal.reject", locked, {"reason": reason_code})
     return decision
+
+
+@transaction.atomic
+def add_note(contact: Contact, user: User, body: str) -> Message:
+    """An internal note for colleagues; never sent to the customer."""
+    note = Message.objects.create(
+        contact=contact,
+        direction=Message.Direction.INTERNAL,
+        author_type=Message.Author.MEMBER,
+        author_user=user,
+        body=body,
+    )
+    audit(contact.tenant, Actor.member(user), "contact.note", contact)
+    return note
+
+
+@transaction.atomic
+def send_reply(contact: Contact, user: User, body: str) -> Message:
+    """Write to the customer without deciding (e.g. to ask for a photo). Claimant only."""
+    locked = (
+        Contact.objects.select_for_update(of=("self",))
+        .select_related("tenant", "assigned_to")
+        .get(pk=contact.pk)
+    )
+    _ensure_claim(locked, user)
+    message = Message.objects.create(
+        contact=locked,
+        direction=Message.Direction.OUTBOUND,
+        author_type=Message.Author.MEMBER,
+        author_user=user,
+        body=body,
+    )
+    audit(locked.tenant, Actor.member(user), "contact.reply", locked)
+    refresh_search(locked)
+    return message
 
 
 def execute_proposal(proposal_id: int) -> Proposal:
@@ -285,7 +586,8 @@ def _finish_execution(proposal: Proposal, result: dict[str, Any]) -> Proposal:
     locked.executed_at = timezone.now()
     locked.execution_result = result
     locked.save(update_fields=["status", "executed_at", "execution_result"])
-    decided_by = getattr(getattr(locked, "decision", None), "decided_by", None)
+    first = locked.decisions.order_by("created_at").first()
+    decided_by = first.decided_by if first else None
     actor = Actor.member(decided_by) if decided_by else Actor.agent()
     contact = Contact.objects.select_for_update().get(pk=locked.contact_id)
     audit(locked.tenant, actor, "proposal.execute", locked, result)
@@ -301,13 +603,13 @@ def _fail_execution(proposal: Proposal, error: str) -> None:
     locked.status = Proposal.Status.FAILED
     locked.execution_result = {"error": error}
     locked.save(update_fields=["status", "execution_result"])
-    contact = Contact.objects.select_for_update().get(pk=locked.contact_id)
-    contact.status = Contact.Status.ESCALATED
-    contact.escalated_at = contact.escalated_at or timezone.now()
-    contact.escalation_reason = f"Execution failed: {error}"[:255]
-    contact.save(update_fields=["status", "escalated_at", "escalation_reason", "updated_at"])
+    contact = (
+        Contact.objects.select_for_update(of=("self",))
+        .select_related("tenant")
+        .get(pk=locked.contact_id)
+    )
+    _escalate(contact, f"Execution failed: {error}")
     audit(locked.tenant, Actor.system("executor"), "proposal.fail", locked, {"error": error})
-    live.push_inbox_on_commit(contact)
 
 
 def _resolve(contact: Contact, *, by_ai: bool, reply: str, actor: Actor) -> None:
@@ -326,7 +628,10 @@ def _resolve(contact: Contact, *, by_ai: bool, reply: str, actor: Actor) -> None
     contact.status = Contact.Status.RESOLVED
     contact.resolution = Contact.Resolution.AI if by_ai else Contact.Resolution.HUMAN
     contact.resolved_at = now
-    contact.save(update_fields=["status", "resolution", "resolved_at", "updated_at"])
+    contact.claim_expires_at = None
+    contact.save(
+        update_fields=["status", "resolution", "resolved_at", "claim_expires_at", "updated_at"]
+    )
     record_usage(contact.tenant, contact.public_id, by_ai=by_ai, occurred_at=now)
     audit(contact.tenant, actor, "contact.resolve", contact, {"by": contact.resolution})
     live.push_inbox_on_commit(contact)

@@ -41,7 +41,7 @@ def _unauthorized() -> JsonResponse:
 
 def serialize_contact(contact: Contact) -> dict[str, Any]:
     proposal = contact.current_proposal
-    decision = getattr(proposal, "decision", None) if proposal else None
+    decision = proposal.decisions.order_by("created_at").first() if proposal else None
     return {
         "id": str(contact.public_id),
         "status": contact.status,

@@ -207,6 +207,9 @@ def seed(rng: random.Random | None = None) -> list[Tenant]:
     for merchant in MERCHANTS:
         tenants.append(_seed_merchant(merchant, rng))
     by_slug = {t.slug: t for t in tenants}
+    from agents.policy.demo import seed_demo_policies
+
+    seed_demo_policies()
     for email, first, last, role, slugs in PEOPLE:
         user = User.objects.filter(email=email).first()
         if user is None:

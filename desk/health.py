@@ -34,7 +34,9 @@ def _check_workers() -> dict:
     try:
         client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1)
         prefix = heartbeat_key("")
-        names = sorted(key.decode()[len(prefix) :] for key in client.scan_iter(f"{prefix}*", count=100))
+        names = sorted(
+            key.decode()[len(prefix) :] for key in client.scan_iter(f"{prefix}*", count=100)
+        )
     except Exception as exc:
         return {"ok": False, "error": str(exc)[:200]}
     return {"ok": bool(names), "workers": names}

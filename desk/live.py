@@ -10,6 +10,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from desk.models import Contact
 
@@ -37,6 +38,7 @@ def push_inbox(contact_id: int) -> None:
             "contact": contact,
             "is_open": contact.status == Contact.Status.ESCALATED,
             "tenant_counts": [queries.open_count(contact.tenant)],
+            "now": timezone.now(),
         },
     )
     try:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.utils import timezone
 
@@ -71,7 +74,15 @@ class Contact(models.Model):
         related_name="assigned_contacts",
     )
     resolution = models.CharField(max_length=8, choices=Resolution.choices, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claim_expires_at = models.DateTimeField(null=True, blank=True)
+    # Risk signal names the agent raised (explanations live in the proposal's evidence).
+    risk_flags = models.JSONField(default=list, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
+    # When a human decision is due; the inbox is ordered by it.
+    sla_due_at = models.DateTimeField(null=True, blank=True)
+    # Customer, order number, subject and messages, for the inbox search.
+    search_vector = SearchVectorField(null=True, editable=False)
     resolved_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -80,10 +91,26 @@ class Contact(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["tenant", "status", "escalated_at"]),
+            models.Index(fields=["status", "sla_due_at", "id"], name="inbox_order"),
+            GinIndex(fields=["search_vector"], name="contact_search"),
         ]
 
     def __str__(self) -> str:
         return self.subject or f"Contact {self.public_id}"
+
+    CLAIM_TTL = timedelta(minutes=15)
+
+    def claim_is_live(self, now) -> bool:
+        return bool(self.assigned_to_id and self.claim_expires_at and self.claim_expires_at > now)
+
+    def sla_state(self, now) -> str:
+        """'breached', 'due-soon' (under 30 minutes left) or 'ok', for the inbox colours."""
+        if self.sla_due_at is None:
+            return "ok"
+        left = (self.sla_due_at - now).total_seconds()
+        if left < 0:
+            return "breached"
+        return "due-soon" if left < 1800 else "ok"
 
     @property
     def current_proposal(self) -> Proposal | None:
@@ -94,6 +121,7 @@ class Message(models.Model):
     class Direction(models.TextChoices):
         INBOUND = "inbound"
         OUTBOUND = "outbound"
+        INTERNAL = "internal"  # a note between specialists; never sent
 
     class Author(models.TextChoices):
         CUSTOMER = "customer"
@@ -132,6 +160,7 @@ class Proposal(models.Model):
 
     class Status(models.TextChoices):
         PROPOSED = "proposed", "Proposed"
+        AWAITING_LEAD = "awaiting_lead", "Awaiting a lead's co-approval"
         APPROVED = "approved", "Approved"
         EXECUTED = "executed", "Executed"
         REJECTED = "rejected", "Rejected"
@@ -178,10 +207,14 @@ class Proposal(models.Model):
 
 
 class Decision(models.Model):
-    """A specialist's verdict on a proposal; at most one per proposal."""
+    """One person's verdict on a proposal. Usually one per proposal; an approval
+    above the specialist's limit gets a second row, the lead's co-approval."""
 
     class Outcome(models.TextChoices):
         APPROVE = "approve", "Approved"
+        EDIT = "edit", "Edited and approved"
+        OVERRIDE = "override", "Overridden"
+        CO_APPROVE = "co_approve", "Co-approved"
         REJECT = "reject", "Rejected"
 
     class Reason(models.TextChoices):
@@ -195,14 +228,25 @@ class Decision(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="decisions")
-    proposal = models.OneToOneField(Proposal, on_delete=models.CASCADE, related_name="decision")
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="decisions")
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="decisions"
     )
-    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    outcome = models.CharField(max_length=12, choices=Outcome.choices)
     reason_code = models.CharField(max_length=24, choices=Reason.choices)
     note = models.TextField(blank=True)
+    # What the human changed, field by field: {"amount": ["300.00", "150.00"], "kind": [...]}.
+    changes = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            # The same person never fills both seats of a two-person approval.
+            models.UniqueConstraint(
+                fields=["proposal", "decided_by"], name="one_decision_per_person"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.outcome} by {self.decided_by}"

@@ -1,19 +1,32 @@
-"""Read-side querysets for the inbox."""
+"""Read-side querysets for the inbox: filters, search, keyset pagination, counters."""
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from django.db.models import Prefetch, QuerySet
+from django.contrib.postgres.search import SearchQuery
+from django.db.models import Count, Prefetch, Q, QuerySet
 
+from desk.forms import AGE_LIMITS, AMOUNT_BANDS
 from desk.models import Contact, Proposal
-from tenants.models import Tenant
+from tenants.models import Tenant, User
+
+PAGE_SIZE = 50
+OPEN_PROPOSAL = [Proposal.Status.PROPOSED, Proposal.Status.AWAITING_LEAD, Proposal.Status.FAILED]
 
 
 @dataclass(frozen=True)
 class TenantCount:
     tenant: Tenant
     open: int
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    contacts: list[Contact]
+    next_cursor: str | None
 
 
 def inbox_rows() -> QuerySet[Contact]:
@@ -28,12 +41,75 @@ def inbox_rows() -> QuerySet[Contact]:
 
 
 def escalated_for(tenants: list[Tenant]) -> QuerySet[Contact]:
-    """Open escalations of the given tenants, oldest escalation first (it waits longest)."""
+    """Open escalations of the given tenants, the one due soonest first."""
     return (
         inbox_rows()
         .filter(tenant__in=tenants, status=Contact.Status.ESCALATED)
-        .order_by("escalated_at", "pk")
+        .order_by("sla_due_at", "id")
     )
+
+
+def encode_cursor(contact: Contact) -> str:
+    raw = f"{contact.sla_due_at.isoformat()}|{contact.pk}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
+    try:
+        due, pk = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        return datetime.fromisoformat(due), int(pk)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def filtered(tenants: list[Tenant], filters: dict, user: User, now: datetime) -> QuerySet[Contact]:
+    """Escalations matching the inbox filters (see InboxFilterForm)."""
+    qs = escalated_for(tenants)
+    if filters.get("intent"):
+        qs = qs.filter(intent=filters["intent"])
+    if filters.get("kind") or filters.get("band") in AMOUNT_BANDS:
+        proposal = Q(proposals__status__in=OPEN_PROPOSAL)
+        if filters.get("kind"):
+            proposal &= Q(proposals__kind=filters["kind"])
+        if filters.get("band") in AMOUNT_BANDS:
+            low, high = AMOUNT_BANDS[filters["band"]]
+            if low is not None:
+                proposal &= Q(proposals__amount__gte=low)
+            if high is not None:
+                proposal &= Q(proposals__amount__lt=high)
+        qs = qs.filter(proposal)
+    if filters.get("risk"):
+        qs = qs.exclude(risk_flags=[])
+    if filters.get("vip"):
+        qs = qs.filter(customer__is_vip=True)
+    if filters.get("age") in AGE_LIMITS:
+        qs = qs.filter(escalated_at__lte=now - timedelta(hours=AGE_LIMITS[filters["age"]]))
+    scope = filters.get("scope")
+    live_claim = Q(assigned_to__isnull=False, claim_expires_at__gt=now)
+    if scope == "mine":
+        qs = qs.filter(live_claim, assigned_to=user)
+    elif scope == "unassigned":
+        qs = qs.exclude(live_claim)
+    elif scope == "lead":
+        qs = qs.filter(proposals__status=Proposal.Status.AWAITING_LEAD)
+    if filters.get("q"):
+        qs = qs.filter(
+            search_vector=SearchQuery(filters["q"], config="simple", search_type="websearch")
+        )
+    return qs.distinct() if filters.get("kind") or filters.get("band") or scope == "lead" else qs
+
+
+def inbox_page(tenants: list[Tenant], filters: dict, user: User, now: datetime) -> InboxPage:
+    """One page of the inbox, after the cursor: constant cost however deep one pages."""
+    qs = filtered(tenants, filters, user, now)
+    cursor = decode_cursor(filters.get("after") or "")
+    if cursor is not None:
+        due, pk = cursor
+        qs = qs.filter(Q(sla_due_at__gt=due) | Q(sla_due_at=due, pk__gt=pk))
+    rows = list(qs[: PAGE_SIZE + 1])
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    return InboxPage(contacts=rows, next_cursor=encode_cursor(rows[-1]) if more and rows else None)
 
 
 def open_count(tenant: Tenant) -> TenantCount:
@@ -44,8 +120,6 @@ def open_count(tenant: Tenant) -> TenantCount:
 
 
 def open_counts(tenants: list[Tenant]) -> list[TenantCount]:
-    from django.db.models import Count
-
     counts = dict(
         Contact.objects.filter(tenant__in=tenants, status=Contact.Status.ESCALATED)
         .values_list("tenant_id")

@@ -8,6 +8,7 @@ from desk import api, health, views
 desk_patterns = [
     path("", views.home, name="home"),
     path("inbox/", views.inbox, name="inbox"),
+    path("inbox/next/", views.claim_next, name="next"),
     path("contacts/<str:contact_id>/", views.contact_detail, name="contact"),
     path(
         "contacts/<str:contact_id>/proposals/<str:proposal_id>/approve/",
@@ -19,6 +20,16 @@ desk_patterns = [
         views.reject,
         name="reject",
     ),
+    path(
+        "contacts/<str:contact_id>/proposals/<str:proposal_id>/co-approve/",
+        views.co_approve,
+        name="co-approve",
+    ),
+    path("contacts/<str:contact_id>/claim/", views.claim, name="claim"),
+    path("contacts/<str:contact_id>/release/", views.release, name="release"),
+    path("contacts/<str:contact_id>/reassign/", views.reassign, name="reassign"),
+    path("contacts/<str:contact_id>/note/", views.note, name="note"),
+    path("contacts/<str:contact_id>/reply/", views.reply, name="reply"),
 ]
 
 api_patterns = [
@@ -33,6 +44,7 @@ urlpatterns = [
     path("api/v1/", include((api_patterns, "api"))),
     path("webhooks/", include("integrations.urls")),
     path("t/<slug:slug>/billing/", include("billing.urls")),
+    path("t/<slug:slug>/policy/", include("agents.policy.urls")),
     path("admin/", admin.site.urls),
     path("", include((desk_patterns, "desk"))),
 ]

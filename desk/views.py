@@ -1,18 +1,28 @@
-"""The Tier-2 desk: live inbox, decision packet, approve / reject."""
+"""The Tier-2 desk: live inbox, decision packet, claims and decisions."""
 
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from desk import actions, queries
 from desk.access import get_contact_for_member, get_proposal_for_member
-from desk.forms import ApproveForm, RejectForm
-from desk.models import Contact
-from tenants.access import get_tenant_for_member, tenants_where
-from tenants.roles import Permission
+from desk.forms import (
+    ApproveForm,
+    CoApproveForm,
+    InboxFilterForm,
+    MessageForm,
+    ReassignForm,
+    RejectForm,
+)
+from desk.models import Contact, Proposal
+from tenants.access import get_tenant_for_member, require, tenants_where
+from tenants.models import Membership, User
+from tenants.roles import Permission, Role
 
 
 @require_GET
@@ -22,24 +32,43 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
-    """Escalated contacts across the member's tenants, or one tenant's with ?tenant=slug."""
+    """Escalations across the member's tenants, due soonest first, filtered and paged."""
+    form = InboxFilterForm(request.GET)
+    filters = form.cleaned_data if form.is_valid() else {}
     tenants = tenants_where(request.user, Permission.VIEW_CONTACTS)
-    if request.GET.get("tenant"):
-        tenant, _ = get_tenant_for_member(
-            request.user, request.GET["tenant"], Permission.VIEW_CONTACTS
-        )
+    if filters.get("tenant"):
+        tenant, _ = get_tenant_for_member(request.user, filters["tenant"], Permission.VIEW_CONTACTS)
         tenants = [tenant]
     elif not tenants:
-        from django.core.exceptions import PermissionDenied
-
         raise PermissionDenied("Your role has no inbox")
+    now = timezone.now()
+    page = queries.inbox_page(tenants, filters, request.user, now)
+    query = request.GET.copy()
+    query.pop("after", None)
     context = {
-        "contacts": list(queries.escalated_for(tenants)[:200]),
+        "filter_form": form,
+        "contacts": page.contacts,
+        "next_cursor": page.next_cursor,
+        "base_query": query.urlencode(),
+        "is_first_page": not filters.get("after"),
         "tenant_counts": queries.open_counts(tenants),
-        "selected_tenant": request.GET.get("tenant", ""),
+        "now": now,
     }
     template = "desk/inbox.html#inbox-list" if request.htmx else "desk/inbox.html"
     return render(request, template, context)
+
+
+@require_POST
+def claim_next(request: HttpRequest) -> HttpResponse:
+    """'Next': claim the escalation due soonest that nobody is working on."""
+    tenants = tenants_where(request.user, Permission.DECIDE_PROPOSALS)
+    if not tenants:
+        raise PermissionDenied("Your role cannot decide")
+    contact = actions.claim_next(request.user, tenants)
+    if contact is None:
+        messages.info(request, "Nothing left to claim. Well done.")
+        return redirect("desk:inbox")
+    return redirect("desk:contact", contact_id=contact.public_id)
 
 
 @require_GET
@@ -50,84 +79,272 @@ def contact_detail(request: HttpRequest, contact_id: str) -> HttpResponse:
     return render(request, template, _packet(contact, membership))
 
 
-def _packet(contact: Contact, membership, **extra) -> dict:
+def _packet(contact: Contact, membership: Membership, **extra) -> dict:
     proposal = contact.current_proposal
     order = contact.order
+    now = timezone.now()
+    decisions = list(proposal.decisions.select_related("decided_by")) if proposal else []
+    can_decide = membership.can(Permission.DECIDE_PROPOSALS)
+    is_lead = membership.role in (Role.LEAD, Role.ADMIN)
+    claimed_by_other = contact.claim_is_live(now) and contact.assigned_to_id != membership.user_id
     return {
         "contact": contact,
         "proposal": proposal,
-        "decision": getattr(proposal, "decision", None) if proposal else None,
+        "decisions": decisions,
         "order": order,
         "lines": list(order.lines.all()) if order else [],
         "shipments": list(order.shipments.prefetch_related("events")) if order else [],
         "conversation": list(contact.messages.select_related("author_user")),
-        "can_decide": membership.can(Permission.DECIDE_PROPOSALS),
-        "approve_form": ApproveForm(),
+        "membership": membership,
+        "can_decide": can_decide and not claimed_by_other,
+        "claimed_by_other": claimed_by_other,
+        "claim_is_mine": contact.claim_is_live(now)
+        and contact.assigned_to_id == membership.user_id,
+        "can_co_approve": is_lead
+        and proposal is not None
+        and proposal.status == Proposal.Status.AWAITING_LEAD
+        and all(d.decided_by_id != membership.user_id for d in decisions),
+        "can_reassign": is_lead and contact.status == Contact.Status.ESCALATED,
+        "sla_state": contact.sla_state(now),
+        "refund_after": order.refunded_total + proposal.amount
+        if order
+        and proposal
+        and proposal.kind == "refund"
+        and proposal.amount
+        and proposal.status in (Proposal.Status.PROPOSED, Proposal.Status.AWAITING_LEAD)
+        else None,
+        "approve_form": ApproveForm(
+            initial={
+                "kind": proposal.kind
+                if proposal and proposal.kind in ("refund", "reply")
+                else "reply",
+                "amount": proposal.amount if proposal else None,
+            }
+        ),
         # A "none" proposal's draft is the reply; an action's draft announces the
         # action, which a rejection must not send.
         "reject_form": RejectForm(
             initial={"reply": proposal.reply_draft if proposal and proposal.kind == "none" else ""}
         ),
+        "co_approve_form": CoApproveForm(),
+        "message_form": MessageForm(),
+        "reassign_form": ReassignForm(),
         **extra,
     }
 
 
-def _decide(request: HttpRequest, contact_id: str, proposal_id: str, approve: bool) -> HttpResponse:
-    contact, membership = get_contact_for_member(
-        request.user, contact_id, Permission.DECIDE_PROPOSALS
-    )
-    proposal = get_proposal_for_member(request.user, contact, proposal_id)
-    form = (ApproveForm if approve else RejectForm)(request.POST)
-    error = None
-    if form.is_valid():
-        try:
-            if approve:
-                actions.approve_proposal(
-                    proposal,
-                    request.user,
-                    role=membership.role,
-                    reason_code=form.cleaned_data["reason_code"],
-                    note=form.cleaned_data["note"],
-                )
-            else:
-                actions.reject_proposal(
-                    proposal,
-                    request.user,
-                    reason_code=form.cleaned_data["reason_code"],
-                    reply=form.cleaned_data["reply"],
-                    note=form.cleaned_data["note"],
-                )
-        except actions.DecisionError as exc:
-            error = str(exc)
-    else:
-        error = "Please correct the form."
-    if error is None:
-        messages.success(
-            request, "Approved: executing now." if approve else "Rejected and replied."
-        )
-        if request.htmx:
-            contact.refresh_from_db()
-            return render(request, "desk/contact.html#decision-panel", _packet(contact, membership))
-        return redirect("desk:contact", contact_id=contact.public_id)
+def _after_change(
+    request: HttpRequest,
+    contact: Contact,
+    membership: Membership,
+    *,
+    ok: str | None,
+    error: str | None,
+    status: int = 200,
+    **extra,
+) -> HttpResponse:
+    """Shared ending of every decision view: HTMX gets the panel, a form post a redirect."""
     contact.refresh_from_db()
-    extra = {"decision_error": error}
-    if approve:
-        extra["approve_form"] = form
-    else:
-        extra["reject_form"] = form
-    status = 409 if error and form.is_valid() else 400
+    if error is None:
+        if request.htmx:
+            return render(
+                request, "desk/contact.html#decision-panel", _packet(contact, membership, **extra)
+            )
+        if ok:
+            messages.success(request, ok)
+        return redirect("desk:contact", contact_id=contact.public_id)
     template = "desk/contact.html#decision-panel" if request.htmx else "desk/contact.html"
-    if request.htmx:
-        return render(request, template, _packet(contact, membership, **extra), status=status)
-    messages.error(request, error)
-    return render(request, template, _packet(contact, membership, **extra), status=status)
+    if not request.htmx:
+        messages.error(request, error)
+    return render(
+        request,
+        template,
+        _packet(contact, membership, decision_error=error, **extra),
+        status=status,
+    )
+
+
+def _decision_status(exc: actions.DecisionError) -> int:
+    return 409
 
 
 @require_POST
 def approve(request: HttpRequest, contact_id: str, proposal_id: str) -> HttpResponse:
-    return _decide(request, contact_id, proposal_id, approve=True)
+    contact, membership = get_contact_for_member(
+        request.user, contact_id, Permission.DECIDE_PROPOSALS
+    )
+    proposal = get_proposal_for_member(request.user, contact, proposal_id)
+    form = ApproveForm(request.POST)
+    if not form.is_valid():
+        return _after_change(
+            request,
+            contact,
+            membership,
+            ok=None,
+            error="Please correct the form.",
+            status=400,
+            approve_form=form,
+        )
+    try:
+        decision = actions.approve_proposal(
+            proposal,
+            request.user,
+            role=membership.role,
+            reason_code=form.cleaned_data["reason_code"],
+            note=form.cleaned_data["note"],
+            kind=form.cleaned_data["kind"] or None,
+            amount=form.cleaned_data["amount"],
+        )
+    except actions.DecisionError as exc:
+        return _after_change(
+            request,
+            contact,
+            membership,
+            ok=None,
+            error=str(exc),
+            status=_decision_status(exc),
+            approve_form=form,
+        )
+    proposal.refresh_from_db()
+    ok = (
+        "Approved; a team lead must co-approve before it runs."
+        if proposal.status == Proposal.Status.AWAITING_LEAD
+        else f"{decision.get_outcome_display()}: executing now."
+    )
+    return _after_change(request, contact, membership, ok=ok, error=None)
+
+
+@require_POST
+def co_approve(request: HttpRequest, contact_id: str, proposal_id: str) -> HttpResponse:
+    contact, membership = get_contact_for_member(
+        request.user, contact_id, Permission.DECIDE_PROPOSALS
+    )
+    if membership.role not in (Role.LEAD, Role.ADMIN):
+        raise PermissionDenied("Only a team lead can co-approve")
+    proposal = get_proposal_for_member(request.user, contact, proposal_id)
+    form = CoApproveForm(request.POST)
+    form.is_valid()
+    try:
+        actions.co_approve_proposal(
+            proposal, request.user, role=membership.role, note=form.cleaned_data.get("note", "")
+        )
+    except actions.DecisionError as exc:
+        return _after_change(request, contact, membership, ok=None, error=str(exc), status=409)
+    return _after_change(request, contact, membership, ok="Co-approved: executing now.", error=None)
 
 
 @require_POST
 def reject(request: HttpRequest, contact_id: str, proposal_id: str) -> HttpResponse:
-    return _decide(request, contact_id, proposal_id, approve=False)
+    contact, membership = get_contact_for_member(
+        request.user, contact_id, Permission.DECIDE_PROPOSALS
+    )
+    proposal = get_proposal_for_member(request.user, contact, proposal_id)
+    form = RejectForm(request.POST)
+    if not form.is_valid():
+        return _after_change(
+            request,
+            contact,
+            membership,
+            ok=None,
+            error="Please correct the form.",
+            status=400,
+            reject_form=form,
+        )
+    try:
+        actions.reject_proposal(
+            proposal,
+            request.user,
+            reason_code=form.cleaned_data["reason_code"],
+            reply=form.cleaned_data["reply"],
+            note=form.cleaned_data["note"],
+            role=membership.role,
+        )
+    except actions.DecisionError as exc:
+        return _after_change(
+            request, contact, membership, ok=None, error=str(exc), status=409, reject_form=form
+        )
+    return _after_change(request, contact, membership, ok="Rejected and replied.", error=None)
+
+
+@require_POST
+def claim(request: HttpRequest, contact_id: str) -> HttpResponse:
+    contact, membership = get_contact_for_member(
+        request.user, contact_id, Permission.DECIDE_PROPOSALS
+    )
+    try:
+        actions.claim_contact(contact, request.user)
+    except actions.DecisionError as exc:
+        return _after_change(request, contact, membership, ok=None, error=str(exc), status=409)
+    return _after_change(
+        request, contact, membership, ok="You are working on this contact.", error=None
+    )
+
+
+@require_POST
+def release(request: HttpRequest, contact_id: str) -> HttpResponse:
+    contact, membership = get_contact_for_member(
+        request.user, contact_id, Permission.DECIDE_PROPOSALS
+    )
+    actions.release_claim(contact, request.user)
+    return _after_change(request, contact, membership, ok="Released.", error=None)
+
+
+@require_POST
+def reassign(request: HttpRequest, contact_id: str) -> HttpResponse:
+    contact, membership = get_contact_for_member(
+        request.user, contact_id, Permission.DECIDE_PROPOSALS
+    )
+    if membership.role not in (Role.LEAD, Role.ADMIN):
+        raise PermissionDenied("Only a team lead can reassign")
+    form = ReassignForm(request.POST)
+    error = "Please give the email of a colleague." if not form.is_valid() else None
+    if error is None:
+        target = User.objects.filter(email__iexact=form.cleaned_data["to"]).first()
+        try:
+            if target is None:
+                raise actions.DecisionError(
+                    f"No colleague with the email {form.cleaned_data['to']}."
+                )
+            actions.reassign_contact(contact, request.user, target)
+        except actions.DecisionError as exc:
+            error = str(exc)
+    status = 400 if error else 200
+    return _after_change(
+        request,
+        contact,
+        membership,
+        ok="Reassigned.",
+        error=error,
+        status=status,
+        reassign_form=form,
+    )
+
+
+@require_POST
+def note(request: HttpRequest, contact_id: str) -> HttpResponse:
+    contact, membership = get_contact_for_member(request.user, contact_id, Permission.VIEW_CONTACTS)
+    require(membership, Permission.VIEW_CONTACTS)
+    form = MessageForm(request.POST)
+    if not form.is_valid():
+        return _after_change(
+            request, contact, membership, ok=None, error="A note needs text.", status=400
+        )
+    actions.add_note(contact, request.user, form.cleaned_data["body"])
+    return _after_change(request, contact, membership, ok="Note added.", error=None)
+
+
+@require_POST
+def reply(request: HttpRequest, contact_id: str) -> HttpResponse:
+    contact, membership = get_contact_for_member(
+        request.user, contact_id, Permission.DECIDE_PROPOSALS
+    )
+    form = MessageForm(request.POST)
+    if not form.is_valid():
+        return _after_change(
+            request, contact, membership, ok=None, error="A reply needs text.", status=400
+        )
+    try:
+        actions.send_reply(contact, request.user, form.cleaned_data["body"])
+    except actions.DecisionError as exc:
+        return _after_change(request, contact, membership, ok=None, error=str(exc), status=409)
+    return _after_change(request, contact, membership, ok="Reply sent.", error=None)

@@ -67,6 +67,8 @@ class Tenant(models.Model):
     confidence_threshold = models.DecimalField(
         max_digits=3, decimal_places=2, default=Decimal("0.70")
     )
+    # Hours a human decision on an escalation may take before it breaches.
+    decision_sla_hours = models.PositiveSmallIntegerField(default=4)
     auto_action_kinds = models.JSONField(
         default=list,
         blank=True,

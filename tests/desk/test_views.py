@@ -52,6 +52,12 @@ def _approve(contact, proposal):
     )
 
 
+def _co_approve(contact, proposal):
+    return reverse(
+        "desk:co-approve", kwargs={"contact_id": contact.public_id, "proposal_id": proposal.public_id}
+    )
+
+
 def _reject(contact, proposal):
     return reverse(
         "desk:reject", kwargs={"contact_id": contact.public_id, "proposal_id": proposal.public_id}
@@ -220,17 +226,42 @@ def test_member_of_another_tenant_cannot_approve(client, escalated):
     assert proposal.status == Proposal.Status.PROPOSED
 
 
-def test_specialist_above_their_approval_limit_needs_a_lead(client, escalated):
+def test_specialist_above_their_approval_limit_waits_for_a_lead(
+    client, escalated, django_capture_on_commit_callbacks
+):
     tenant, contact, proposal = escalated
     tenant.specialist_approval_limit = Decimal("250")
     tenant.save()
-    client.force_login(make_member(tenant, Role.SPECIALIST))
-    response = client.post(_approve(contact, proposal), {"reason_code": "policy_ok"})
-    assert response.status_code == 409
-    assert "team lead must approve" in response.content.decode()
+    specialist = make_member(tenant, Role.SPECIALIST)
+    client.force_login(specialist)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(_approve(contact, proposal), {"reason_code": "policy_ok"})
+    assert response.status_code == 302
+    proposal.refresh_from_db()
+    assert proposal.status == Proposal.Status.AWAITING_LEAD
+    assert not [c for c in callbacks if "execute" in repr(c)]  # nothing runs yet
+
+    # The specialist cannot fill the second seat; a lead can.
+    assert client.post(_co_approve(contact, proposal)).status_code == 403
+    client.force_login(make_member(tenant, Role.LEAD))
+    with django_capture_on_commit_callbacks(execute=False):
+        assert client.post(_co_approve(contact, proposal)).status_code == 302
+    proposal.refresh_from_db()
+    assert proposal.status == Proposal.Status.APPROVED
+    assert list(proposal.decisions.values_list("outcome", flat=True)) == ["approve", "co_approve"]
+
+
+def test_a_lead_cannot_co_approve_their_own_approval(client, escalated, django_capture_on_commit_callbacks):
+    tenant, _, proposal = escalated
     lead = make_member(tenant, Role.LEAD)
-    client.force_login(lead)
-    assert client.post(_approve(contact, proposal), {"reason_code": "policy_ok"}).status_code == 302
+    from desk.actions import DecisionError, co_approve_proposal
+
+    Proposal.objects.filter(pk=proposal.pk).update(status=Proposal.Status.AWAITING_LEAD)
+    Decision.objects.create(
+        tenant=tenant, proposal=proposal, decided_by=lead, outcome="approve", reason_code="policy_ok"
+    )
+    with pytest.raises(DecisionError, match="second person"):
+        co_approve_proposal(proposal, lead, role=Role.LEAD)
 
 
 def test_reject_replies_and_resolves_by_a_human(client, escalated):
