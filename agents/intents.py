@@ -129,8 +129,12 @@ class Model:
                 totals = [t + w * value for t, w in zip(totals, row, strict=True)]
         return totals
 
-    def probabilities(self, text: str) -> list[float]:
-        return softmax([z / self.temperature for z in self.logits(features(text))])
+    def predict(self, text: str) -> tuple[str, float, list[float]]:
+        """The winning intent, its confidence, and every intent's probability."""
+        vector = features(text)
+        probs = softmax([z / self.temperature for z in self.logits(vector)])
+        best = max(range(len(probs)), key=probs.__getitem__)
+        return self.intents[best], probs[best] * familiarity(self, vector), probs
 
     def to_json(self) -> dict:
         return {
@@ -175,10 +179,25 @@ def classify(text: str) -> Classification:
     if not _TOKEN.search(normalize(text)):
         return Classification(Intent.OTHER, 0.0, {})
     model = load_model()
-    probs = model.probabilities(text)
-    scores = {intent: round(p, 4) for intent, p in zip(model.intents, probs, strict=True)}
-    best = max(range(len(probs)), key=probs.__getitem__)
-    return Classification(model.intents[best], round(probs[best], 3), scores)
+    intent, confidence, probs = model.predict(text)
+    scores = {name: round(p, 4) for name, p in zip(model.intents, probs, strict=True)}
+    return Classification(intent, round(confidence, 3), scores)
+
+
+# Below this share of known character n-grams a message is mostly text the model
+# never saw (gibberish, a language we do not train on); real messages in the
+# held-out set, typos included, sit above 0.7.
+FAMILIAR_SHARE = 0.6
+
+
+def familiarity(model: Model, vector: dict[str, float]) -> float:
+    """1.0 for text made of n-grams the model knows, falling linearly to 0 as
+    unknown n-grams take over. Softmax alone is confident even on "asdfgh"."""
+    grams = [name for name in vector if name.startswith("c:")]
+    if not grams:
+        return 0.0
+    known = sum(name in model.weights for name in grams) / len(grams)
+    return min(1.0, known / FAMILIAR_SHARE)
 
 
 # --- training ---------------------------------------------------------------
@@ -306,9 +325,8 @@ def evaluate(model: Model, rows: Iterable[dict]) -> dict:
     """Accuracy, macro-F1 and per-intent counts of ``model`` on labelled rows."""
     pairs = []
     for row in rows:
-        probs = model.probabilities(row["text"])
-        best = max(range(len(probs)), key=probs.__getitem__)
-        pairs.append((row["intent"], model.intents[best], probs[best]))
+        intent, confidence, _ = model.predict(row["text"])
+        pairs.append((row["intent"], intent, confidence))
     correct = sum(gold == pred for gold, pred, _ in pairs)
     f1s = []
     for intent in model.intents:
