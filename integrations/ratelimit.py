@@ -45,8 +45,8 @@ redis.call('EXPIRE', KEYS[1], 3600)
 return tostring(wait)
 """
 
-# KEYS[1] bucket; ARGV: points to give back (>= 0), or "sync" with the
-# provider's reported level, capacity and rate.
+# KEYS[1] bucket; ARGV: "add" and points to give back (negative to take), or
+# "sync" and the provider's reported level, capacity and rate.
 _ADJUST = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -118,7 +118,9 @@ class SharedBucket:
     def give_back(self, points: float) -> None:
         """Return points reserved but not spent (negative: the call cost more)."""
         if points:
-            self._redis().eval(_ADJUST, 1, self.key, points, 0, self.capacity, self.restore_rate)
+            self._redis().eval(
+                _ADJUST, 1, self.key, "add", points, self.capacity, self.restore_rate
+            )
 
     def sync(self, available: float, capacity: float, restore_rate: float) -> None:
         """Never believe in more points than the provider says are left."""
@@ -127,7 +129,7 @@ class SharedBucket:
 
     def level(self) -> float:
         return float(
-            self._redis().eval(_ADJUST, 1, self.key, 0, 0, self.capacity, self.restore_rate)
+            self._redis().eval(_ADJUST, 1, self.key, "add", 0, self.capacity, self.restore_rate)
         )
 
     def reset(self) -> None:

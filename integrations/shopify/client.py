@@ -77,8 +77,15 @@ fragment DeskOrderFields on Order {
 """
 
 
-def _money(node: dict | None) -> str:
-    return ((node or {}).get("shopMoney") or {}).get("amount", "0")
+_http: httpx.Client | None = None
+
+
+def _shared_http() -> httpx.Client:
+    # One connection pool per process: keep-alive to the shop across calls.
+    global _http
+    if _http is None:
+        _http = httpx.Client(timeout=httpx.Timeout(15.0, connect=5.0))
+    return _http
 
 
 class ShopifyClient:
@@ -101,7 +108,7 @@ class ShopifyClient:
         self.access_token = access_token
         self.endpoint = endpoint or ENDPOINT.format(shop=shop, version=API_VERSION)
         self.bucket = bucket or SharedBucket(f"shopify:{shop}")
-        self.http = http or httpx.Client(timeout=httpx.Timeout(15.0, connect=5.0))
+        self.http = http or _shared_http()
         self.sleep = sleep
         self.clock = clock
         self.budget = budget  # seconds one call may spend waiting, inside the task's time limit
@@ -131,7 +138,8 @@ class ShopifyClient:
         deadline = self.clock() + self.budget
         attempt = 0
         while True:
-            estimate = max(ESTIMATED_COST.get(operation, 50), _learned_cost.get(operation, 0))
+            # Shopify admits a query on its *requested* cost, so that is what we reserve.
+            estimate = _learned_cost.get(operation) or ESTIMATED_COST.get(operation, 50)
             self._wait_for_points(estimate, deadline)
             try:
                 response = self.http.post(
