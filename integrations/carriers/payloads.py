@@ -26,7 +26,9 @@ class MalformedPayload(ValueError):
 CodeTable = dict[str, tuple[str, str]]
 
 
-def load_json(raw: str | bytes) -> Any:
+def load_json(raw: str | bytes | dict | list) -> Any:
+    if isinstance(raw, (dict, list)):
+        return raw  # already decoded by the caller (a JSONL line embedding it)
     try:
         return json.loads(raw)
     except (ValueError, TypeError) as exc:
@@ -48,7 +50,9 @@ def load_xml(raw: str | bytes) -> ET.Element:
     return root
 
 
-def looks_like_xml(raw: str | bytes) -> bool:
+def looks_like_xml(raw: str | bytes | dict | list) -> bool:
+    if isinstance(raw, (dict, list)):
+        return False
     head = raw[:64].lstrip()
     return head[:1] in ("<", b"<")
 

@@ -114,19 +114,22 @@ def mapping_module(code: str) -> ModuleType:
     )
 
 
-def parse(code: str, raw: str | bytes) -> TrackingResult:
+def parse(code: str, raw: str | bytes | dict | list) -> TrackingResult:
     """Parse one raw carrier response into our schema.
 
     Raises UnknownCarrier for a code we do not support and
     payloads.MalformedPayload for a body that is not the carrier's format
     (not JSON/XML, or a shape we do not recognise); every response the
     carrier can actually send, including not-found and errors, comes back as
-    a TrackingResult."""
+    a TrackingResult. A JSON response may be passed already decoded."""
     carrier = get(code)
     module = mapping_module(carrier.code)
-    head = raw[:200].lstrip().lower()
-    if isinstance(head, bytes):
-        head = head.decode("latin-1")
+    if isinstance(raw, (dict, list)):
+        head = ""
+    else:
+        head = raw[:200].lstrip().lower()
+        if isinstance(head, bytes):
+            head = head.decode("latin-1")
     if head.startswith(("<!doctype html", "<html")):
         # Gateways answer 401/5xx with an HTML page instead of the API's format.
         return payloads.error(carrier.code, "carrier returned an HTML error page", "html")

@@ -124,13 +124,20 @@ class Event:
     raw: Any = None
 
     def as_dict(self) -> dict[str, Any]:
+        loc = self.location
         return {
             "occurred_at": self.occurred_at.isoformat() if self.occurred_at else None,
             "status": self.status,
             "substatus": self.substatus,
             "code": self.code,
             "description": self.description,
-            "location": self.location.as_dict(),
+            # Spelled out rather than loc.as_dict(): this runs once per scan.
+            "location": {
+                "city": loc.city,
+                "region": loc.region,
+                "country": loc.country,
+                "postal_code": loc.postal_code,
+            },
             "is_mapped": self.is_mapped,
         }
 

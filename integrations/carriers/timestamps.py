@@ -110,7 +110,9 @@ def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+@lru_cache(maxsize=1024)
 def zone_for(country: str = "", region: str = "", default: str = "UTC") -> ZoneInfo:
+    # Cached: every scan of a reply asks again for the same few places.
     country = (country or "").upper()
     name = REGION_ZONE.get((country, (region or "").upper())) or COUNTRY_ZONE.get(country)
     return zone(name or default)

@@ -7,9 +7,10 @@ the country is read from the service area's description."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-from integrations.carriers import timestamps
+from integrations.carriers import timestamps, xmlscan
 from integrations.carriers.payloads import (
     CodeTable,
     country_from_name,
@@ -57,15 +58,76 @@ def parse(raw: str | bytes) -> TrackingResult:
 
 def _area(description: str) -> Location:
     """'Barcelona - Spain' / 'SPRINGFIELD GARDENS,NY-USA' / 'KINGSTON-JAM'."""
+    return Location(*_area_parts(description))
+
+
+@lru_cache(maxsize=1024)
+def _area_parts(description: str) -> tuple[str, str, str]:
+    # A reply repeats the same few service areas on every scan.
     head, sep, tail = description.strip().rpartition("-")
     if not sep:
-        return Location(city=description.strip())
+        return description.strip(), "", ""
     country = country_from_name(tail)
     city, _, region = head.strip().partition(",")
-    return Location(city=city.strip(), region=region.strip(), country=country)
+    return city.strip(), region.strip(), country
+
+
+def _event(date: str, time: str, code: str, description: str, area: str, area_code: str):
+    city, region, country = _area_parts(area)
+    when = timestamps.parse_local(f"{date}T{time}", timestamps.zone_for(country, region))
+    return make_event(
+        CODES,
+        code,
+        when,
+        description,
+        Location(city, region, country),
+        raw={"code": code, "area": area_code},
+    )
+
+
+def _scan_xml(raw: str | bytes) -> TrackingResult | None:
+    """The success reply read by string search (see xmlscan); None when the
+    full parser must read it."""
+    doc = xmlscan.document(raw)
+    info = doc and xmlscan.section(doc, "<AWBInfo>", "</AWBInfo>")
+    if not info:
+        return None
+    value = xmlscan.value
+    status = xmlscan.section(info, "<Status>", "</Status>")
+    if status is None or value(status, "<ActionStatus>").lower() != "success":
+        return None
+    shipment = xmlscan.section(info, "<ShipmentInfo>", "</ShipmentInfo>") or ""
+    scans = xmlscan.records(shipment, "ShipmentEvent")
+    if scans is None:
+        return None
+    events = []
+    for scan in scans:
+        # ServiceEvent comes before ServiceArea (schema order) and both
+        # have a Description, so each is read from its own side.
+        head, _, area = scan.partition("<ServiceArea>")
+        events.append(
+            _event(
+                value(head, "<Date>"),
+                value(head, "<Time>"),
+                value(head, "<EventCode>"),
+                value(head, "<Description>"),
+                value(area, "<Description>"),
+                value(area, "<ServiceAreaCode>"),
+            )
+        )
+    # Shipment-level fields sit before and after the scans, never inside one.
+    first, _, rest = shipment.partition("<ShipmentEvent>")
+    outside = first + rest[rest.rfind("</ShipmentEvent>") :] if rest else first
+    estimated = timestamps.parse_date(value(outside, "<EstDlvyDate>"))
+    pieces = int(value(outside, "<Pieces>") or 1) or 1
+    number = value(info, "<AWBNumber>")
+    return finish(CARRIER, number, events, estimated_delivery=estimated, pieces=pieces)
 
 
 def _parse_xml(raw: str | bytes) -> TrackingResult:
+    scanned = _scan_xml(raw)
+    if scanned is not None:
+        return scanned
     root = load_xml(raw)
     if root.tag == "ShipmentTrackingErrorResponse" or root.find("AWBInfo") is None:
         condition = root.find(".//Condition")
@@ -82,20 +144,14 @@ def _parse_xml(raw: str | bytes) -> TrackingResult:
     shipment = info.find("ShipmentInfo")
     events = []
     for ev in shipment.iterfind("ShipmentEvent") if shipment is not None else ():
-        loc = _area(text(ev, "ServiceArea/Description"))
-        when = timestamps.parse_local(
-            f"{text(ev, 'Date')}T{text(ev, 'Time')}", timestamps.zone_for(loc.country, loc.region)
-        )
-        code = text(ev, "ServiceEvent/EventCode")
-        description = text(ev, "ServiceEvent/Description")
         events.append(
-            make_event(
-                CODES,
-                code,
-                when,
-                description,
-                loc,
-                raw={"code": code, "area": text(ev, "ServiceArea/ServiceAreaCode")},
+            _event(
+                text(ev, "Date"),
+                text(ev, "Time"),
+                text(ev, "ServiceEvent/EventCode"),
+                text(ev, "ServiceEvent/Description"),
+                text(ev, "ServiceArea/Description"),
+                text(ev, "ServiceArea/ServiceAreaCode"),
             )
         )
     estimated = timestamps.parse_date(text(shipment, "EstDlvyDate"))

@@ -8,9 +8,10 @@ times with their UTC offset."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-from integrations.carriers import timestamps
+from integrations.carriers import timestamps, xmlscan
 from integrations.carriers.payloads import (
     CodeTable,
     error,
@@ -119,7 +120,89 @@ def _parse_json(raw: str | bytes) -> TrackingResult:
 # --- Web Services (SOAP/XML) -----------------------------------------------
 
 
+_FAILED = ("ERROR", "FAILURE")
+
+
+@lru_cache(maxsize=16)
+def _tags(p: str) -> dict[str, str]:
+    # Replies come with or without a namespace prefix on every element
+    # ('<v14:Events>'); the tags we search for are built once per prefix.
+    names = (
+        "TrackReply HighestSeverity TrackDetails Notification Severity TrackingNumber "
+        "StatusDetail Code Address Timestamp EventType EventDescription City "
+        "StateOrProvinceCode CountryCode PostalCode EstimatedDeliveryTimestamp Type "
+        "DateOrTimestamp PackageCount"
+    )
+    tags = {name: f"<{p}{name}>" for name in names.split()}
+    for name in ("TrackDetails", "Notification", "StatusDetail", "Address"):
+        tags[f"/{name}"] = f"</{p}{name}>"
+    return tags
+
+
+def _scan_soap(raw: str | bytes) -> TrackingResult | None:
+    """A successful reply read by string search (see xmlscan); None when the
+    full parser must read it, which includes every error reply."""
+    doc = xmlscan.document(raw)
+    p = xmlscan.prefix_of(doc, "TrackReply") if doc else None
+    if p is None:
+        return None
+    t, value = _tags(p), xmlscan.value
+    reply = doc[doc.find(f"<{p}TrackReply") :]
+    if value(reply, t["HighestSeverity"]) in _FAILED:
+        return None
+    detail = xmlscan.section(reply, t["TrackDetails"], t["/TrackDetails"])
+    if detail is None:
+        return None
+    note = xmlscan.section(detail, t["Notification"], t["/Notification"])
+    if note is not None and value(note, t["Severity"]) in _FAILED:
+        return None
+    scans = xmlscan.records(detail, "Events", p)
+    dates = xmlscan.records(detail, "DatesOrTimes", p)
+    if scans is None or dates is None:
+        return None
+    events = []
+    for scan in scans:
+        before, _, after = scan.partition(t["Address"])
+        address, _, after = after.partition(t["/Address"])
+        own = before + after  # the scan's own fields, without the address's
+        loc = Location(
+            city=value(address, t["City"]),
+            region=value(address, t["StateOrProvinceCode"]),
+            country=value(address, t["CountryCode"]),
+            postal_code=value(address, t["PostalCode"]),
+        )
+        when = timestamps.localize(
+            timestamps.parse_iso(value(own, t["Timestamp"])),
+            timestamps.zone_for(loc.country, loc.region),
+        )
+        events.append(
+            make_event(
+                CODES,
+                value(own, t["EventType"]),
+                when,
+                value(own, t["EventDescription"]),
+                loc,
+                raw=xmlscan.leaves(own),
+            )
+        )
+    status_detail = xmlscan.section(detail, t["StatusDetail"], t["/StatusDetail"]) or ""
+    overall = CODES.get(value(status_detail, t["Code"]))
+    estimated = timestamps.parse_date(value(detail, t["EstimatedDeliveryTimestamp"]))
+    if estimated is None:
+        for item in dates:
+            if value(item, t["Type"]) == "ESTIMATED_DELIVERY":
+                estimated = timestamps.parse_date(value(item, t["DateOrTimestamp"]))
+    pieces = int(value(detail, t["PackageCount"]) or 1) or 1
+    number = value(detail, t["TrackingNumber"])
+    return finish(
+        CARRIER, number, events, overall=overall, estimated_delivery=estimated, pieces=pieces
+    )
+
+
 def _parse_soap(raw: str | bytes) -> TrackingResult:
+    scanned = _scan_soap(raw)
+    if scanned is not None:
+        return scanned
     root = load_xml(raw)
     reply = root if root.tag == "TrackReply" else root.find(".//TrackReply")
     if reply is None:

@@ -81,9 +81,15 @@ NOT_FOUND_CODES = {"TW0001", "TV1002", "151044", "151018"}
 
 
 def _when(activity: dict[str, Any], loc: Location) -> datetime | None:
-    local = f"{activity.get('date', '')}{activity.get('time', '')}"
+    day, time = activity.get("date") or "", activity.get("time") or ""
+    # 'YYYYMMDD' + 'HHMMSS'; sliced by hand because strptime costs more than
+    # the rest of the mapping.
+    if not (len(day) == 8 and len(time) == 6 and day.isdigit() and time.isdigit()):
+        return None
     try:
-        naive = datetime.strptime(local, "%Y%m%d%H%M%S")
+        naive = datetime(
+            int(day[:4]), int(day[4:6]), int(day[6:]), int(time[:2]), int(time[2:4]), int(time[4:])
+        )
     except ValueError:
         return None
     offset = timestamps.fixed_offset(activity.get("gmtOffset") or "")

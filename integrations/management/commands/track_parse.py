@@ -34,8 +34,10 @@ def parse_line(line: str) -> dict[str, Any]:
             "outcome": "error",
             "error": {"code": "bad_request", "message": "expected {carrier, payload}"},
         }
-    if not isinstance(payload, str):
-        payload = json.dumps(payload)  # a JSON carrier payload may be embedded as an object
+    # A JSON carrier payload may be embedded as an object: it is handed to
+    # the mapping as decoded, not serialised again only to be parsed again.
+    if not isinstance(payload, (str, dict, list)):
+        payload = json.dumps(payload)
     try:
         return registry.parse(carrier, payload).as_dict()
     except registry.UnknownCarrier as exc:

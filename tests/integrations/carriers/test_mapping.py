@@ -201,6 +201,20 @@ def test_ups_gmt_offset_wins_over_the_location_zone():
     assert result.events[0].occurred_at.utcoffset() == timedelta(hours=1)
 
 
+@pytest.mark.parametrize(
+    ("day", "time"),
+    [("20211399", "071356"), ("2021021", "071356"), ("20210210", "7:13:5"), ("", "")],
+)
+def test_ups_unreadable_scan_time_is_kept_without_a_time(day, time):
+    doc = json.loads(_raw("ups", "TrackingResponseJSON.json"))
+    activity = doc["trackResponse"]["shipment"][0]["package"][0]["activity"][0]
+    activity["date"], activity["time"] = day, time
+    result = registry.parse("ups", json.dumps(doc))
+
+    assert result.events[0].occurred_at is None
+    assert result.events[0].code == "003"
+
+
 def test_unknown_code_is_kept_raw_and_flagged_unmapped():
     doc = json.loads(_raw("ups", "TrackingResponseJSON.json"))
     status = doc["trackResponse"]["shipment"][0]["package"][0]["activity"][0]["status"]
