@@ -15,9 +15,12 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path  # noqa: E402
 
-from desk.consumers import InboxConsumer  # noqa: E402
+from desk.consumers import ContactConsumer, InboxConsumer  # noqa: E402
 
-websocket_urlpatterns = [path("ws/inbox/", InboxConsumer.as_asgi())]
+websocket_urlpatterns = [
+    path("ws/inbox/", InboxConsumer.as_asgi()),
+    path("ws/contacts/<uuid:public_id>/", ContactConsumer.as_asgi()),
+]
 
 application = ProtocolTypeRouter(
     {

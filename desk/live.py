@@ -10,6 +10,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from desk.models import Contact
@@ -19,6 +20,19 @@ logger = logging.getLogger(__name__)
 
 def inbox_group(tenant_id: int) -> str:
     return f"tenant.{tenant_id}.inbox"
+
+
+def contact_group(contact_id: int) -> str:
+    return f"contact.{contact_id}"
+
+
+def _panel_refresh(contact: Contact) -> str:
+    """Tell open packets of this contact to fetch their own (role-specific) panel."""
+    url = reverse("desk:contact", kwargs={"contact_id": contact.public_id})
+    return (
+        f'<div id="contact-changed" hx-swap-oob="true" hx-get="{url}" hx-trigger="load" '
+        'hx-target="#decision-panel" hx-swap="outerHTML"></div>'
+    )
 
 
 def push_inbox_on_commit(contact: Contact) -> None:
@@ -42,8 +56,12 @@ def push_inbox(contact_id: int) -> None:
         },
     )
     try:
-        async_to_sync(get_channel_layer().group_send)(
+        layer = get_channel_layer()
+        async_to_sync(layer.group_send)(
             inbox_group(contact.tenant_id), {"type": "inbox.push", "html": html}
+        )
+        async_to_sync(layer.group_send)(
+            contact_group(contact.pk), {"type": "contact.push", "html": _panel_refresh(contact)}
         )
     except Exception:
         # A lost push costs a viewer a refresh; it must never undo the commit's work.

@@ -93,3 +93,67 @@ def test_merchant_admin_joins_no_inbox(client):
         await communicator.disconnect()
 
     asyncio.run(scenario())
+
+
+async def _connect_contact(cookie: bytes, contact):
+    communicator = WebsocketCommunicator(
+        application,
+        f"/ws/contacts/{contact.public_id}/",
+        headers=[(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1"), (b"cookie", cookie)],
+    )
+    connected, code = await communicator.connect()
+    return communicator, connected, code
+
+
+def test_two_viewers_of_a_contact_see_each_other(client):
+    from django.test import Client
+
+    tenant = make_tenant()
+    contact = _escalate(tenant)
+    alice = make_member(tenant, Role.SPECIALIST, email="alice@example.com")
+    bob = make_member(tenant, Role.SPECIALIST, email="bob@example.com")
+    alice_cookie, bob_cookie = _session_cookie(client, alice), _session_cookie(Client(), bob)
+
+    async def scenario():
+        first, connected, _ = await _connect_contact(alice_cookie, contact)
+        assert connected
+        assert "alice@example.com" in await first.receive_from(timeout=5)
+        second, _, _ = await _connect_contact(bob_cookie, contact)
+        seen_by_alice = await first.receive_from(timeout=5)
+        assert "alice@example.com" in seen_by_alice and "bob@example.com" in seen_by_alice
+        await second.disconnect()
+        assert "bob@example.com" not in await first.receive_from(timeout=5)
+        await first.disconnect()
+
+    asyncio.run(scenario())
+
+
+def test_a_change_tells_open_packets_to_refetch_their_panel(client):
+    from desk import actions
+
+    tenant = make_tenant()
+    contact = _escalate(tenant)
+    user = make_member(tenant, Role.SPECIALIST)
+    cookie = _session_cookie(client, user)
+
+    async def scenario():
+        viewer, _, _ = await _connect_contact(cookie, contact)
+        await viewer.receive_from(timeout=5)  # presence
+        await sync_to_async(actions.claim_contact)(contact, user)
+        message = await viewer.receive_from(timeout=5)
+        assert 'id="contact-changed"' in message and 'hx-trigger="load"' in message
+        await viewer.disconnect()
+
+    asyncio.run(scenario())
+
+
+def test_a_stranger_cannot_watch_a_contact(client):
+    contact = _escalate(make_tenant())
+    cookie = _session_cookie(client, make_member(make_tenant(), Role.SPECIALIST))
+
+    async def scenario():
+        _, connected, code = await _connect_contact(cookie, contact)
+        assert not connected
+        assert code == 4404
+
+    asyncio.run(scenario())
