@@ -344,8 +344,8 @@ def apply_order(
         for name, value in fields.items():
             setattr(order, name, value)
         order.save()
-    # Lines have no identity of their own in the mirror: the store's list wins.
-    order.lines.all().delete()
+        # Lines have no identity of their own in the mirror: the store's list wins.
+        order.lines.all().delete()
     OrderLine.objects.bulk_create(
         OrderLine(
             order=order,

@@ -109,9 +109,11 @@ def receive(request: HttpRequest, provider: str, connection_id: str) -> JsonResp
         public_id = uuid.UUID(connection_id)
     except ValueError:
         return JsonResponse({"error": "No such connection"}, status=404)
-    connection = Connection.objects.filter(
-        public_id=public_id, provider=provider, is_active=True
-    ).first()
+    connection = (
+        Connection.objects.select_related("tenant")
+        .filter(public_id=public_id, provider=provider, is_active=True)
+        .first()
+    )
     if connection is None:
         return JsonResponse({"error": "No such connection"}, status=404)
 
@@ -146,11 +148,6 @@ def receive(request: HttpRequest, provider: str, connection_id: str) -> JsonResp
         keep(WebhookEvent.Status.REJECTED, f"Malformed JSON: {exc}")
         return JsonResponse({"error": "Body must be a JSON object"}, status=400)
 
-    try:
-        with transaction.atomic():
-            event = keep(WebhookEvent.Status.RECEIVED)
-    except IntegrityError:
-        return JsonResponse({"status": "duplicate"}, status=200)
     delivery = Delivery(
         connection=connection,
         topic=topic,
@@ -160,18 +157,30 @@ def receive(request: HttpRequest, provider: str, connection_id: str) -> JsonResp
         if spec.triggered_at_header
         else None,
     )
-    try:
-        with transaction.atomic():
-            spec.process(delivery)
-            WebhookEvent.objects.filter(pk=event.pk).update(status=WebhookEvent.Status.PROCESSED)
-    except Ignored as exc:
-        WebhookEvent.objects.filter(pk=event.pk).update(
-            status=WebhookEvent.Status.PROCESSED, error=f"Ignored: {exc}"
-        )
-        return JsonResponse({"status": "ignored", "reason": str(exc)}, status=200)
-    except (KeyError, ValueError, TypeError) as exc:
-        WebhookEvent.objects.filter(pk=event.pk).update(
-            status=WebhookEvent.Status.FAILED, error=f"{type(exc).__name__}: {exc}"
-        )
-        return JsonResponse({"error": f"Cannot process: {exc}"}, status=422)
+    # One transaction, one commit: the raw event and its effect land together
+    # (a savepoint undoes only the effect when processing refuses the event).
+    # An unexpected crash rolls both back and answers 500, so the provider
+    # redelivers instead of the retry being taken for a duplicate.
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                event = keep(WebhookEvent.Status.RECEIVED)
+        except IntegrityError:
+            return JsonResponse({"status": "duplicate"}, status=200)
+        try:
+            with transaction.atomic():
+                spec.process(delivery)
+        except Ignored as exc:
+            _finish(event, WebhookEvent.Status.PROCESSED, f"Ignored: {exc}")
+            return JsonResponse({"status": "ignored", "reason": str(exc)}, status=200)
+        except (KeyError, ValueError, TypeError) as exc:
+            _finish(event, WebhookEvent.Status.FAILED, f"{type(exc).__name__}: {exc}")
+            return JsonResponse({"error": f"Cannot process: {exc}"}, status=422)
+        _finish(event, WebhookEvent.Status.PROCESSED)
     return JsonResponse({"status": "processed"}, status=200)
+
+
+def _finish(event: WebhookEvent, status: str, error: str = "") -> None:
+    event.status = status
+    event.error = error
+    event.save(update_fields=["status", "error"])

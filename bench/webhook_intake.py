@@ -1,0 +1,242 @@
+"""Shopify webhook intake under load on the real stack.
+
+Starts the desk's ASGI application under uvicorn on loopback and offers
+signed ``orders/create`` deliveries (Shopify's documented sample order, each
+with its own order id, number and webhook id) at a fixed rate, open loop:
+each request is sent at its scheduled time whether or not earlier ones
+have been answered, so a slow server shows up as latency instead of
+quietly lowering the rate. Measures, per request, the time until the 200
+(verified, kept raw, de-duplicated, mirrored, acknowledged).
+
+Bounded: BENCH_WEBHOOK_REQUESTS requests (default 2000) at BENCH_WEBHOOK_RATE
+per second (default 200), loopback only."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REQUESTS = int(os.environ.get("BENCH_WEBHOOK_REQUESTS", "2000"))
+RATE = float(os.environ.get("BENCH_WEBHOOK_RATE", "200"))
+CONCURRENCY = int(os.environ.get("BENCH_WEBHOOK_CONCURRENCY", "24"))
+WORKERS = int(os.environ.get("BENCH_WEBHOOK_WORKERS", str(os.cpu_count() or 2)))
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "tests" / "integrations" / "shopify" / "fixtures" / "orders_create.json"
+SECRET = "bench-webhook-secret"
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _bodies(count: int, start: int) -> list[bytes]:
+    sample = json.loads(SAMPLE.read_text())
+    bodies = []
+    for i in range(count):
+        payload = dict(sample)
+        payload["id"] = start + i
+        payload["admin_graphql_api_id"] = f"gid://shopify/Order/{start + i}"
+        payload["name"] = f"#B{start + i}"
+        payload["order_number"] = start + i
+        payload["cancelled_at"] = None
+        bodies.append(json.dumps(payload).encode())
+    return bodies
+
+
+async def _offer(url: str, bodies: list[bytes], sign) -> tuple[list[float], dict[int, int]]:
+    import logging
+
+    import httpx
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    latencies: list[float] = []
+    answered: list[float] = []
+    statuses: dict[int, int] = {}
+    # Bounded so a slow server cannot open more database connections than a
+    # shared PostgreSQL allows; requests beyond it wait client-side, and that
+    # wait counts (latency runs from each request's scheduled time).
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    async with httpx.AsyncClient(timeout=10.0, limits=limits) as client:
+
+        async def one(i: int, body: bytes, scheduled: float) -> None:
+            headers = {
+                "Content-Type": "application/json",
+                "X-Shopify-Topic": "orders/create",
+                "X-Shopify-Hmac-Sha256": sign(SECRET, body),
+                "X-Shopify-Shop-Domain": "bench.myshopify.com",
+                "X-Shopify-API-Version": "2026-07",
+                "X-Shopify-Webhook-Id": f"bench-{time.time_ns()}-{i}",
+                "X-Shopify-Triggered-At": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            }
+            try:
+                response = await client.post(url, content=body, headers=headers)
+                status = response.status_code
+            except httpx.HTTPError:
+                status = 0
+            latencies.append(time.perf_counter() - scheduled)
+            if status == 200:
+                answered.append(time.perf_counter())
+            statuses[status] = statuses.get(status, 0) + 1
+
+        # Warm the connections and the server's first-request paths, unmeasured.
+        for body in _bodies(20, 9_000_000_000 + int(time.time())):
+            await client.post(
+                url,
+                content=body,
+                headers={
+                    "Content-Type": "application/json",
+                    "X-Shopify-Topic": "orders/create",
+                    "X-Shopify-Hmac-Sha256": sign(SECRET, body),
+                    "X-Shopify-Webhook-Id": f"warm-{time.time_ns()}",
+                },
+            )
+        started = time.perf_counter()
+        tasks = []
+        for i, body in enumerate(bodies):
+            scheduled = started + i / RATE
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(i, body, scheduled)))
+        offered = time.perf_counter() - started
+        # Bounded: whatever is still unanswered long after the last send failed.
+        _, pending = await asyncio.wait(tasks, timeout=30)
+        for task in pending:
+            task.cancel()
+        statuses[0] = statuses.get(0, 0) + len(pending)
+    statuses[-1] = round(len(bodies) / offered)  # achieved offered rate, requests/s
+    # What the server actually sustained: answers per second over the run.
+    statuses[-2] = round(len(answered) / (max(answered) - started)) if answered else 0
+    return latencies, statuses
+
+
+def run() -> list[dict]:
+    from bench._django import setup
+
+    setup()
+    from integrations.models import Connection
+    from integrations.webhooks import sign
+    from tenants.models import Tenant
+    from tests.factories import make_tenant
+
+    Tenant.objects.filter(slug="bench-webhooks").update(
+        slug=f"bench-webhooks-old-{int(time.time())}", is_active=False
+    )
+    tenant = make_tenant("bench-webhooks", name="Bench webhooks")
+    connection = Connection.objects.create(
+        tenant=tenant,
+        provider=Connection.Provider.SHOPIFY,
+        kind=Connection.Kind.COMMERCE,
+        name="Bench Shopify",
+        credentials={
+            "shop": "bench.myshopify.com",
+            "access_token": "shpat_bench",
+            "webhook_secret": SECRET,
+        },
+    )
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "uvicorn"),
+            "desk.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(WORKERS),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--lifespan",
+            "off",
+        ],
+        # Django under ASGI runs each request in its own thread: persistent
+        # connections would be one per request, never reused.
+        env={**os.environ, "DB_CONN_MAX_AGE": "0"},
+        cwd=ROOT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        url = f"http://127.0.0.1:{port}/webhooks/shopify/{connection.public_id}"
+        bodies = _bodies(REQUESTS, 7_000_000_000 + int(time.time()) % 1_000_000 * 1000)
+        latencies, statuses = asyncio.run(_offer(url, bodies, sign))
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    achieved = statuses.pop(-1)
+    served = statuses.pop(-2)
+    ok = statuses.get(200, 0)
+    from integrations.models import Order, WebhookEvent
+
+    kept = WebhookEvent.objects.filter(connection=connection, topic="orders/create").count()
+    mirrored = Order.objects.filter(connection=connection).count()
+    p50, p99 = _percentile(latencies, 0.5), _percentile(latencies, 0.99)
+    label = f"{REQUESTS} signed orders/create at {RATE:g}/s, {WORKERS} uvicorn workers"
+    return [
+        {
+            "metric": f"webhook verify+store+ack p50 ({label})",
+            "value": round(p50 * 1000, 1),
+            "unit": "ms",
+            "target": "≤ 50 ms",
+            "pass": p50 <= 0.05,
+        },
+        {
+            "metric": f"webhook verify+store+ack p99 ({label})",
+            "value": round(p99 * 1000, 1),
+            "unit": "ms",
+            "target": "≤ 50 ms",
+            "pass": p99 <= 0.05,
+        },
+        {
+            "metric": "slowest webhook acknowledgement",
+            "value": round(max(latencies) * 1000, 1),
+            "unit": "ms",
+            "target": "< 5000 ms (Shopify's timeout)",
+            "pass": max(latencies) < 5,
+        },
+        {
+            "metric": "rate actually offered",
+            "value": achieved,
+            "unit": "requests/s",
+            "target": f"≥ {RATE * 0.95:g} requests/s",
+            "pass": achieved >= RATE * 0.95,
+        },
+        {
+            "metric": "deliveries acknowledged per second (sustained)",
+            "value": served,
+            "unit": "requests/s",
+            "target": f"≥ {RATE * 0.95:g} requests/s",
+            "pass": served >= RATE * 0.95,
+        },
+        {
+            "metric": "deliveries answered 200 / kept raw / mirrored",
+            "value": f"{ok}/{kept - 20}/{mirrored - 20}",
+            "unit": f"of {REQUESTS}",
+            "target": "all",
+            "pass": ok == REQUESTS and kept - 20 == REQUESTS and mirrored - 20 == REQUESTS,
+        },
+    ]
