@@ -14,6 +14,9 @@ from types import ModuleType
 from integrations.carriers import payloads
 from integrations.carriers.schema import TrackingResult
 
+# Carriers with a live HTTP client (integrations.carriers.client).
+CLIENT_CODES = frozenset({"ups", "aftership"})
+
 
 @dataclass(frozen=True, slots=True)
 class Carrier:
@@ -32,8 +35,9 @@ class Carrier:
             "formats": list(self.formats),
             "detect": self.has_detection,
             "aggregator": self.is_aggregator,
-            # Live clients and push intake are not built yet: say so plainly.
-            "client": False,
+            # Only UPS and AfterShip have live clients so far, and no carrier
+            # pushes to us yet: say so plainly.
+            "client": self.code in CLIENT_CODES,
             "webhook": False,
         }
 

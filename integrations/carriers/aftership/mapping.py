@@ -42,7 +42,12 @@ def parse(raw: str | bytes) -> TrackingResult:
         make = not_found if code in NOT_FOUND_CODES else error
         return make(CARRIER, meta.get("message") or "AfterShip error", str(code))
     data = doc.get("data") or {}
-    tracking = data.get("tracking") or (data.get("trackings") or [None])[0]
+    if "trackings" in data:  # a lookup: the list is empty when AfterShip has no such number
+        tracking = (data.get("trackings") or [None])[0]
+    else:
+        # v4 wraps one tracking in data.tracking; versioned APIs (2024-07 on)
+        # return it as data itself.
+        tracking = data.get("tracking") or (data if "tracking_number" in data else None)
     if not tracking:
         return not_found(CARRIER, "no tracking in response")
     events = []

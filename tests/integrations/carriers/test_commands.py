@@ -96,6 +96,8 @@ def test_track_carriers_json_lists_thirty_plus_codes_with_capabilities():
         c["code"] for c in data
     }
     assert data[0]["capabilities"]["parse"] is True
+    clients = {c["code"] for c in data if c["capabilities"]["client"]}
+    assert clients == {"ups", "aftership"}
 
 
 @pytest.mark.django_db

@@ -1,0 +1,136 @@
+"""Tracking clients: what the poller calls to fetch one shipment's tracking.
+
+A client asks one provider (a carrier's own API, or an aggregator that
+tracks many carriers) about one tracking number and returns the answer in
+our schema, through the same mapping ``track_parse`` uses. Not-found and
+carrier-error answers are results, never exceptions; exceptions are for
+calls that did not get an answer:
+
+- ``TransientError``: rate limited, a 5xx, a timeout or a network error.
+  The shipment is simply asked again later.
+- ``PermanentError``: the provider refuses our credentials or the
+  connection is misconfigured. Retrying will not help until a person fixes
+  the connection.
+
+Every client shares its provider's rate limit with all workers through a
+Redis bucket per connection (``integrations.ratelimit``), so a fleet of
+workers stays inside what the provider allows."""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+import httpx
+
+from integrations.carriers import registry
+from integrations.carriers.schema import TrackingResult
+from integrations.ratelimit import RateLimited, SharedBucket
+
+TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+USER_AGENT = "postpurchase-desk/1 (+tracking)"
+
+
+class ClientError(Exception):
+    permanent = False
+
+
+class TransientError(ClientError):
+    """No answer this time; the same call may well succeed later."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentError(ClientError):
+    """The provider refuses the connection's credentials or configuration."""
+
+    permanent = True
+
+
+class TrackingClient(Protocol):
+    """What the poller needs from a provider."""
+
+    #: The registry code whose mapping reads this provider's responses.
+    carrier: str
+
+    def track(self, tracking_number: str, *, carrier: str = "") -> TrackingResult:
+        """Fetch one tracking number. ``carrier`` is our code for the shipment's
+        carrier, which aggregators need to pick the right courier."""
+        ...
+
+
+class HttpClient:
+    """HTTP plumbing shared by the provider clients: rate limit, errors, parsing."""
+
+    carrier = ""
+    #: The provider's documented ceiling, as requests per second per account.
+    requests_per_second = 5.0
+    #: How long a worker may wait for its turn before giving the shipment back.
+    max_wait = 10.0
+
+    def __init__(
+        self,
+        credentials: dict,
+        *,
+        account: str = "",
+        http: httpx.Client | None = None,
+        bucket: SharedBucket | None = None,
+    ) -> None:
+        self.credentials = credentials
+        self.http = http or httpx.Client(timeout=TIMEOUT, headers={"User-Agent": USER_AGENT})
+        self.bucket = bucket or SharedBucket(
+            f"carrier:{self.carrier}:{account or 'default'}",
+            capacity=self.requests_per_second,
+            restore_rate=self.requests_per_second,
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    def send(self, request: httpx.Request) -> httpx.Response:
+        """Send within the rate limit; 429, 5xx and network failures raise TransientError."""
+        try:
+            wait = self.bucket.reserve(1, max_wait=self.max_wait)
+        except RateLimited as exc:
+            raise TransientError(str(exc), retry_after=exc.wait) from None
+        if wait:
+            time.sleep(wait)
+        try:
+            response = self.http.send(request)
+        except httpx.TransportError as exc:
+            raise TransientError(f"{self.carrier}: {type(exc).__name__}: {exc}") from None
+        if response.status_code == 429:
+            raise TransientError(
+                f"{self.carrier}: rate limited (429)", retry_after=_retry_after(response)
+            )
+        if response.status_code >= 500:
+            raise TransientError(f"{self.carrier}: server error {response.status_code}")
+        return response
+
+    def parse(self, response: httpx.Response) -> TrackingResult:
+        # 4xx bodies are in the provider's own error format; the mapping turns
+        # them into not-found / error results like any other response.
+        return registry.parse(self.carrier, response.content)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def client_for_connection(connection) -> TrackingClient:
+    """The client for a tenant's carrier connection (provider = a client's code)."""
+    from integrations.carriers.aftership.client import AfterShipClient
+    from integrations.carriers.ups.client import UpsClient
+
+    clients = {UpsClient.carrier: UpsClient, AfterShipClient.carrier: AfterShipClient}
+    try:
+        cls = clients[connection.provider]
+    except KeyError:
+        raise PermanentError(f"no tracking client for provider {connection.provider!r}") from None
+    return cls(connection.credentials or {}, account=str(connection.pk))
