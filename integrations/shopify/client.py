@@ -46,6 +46,7 @@ ESTIMATED_COST = {
     "DeskDraftOrdersByTag": 10,
 }
 _learned_cost: dict[str, float] = {}
+QUEUE_PAD = 0.05  # seconds
 
 # GraphQL error codes worth another try; everything else (ACCESS_DENIED,
 # MAX_COST_EXCEEDED, a bad query) will fail the same way again.
@@ -212,7 +213,10 @@ class ShopifyClient:
                 permanent=False,
             ) from exc
         if wait > 0:
-            self.sleep(wait)
+            # A little past our turn: arriving exactly as the points refill
+            # loses the race against clock skew and gets throttled. Everyone
+            # queued shifts by the same pad, so throughput is unchanged.
+            self.sleep(wait + QUEUE_PAD)
 
     def _observe(self, operation: str, cost: dict[str, Any], *, charged: float | None) -> None:
         requested = cost.get("requestedQueryCost")

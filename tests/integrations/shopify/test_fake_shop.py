@@ -124,7 +124,7 @@ def test_a_burst_of_refunds_queues_instead_of_failing_and_uses_the_limit(
     )
     assert REFUNDS / allowed >= 0.9, f"{REFUNDS} refunds in {elapsed:.1f}s, {allowed:.0f} allowed"
     # The shared bucket predicts Shopify's: it seldom has to say no.
-    assert fake.throttled <= REFUNDS * 0.05
+    assert fake.throttled <= REFUNDS * 0.1
 
 
 def test_lost_answers_and_redeliveries_still_refund_each_order_once(
