@@ -1,0 +1,30 @@
+"""Celery tasks of the integrations app: refreshing tracking from carriers."""
+
+from __future__ import annotations
+
+import time
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+
+from integrations.carriers import polling
+
+# Stop claiming new batches well before the soft limit; what a run does not
+# reach returns to the schedule when its lease runs out.
+RUN_SECONDS = 200
+
+
+@shared_task(name="integrations.refresh_tracking", soft_time_limit=240, time_limit=300)
+def refresh_tracking(*, limit: int = 300) -> dict:
+    """Refresh up to ``limit`` shipments that are due, from their carriers.
+
+    Run by beat every few minutes. Safe to run twice and in parallel: claims
+    in the schedule are exclusive, shipments locked elsewhere are skipped
+    (``select_for_update(skip_locked=True)``) and stored scans are
+    idempotent. Temporary carrier failures are retried by the schedule, not
+    by Celery, so one slow carrier cannot hold a worker in retries."""
+    try:
+        stats = polling.refresh_due(limit=limit, deadline=time.monotonic() + RUN_SECONDS)
+    except SoftTimeLimitExceeded:
+        return {"stopped": "soft time limit"}
+    return stats.as_dict()
