@@ -1,24 +1,61 @@
 """Guardrails: deterministic checks between a proposal and its execution.
 
 They are code, never prompt text: whatever a planner (or a customer writing to
-it) says, a proposal that fails one of these waits for a human."""
+it) says, a proposal that fails one of these waits for a human. Every figure a
+check needs is read again here from system data (the store mirror, the policy,
+our history); the draft's own evidence is never trusted."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, time
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import Sum
 from django.utils import timezone
 
-from desk.actions import ProposalDraft
-from desk.models import Proposal
+from agents import risk
+from agents.planner import AMOUNT_FROM_POLICY, AMOUNT_FROM_REMAINDER
+from agents.policy.engine import FactsError
+from agents.policy.tool import evaluate_return
+from agents.tools import return_facts_from_text
+from desk.actions import EXECUTABLE_KINDS, ProposalDraft
+from desk.models import Contact, Proposal
 from integrations.models import Customer, Order
 from tenants.models import Tenant
 
 DEFAULT_AUTO_KINDS = [Proposal.Kind.REPLY, Proposal.Kind.REFUND]
+MONEY_KINDS = {Proposal.Kind.REFUND, Proposal.Kind.STORE_CREDIT}
+# Kinds that move money or goods: risk signals stop these.
+VALUE_KINDS = MONEY_KINDS | {
+    Proposal.Kind.REPLACEMENT,
+    Proposal.Kind.RETURN_LABEL,
+    Proposal.Kind.CANCEL_ORDER,
+    Proposal.Kind.ADDRESS_CHANGE,
+}
+# The policy outcome each returns-kind needs.
+POLICY_OUTCOMES = {
+    Proposal.Kind.RETURN_LABEL: {"refund"},
+    Proposal.Kind.STORE_CREDIT: {"store_credit"},
+    Proposal.Kind.REPLACEMENT: {"replacement", "exchange"},
+    Proposal.Kind.REFUND: {"keep_item_refund"},
+}
+
+_AMOUNT = re.compile(
+    r"(?:[$€£]\s?(\d[\d,]*(?:\.\d{1,2})?))"
+    r"|(?:\b(\d[\d,]*(?:\.\d{1,2})?)\s?(?:USD|EUR|GBP|CAD|AUD|dollars?|euros?|pounds?)\b)"
+    r"|(?:\b(\d{1,3}(?:,\d{3})*\.\d{2})\b)",
+    re.IGNORECASE,
+)
+_ORDER_REF = re.compile(r"#\s?([A-Za-z0-9][A-Za-z0-9-]{2,})")
+_LINK = re.compile(r"https?://|www\.", re.IGNORECASE)
+_MONEY_PROMISE = re.compile(
+    r"\b(refund(ed|s)?|store credit|voucher|gift card|discount code|coupon|compensat\w*|"
+    r"reimburs\w*|chargeback)\b",
+    re.IGNORECASE,
+)
 
 
 def _verdict(name: str, passed: bool, detail: str) -> dict[str, Any]:
@@ -26,21 +63,33 @@ def _verdict(name: str, passed: bool, detail: str) -> dict[str, Any]:
 
 
 def check(
-    tenant: Tenant, draft: ProposalDraft, *, order: Order | None, customer: Customer | None
+    tenant: Tenant,
+    draft: ProposalDraft,
+    *,
+    order: Order | None,
+    customer: Customer | None,
+    contact: Contact | None = None,
 ) -> list[dict[str, Any]]:
-    """Every verdict, in order; the proposal may run alone only if all passed."""
+    """Every verdict, in order; the proposal may run alone only if all passed.
+
+    ``contact`` adds the checks that need the conversation: the order belongs to
+    whoever wrote, and the risk signals that depend on what they claim."""
     verdicts = []
     allowed = tenant.auto_action_kinds or DEFAULT_AUTO_KINDS
     if draft.kind == Proposal.Kind.NONE:
         verdicts.append(_verdict("action_needed", False, draft.rationale or "Needs a human"))
     else:
+        # A tenant may allow a kind the desk cannot execute yet: it still waits for a human.
+        ok = draft.kind in allowed and draft.kind in EXECUTABLE_KINDS
         verdicts.append(
             _verdict(
                 "kind_allowed",
-                draft.kind in allowed,
+                ok,
                 f"{draft.kind} may run without a human"
-                if draft.kind in allowed
-                else f"{draft.kind} is not allowed without a human for {tenant.name}",
+                if ok
+                else f"{draft.kind} is not allowed without a human for {tenant.name}"
+                if draft.kind not in allowed
+                else f"{draft.kind} has no automatic executor yet",
             )
         )
     threshold = tenant.confidence_threshold
@@ -51,15 +100,175 @@ def check(
             f"Confidence {draft.confidence} vs threshold {threshold}",
         )
     )
-    is_vip = bool(customer and customer.is_vip)
+    is_vip = bool(customer and customer.is_vip) or bool(
+        order is not None and order.customer_id and order.customer.is_vip
+    )
     verdicts.append(
         _verdict(
             "not_vip", not is_vip, "VIP customer: a human handles it" if is_vip else "Not a VIP"
         )
     )
-    if draft.kind in (Proposal.Kind.REFUND, Proposal.Kind.STORE_CREDIT):
+    if draft.kind == Proposal.Kind.NONE:
+        return verdicts
+    if contact is not None and order is not None:
+        verdicts.append(_owner_check(contact, order))
+    verdicts.append(_reply_grounded(draft, order))
+    if draft.kind in VALUE_KINDS:
+        verdicts.append(_risk_check(tenant, order, customer, contact))
+    if draft.kind in POLICY_OUTCOMES and (
+        draft.kind != Proposal.Kind.REFUND
+        or draft.parameters.get("amount_source") == AMOUNT_FROM_POLICY
+    ):
+        verdicts.append(_policy_check(tenant, draft, order, contact))
+    if draft.kind in MONEY_KINDS:
         verdicts.extend(_money_checks(tenant, draft, order))
     return verdicts
+
+
+def _owner_check(contact: Contact, order: Order) -> dict[str, Any]:
+    """A number typed into a message may be anyone's order: act only for its owner."""
+    email = (contact.customer_email or "").lower()
+    owns = bool(email) and email == (order.email or "").lower()
+    if not owns and contact.customer_id and order.customer_id:
+        owns = contact.customer_id == order.customer_id
+    return _verdict(
+        "order_belongs_to_customer",
+        owns,
+        f"Order #{order.number} belongs to the customer writing"
+        if owns
+        else f"Order #{order.number} is not registered to {email or 'this sender'}",
+    )
+
+
+def _system_amounts(order: Order | None) -> set[Decimal]:
+    if order is None:
+        return set()
+    amounts = {
+        order.total,
+        order.subtotal,
+        order.shipping_total,
+        order.tax_total,
+        order.refunded_total,
+        order.refundable_remainder,
+    }
+    for line in order.lines.all():
+        amounts |= {line.unit_price, line.line_total}
+    return {a.quantize(Decimal("0.01")) for a in amounts}
+
+
+def _amounts_in(text: str) -> list[Decimal]:
+    found = []
+    for match in _AMOUNT.finditer(text):
+        raw = next(g for g in match.groups() if g)
+        try:
+            found.append(Decimal(raw.replace(",", "")).quantize(Decimal("0.01")))
+        except InvalidOperation:
+            continue
+    return found
+
+
+def _reply_grounded(draft: ProposalDraft, order: Order | None) -> dict[str, Any]:
+    """What we tell the customer is held to system data too: a fooled planner must not
+    promise money, quote made-up amounts, point at links or talk about other orders."""
+    text = draft.reply_draft or ""
+    allowed = _system_amounts(order)
+    if draft.amount is not None:
+        allowed.add(draft.amount.quantize(Decimal("0.01")))
+    problems = []
+    stray = sorted({a for a in _amounts_in(text) if a not in allowed})
+    if stray:
+        problems.append(f"amounts not in the order or proposal: {', '.join(map(str, stray))}")
+    numbers = {n.upper() for n in _ORDER_REF.findall(text)}
+    if order is not None:
+        numbers.discard(order.number.upper())
+    if numbers:
+        problems.append(f"mentions other orders: {', '.join(sorted(numbers))}")
+    if _LINK.search(text):
+        problems.append("contains a link")
+    if draft.kind not in MONEY_KINDS and _MONEY_PROMISE.search(text):
+        problems.append(f"talks about money on a {draft.kind} proposal")
+    return _verdict(
+        "reply_grounded",
+        not problems,
+        "; ".join(problems).capitalize() if problems else "The reply states only system facts",
+    )
+
+
+def _risk_check(
+    tenant: Tenant, order: Order | None, customer: Customer | None, contact: Contact | None
+) -> dict[str, Any]:
+    claim = None
+    if contact is not None:
+        claim = risk.claim_kind(risk.contact_text(contact), contact.intent)
+    signals = risk.assess(tenant, order=order, customer=customer, contact=contact, claim=claim)
+    return _verdict(
+        "no_risk_flags",
+        not signals,
+        "; ".join(f"{s.name}: {s.explanation}" for s in signals) if signals else "No risk signal",
+    )
+
+
+def policy_totals(
+    tenant: Tenant, order: Order, lines: list[dict[str, Any]]
+) -> tuple[set[str], Decimal, Decimal, list[str]]:
+    """Re-run the policy on the store's lines: outcomes, refund total, credit total, notes."""
+    outcomes: set[str] = set()
+    refund = credit = Decimal("0")
+    notes = []
+    by_sku = {line.sku: line for line in order.lines.all()}
+    for item in lines:
+        line = by_sku.get(str(item.get("sku")))
+        if line is None:
+            outcomes.add("unknown_line")
+            notes.append(f"{item.get('sku')} is not on order #{order.number}")
+            continue
+        try:
+            decision = evaluate_return(
+                tenant,
+                line,
+                condition=str(item.get("condition") or ""),
+                reason=str(item.get("reason") or ""),
+            )
+        except (FactsError, ValueError) as exc:
+            outcomes.add("review")
+            notes.append(f"{line.sku}: {exc}")
+            continue
+        outcomes.add(decision["outcome"])
+        notes.append(f"{line.sku}: {decision['outcome']} by rule {decision['rule_id']}")
+        if decision.get("amounts"):
+            refund += Decimal(decision["amounts"]["refund"])
+            credit += Decimal(decision["amounts"]["store_credit"])
+    return outcomes, refund, credit, notes
+
+
+def _policy_check(
+    tenant: Tenant, draft: ProposalDraft, order: Order | None, contact: Contact | None
+) -> dict[str, Any]:
+    lines = draft.parameters.get("policy_lines") or []
+    if order is None or not lines:
+        return _verdict("policy_allows", False, "No policy decision backs this proposal")
+    if contact is not None:
+        # The planner's reading of the customer must match what the customer actually said.
+        stated = return_facts_from_text(risk.contact_text(contact))
+        for item in lines:
+            for key in ("reason", "condition"):
+                if item.get(key) != stated[key]:
+                    return _verdict(
+                        "policy_allows",
+                        False,
+                        f"The {key} used ({item.get(key)}) is not what the customer stated "
+                        f"({stated[key] or 'unclear'})",
+                    )
+    outcomes, _, _, notes = policy_totals(tenant, order, lines)
+    wanted = POLICY_OUTCOMES[draft.kind]
+    ok = bool(outcomes) and outcomes <= wanted
+    return _verdict(
+        "policy_allows",
+        ok,
+        f"Policy: {'; '.join(notes)}"
+        if ok
+        else f"Policy does not allow {draft.kind}: {'; '.join(notes)}",
+    )
 
 
 def _money_checks(
@@ -72,12 +281,7 @@ def _money_checks(
     remainder = order.refundable_remainder
     limit = tenant.auto_refund_limit
     return [
-        _verdict(
-            "amount_from_system",
-            draft.parameters.get("amount_source") == "order.refundable_remainder"
-            and amount == remainder,
-            f"Amount {amount} taken from the order's refundable remainder {remainder}",
-        ),
+        _amount_from_system(tenant, draft, order, amount, remainder),
         _verdict(
             "within_remainder",
             Decimal("0") < amount <= remainder,
@@ -92,6 +296,36 @@ def _money_checks(
         ),
         _daily_cap(tenant, amount),
     ]
+
+
+def _amount_from_system(
+    tenant: Tenant, draft: ProposalDraft, order: Order, amount: Decimal, remainder: Decimal
+) -> dict[str, Any]:
+    """The amount must be re-derivable from the store or the policy, whatever the draft says."""
+    source = draft.parameters.get("amount_source")
+    if draft.currency and draft.currency.upper() != order.currency.upper():
+        return _verdict(
+            "amount_from_system", False, f"Currency {draft.currency} is not the order's"
+        )
+    if source == AMOUNT_FROM_REMAINDER and draft.kind == Proposal.Kind.REFUND:
+        return _verdict(
+            "amount_from_system",
+            amount == remainder,
+            f"Amount {amount} taken from the order's refundable remainder {remainder}",
+        )
+    if source == AMOUNT_FROM_POLICY:
+        _, refund, credit, notes = policy_totals(
+            tenant, order, draft.parameters.get("policy_lines") or []
+        )
+        expected = refund if draft.kind == Proposal.Kind.REFUND else credit
+        return _verdict(
+            "amount_from_system",
+            amount == expected and amount > 0,
+            f"Amount {amount} vs {expected} from the returns policy ({'; '.join(notes)})",
+        )
+    return _verdict(
+        "amount_from_system", False, f"Amount {amount} has no system source ({source or 'none'})"
+    )
 
 
 def _daily_cap(tenant: Tenant, amount: Decimal) -> dict[str, Any]:

@@ -28,6 +28,10 @@ class AgentRun(models.Model):
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RUNNING)
     steps = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
+    # Token accounting for the contact: what the LLM planner spent (zero when embedded).
+    llm_calls = models.PositiveIntegerField(default=0)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -36,6 +40,25 @@ class AgentRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.planner} run on {self.contact_id}: {self.outcome}"
+
+
+class ToolCall(models.Model):
+    """One tool the agent used during a run: its arguments, its result, what it cost."""
+
+    agent_run = models.ForeignKey(AgentRun, on_delete=models.CASCADE, related_name="tool_calls")
+    name = models.CharField(max_length=48)
+    arguments = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(default=dict, blank=True, null=True)
+    latency_ms = models.FloatField(default=0)
+    tokens = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} in run {self.agent_run_id}"
 
 
 from agents.policy.models import *  # noqa: E402, F403

@@ -5,16 +5,19 @@ from __future__ import annotations
 import logging
 import traceback
 from decimal import Decimal
+from typing import Any
 
 from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
-from agents import extraction, guardrails, intents, planner, tools
+from agents import extraction, guardrails, intents, planner, risk, tools
+from agents.llm import config as llm_config
 from agents.models import AgentRun
 from desk import actions as desk_actions
-from desk.models import Contact, Message, Proposal
+from desk.models import Contact, Proposal
 from integrations import access as commerce
+from integrations.models import Customer, Order
 from tenants.actor import Actor
 
 logger = logging.getLogger(__name__)
@@ -72,8 +75,15 @@ def handle_contact(self, *, contact_id: int) -> str:
 
 
 def _run(contact: Contact, run: AgentRun) -> str:
-    inbound = contact.messages.filter(direction=Message.Direction.INBOUND).order_by("created_at")
-    text = "\n".join([contact.subject, *[m.body for m in inbound]])
+    trace = tools.Trace(run)
+    try:
+        return _decide(contact, run, trace)
+    finally:
+        trace.save()
+
+
+def _decide(contact: Contact, run: AgentRun, trace: tools.Trace) -> str:
+    text = risk.contact_text(contact)
     understood = intents.classify(text)
     claims = extraction.extract(text)
     run.steps.append(
@@ -96,27 +106,34 @@ def _run(contact: Contact, run: AgentRun) -> str:
         order_id=order.pk if order else None,
     )
     customer = contact.customer or commerce.find_customer(contact.tenant, contact.customer_email)
+    evidence = gather_evidence(contact, order, customer, understood, claims, text, trace)
+    draft = None
+    if llm_config.configured():
+        from agents.llm import planner as llm_planner
 
-    evidence: dict = {
-        "intent": {"name": understood.intent, "confidence": understood.confidence},
-        # Untrusted: what the customer wrote. Shown apart from system facts.
-        "customer_claims": {
-            "order_numbers": claims.order_numbers,
-            "amounts": claims.claimed_amounts,
-            "language": claims.language,
-        },
-        "order": tools.get_order(order) if order else None,
-        "shipments": tools.get_tracking(order) if order else [],
-        "customer": tools.get_customer_history(contact, customer),
-    }
-    run.steps.append({"tool": "get_order", "found": order is not None})
-    draft = planner.plan(
-        intent=understood.intent,
-        confidence=understood.confidence,
-        evidence=evidence,
-        customer_name=contact.customer_name,
+        draft = llm_planner.plan(
+            contact=contact,
+            order=order,
+            customer=customer,
+            intent=understood.intent,
+            confidence=understood.confidence,
+            evidence=evidence,
+            run=run,
+            trace=trace,
+        )
+        run.planner = llm_planner.NAME if draft is not None else f"{planner.NAME}-fallback"
+    if draft is None:
+        draft = planner.plan(
+            intent=understood.intent,
+            confidence=understood.confidence,
+            evidence=evidence,
+            customer_name=contact.customer_name,
+        )
+    # What the specialist sees is the system's evidence, whatever the planner attached.
+    draft.evidence = {**(draft.evidence or {}), **evidence}
+    verdicts = guardrails.check(
+        contact.tenant, draft, order=order, customer=customer, contact=contact
     )
-    verdicts = guardrails.check(contact.tenant, draft, order=order, customer=customer)
     run.steps.append({"tool": "guardrails", "result": verdicts})
     proposal = desk_actions.submit_proposal(
         contact, draft, guardrails=verdicts, actor=Actor.agent(), agent_run_ref=run.public_id
@@ -124,3 +141,66 @@ def _run(contact: Contact, run: AgentRun) -> str:
     if proposal.status == Proposal.Status.PROPOSED:
         return AgentRun.Outcome.ESCALATED
     return AgentRun.Outcome.RESOLVED
+
+
+def gather_evidence(
+    contact: Contact,
+    order: Order | None,
+    customer: Customer | None,
+    understood: intents.Classification,
+    claims: extraction.Extracted,
+    text: str,
+    trace: tools.Trace,
+) -> dict[str, Any]:
+    """System facts for the planner and the specialist; customer words kept apart."""
+    tenant = contact.tenant
+    intent = understood.intent
+    facts = tools.return_facts_from_text(text)
+    claim = risk.claim_kind(text, intent)
+    evidence: dict[str, Any] = {
+        "intent": {"name": intent, "confidence": understood.confidence},
+        # Untrusted: what the customer wrote. Shown apart from system facts.
+        "customer_claims": {
+            "order_numbers": claims.order_numbers,
+            "amounts": claims.claimed_amounts,
+            "language": claims.language,
+            "items": getattr(claims, "items", []),
+            "return_facts": facts,
+            "claim": claim,
+        },
+        "claim": claim,
+        "order": trace.call("get_order", lambda: tools.get_order(order), {"order": order.number})
+        if order
+        else None,
+        "shipments": trace.call(
+            "get_tracking", lambda: tools.get_tracking(order), {"order": order.number}
+        )
+        if order
+        else [],
+        "customer": trace.call(
+            "get_customer_history",
+            lambda: tools.get_customer_history(contact, customer),
+            {"email": contact.customer_email},
+        ),
+    }
+    if order is not None and planner.uses_policy(intent, facts["reason"]):
+        evidence["returns"] = trace.call(
+            "evaluate_return",
+            lambda: tools.evaluate_order_returns(
+                tenant,
+                order,
+                condition=facts["condition"],
+                reason=facts["reason"],
+                items=getattr(claims, "items", []),
+            ),
+            {**facts, "order": order.number},
+        )
+    signals = trace.call(
+        "risk_signals",
+        lambda: risk.as_evidence(
+            risk.assess(tenant, order=order, customer=customer, contact=contact, claim=claim)
+        ),
+        {"claim": claim},
+    )
+    evidence["risk"] = signals
+    return evidence

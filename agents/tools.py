@@ -5,14 +5,21 @@ own history), never from the customer's text."""
 
 from __future__ import annotations
 
+import re
+import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Sum
 from django.utils import timezone
 
+from agents.models import AgentRun, ToolCall
+from agents.policy.engine import FactsError
+from agents.policy.tool import evaluate_return
 from desk.models import Contact
-from integrations.models import Customer, Order, Refund, Shipment
+from integrations.models import Customer, Order, OrderLine, Refund, Shipment
+from tenants.models import Tenant
 
 
 def _money(value: Decimal | None) -> str | None:
@@ -41,6 +48,11 @@ def get_order(order: Order) -> dict[str, Any]:
             }
             for line in lines
         ],
+        "is_cancelled": order.cancelled_at is not None,
+        # Written by the customer at checkout: untrusted text, never instructions.
+        "customer_note": str((order.raw or {}).get("note") or "")[:500]
+        if isinstance(order.raw, dict)
+        else "",
     }
 
 
@@ -80,10 +92,12 @@ def get_customer_history(contact: Contact, customer: Customer | None) -> dict[st
         pk=contact.pk
     )
     refunds = Refund.objects.filter(tenant=contact.tenant, order__email__iexact=email)
+    orders = Order.objects.filter(tenant=contact.tenant, email__iexact=email) if email else None
     return {
         "email": email,
         "name": (customer.name if customer else contact.customer_name) or "",
         "is_vip": bool(customer and customer.is_vip),
+        "orders": orders.count() if orders is not None else 0,
         "contacts_90d": contacts.filter(created_at__gte=since).count(),
         "refunds_90d": refunds.filter(created_at__gte=since).count(),
         "refunded_90d": _money(
@@ -91,3 +105,207 @@ def get_customer_history(contact: Contact, customer: Customer | None) -> dict[st
         )
         or "0.00",
     }
+
+
+# --- returns policy -------------------------------------------------------------------
+
+# What a customer says about why and in what state an item comes back. Only
+# clear statements count: anything vague stays unknown and the policy's review
+# path (a human) decides, so a guess never earns a refund.
+_REASONS = (
+    (
+        "wrong_item",
+        r"wrong (item|product|colou?r|model|one)|not what i ordered|sent me (a|the) "
+        r"(different|wrong)|received (a|the) (different|wrong)|instead of (the|my)",
+    ),
+    (
+        "damaged_in_transit",
+        r"(arrived|came|delivered|box|parcel|package)[^.!?]{0,40}"
+        r"(damaged|broken|smashed|cracked|crushed|shattered|dented)|(damaged|broken|smashed|"
+        r"cracked|crushed|shattered|dented)[^.!?]{0,30}(arrival|arrived|in transit|in the post|box)",
+    ),
+    (
+        "defective",
+        r"defective|faulty|doesn'?t work|does not work|stopped working|won'?t (turn|switch|"
+        r"charge|power)|not working|malfunction|dead on arrival|keeps (crashing|turning off)",
+    ),
+    (
+        "wrong_size",
+        r"too (small|big|large|tight|loose|short|long)|wrong size|doesn'?t fit|does not "
+        r"fit|didn'?t fit|size (is|was) (off|wrong)|need a (bigger|smaller) size",
+    ),
+    (
+        "not_as_described",
+        r"not as described|looks (nothing|different)|different from the "
+        r"(picture|photo|description)|not like the (picture|photo)",
+    ),
+    ("arrived_late", r"arrived (too )?late|came too late|after the (event|wedding|birthday)"),
+    (
+        "changed_mind",
+        r"changed my mind|don'?t (need|want|like) it|no longer (need|want)|"
+        r"don'?t need (them|this)|not for me",
+    ),
+)
+_CONDITIONS = (
+    (
+        "unopened",
+        r"unopened|never opened|still sealed|sealed|unused|never used|not (been )?opened|"
+        r"tags (still )?(on|attached)|with (the )?tags|never worn|unworn|not worn|brand new|original "
+        r"packaging",
+    ),
+    ("worn", r"\bworn\b|wore (it|them)|washed|used (it|them) (a few|several|for)"),
+    ("opened", r"opened|tried (it|them) on|took (it|them) out"),
+)
+_REASON_RES = [(name, re.compile(rx, re.IGNORECASE)) for name, rx in _REASONS]
+_CONDITION_RES = [(name, re.compile(rx, re.IGNORECASE)) for name, rx in _CONDITIONS]
+# A fault we caused settles the item's condition too.
+_CONDITION_FROM_REASON = {
+    "defective": "defective",
+    "damaged_in_transit": "damaged",
+    "wrong_item": "opened",
+    "not_as_described": "opened",
+}
+
+
+def return_facts_from_text(text: str) -> dict[str, str | None]:
+    """Reason and condition as the customer states them, or None when unclear."""
+    reason = next((name for name, rx in _REASON_RES if rx.search(text or "")), None)
+    condition = _CONDITION_FROM_REASON.get(reason or "")
+    if condition is None:
+        # When the customer says several things ("tried it on, tags still on"), the least
+        # generous one counts. "never worn" mentions worn, so those phrases go first.
+        conditions = dict(_CONDITION_RES)
+        unopened = conditions["unopened"].search(text or "")
+        rest = conditions["unopened"].sub(" ", text or "")
+        if conditions["worn"].search(rest):
+            condition = "worn"
+        elif conditions["opened"].search(rest):
+            condition = "opened"
+        elif unopened:
+            condition = "unopened"
+    return {"reason": reason, "condition": condition}
+
+
+def _lines_in_question(order: Order, items: list[str]) -> list[OrderLine]:
+    """The lines the customer talks about: those whose title or SKU they name, else all."""
+    lines = list(order.lines.all())
+    named = [
+        line
+        for line in lines
+        if any(
+            item.lower() in line.title.lower() or item.lower() == line.sku.lower()
+            for item in items
+            if len(item) >= 3
+        )
+    ]
+    return named or lines
+
+
+def evaluate_order_returns(
+    tenant: Tenant,
+    order: Order,
+    *,
+    condition: str | None,
+    reason: str | None,
+    items: list[str] | None = None,
+    today=None,
+) -> list[dict[str, Any]]:
+    """The policy decision for each line in question. An unknown reason or condition
+    is not guessed: the line gets the review outcome with what is missing."""
+    decisions = []
+    for line in _lines_in_question(order, items or []):
+        base = {
+            "sku": line.sku,
+            "title": line.title,
+            "quantity": line.quantity,
+            "condition": condition,
+            "reason": reason,
+        }
+        if not condition or not reason:
+            missing = " and ".join(
+                n for n, v in (("reason", reason), ("condition", condition)) if not v
+            )
+            decisions.append(
+                {
+                    **base,
+                    "outcome": "review",
+                    "rule_id": None,
+                    "policy_version": None,
+                    "currency": order.currency,
+                    "message": f"The customer did not make the {missing} clear; a specialist "
+                    "confirms before the policy is applied.",
+                    "path": [],
+                }
+            )
+            continue
+        try:
+            decision = evaluate_return(
+                tenant, line, condition=condition, reason=reason, today=today
+            )
+        except (FactsError, ValueError) as exc:
+            decision = {
+                "outcome": "review",
+                "rule_id": None,
+                "policy_version": None,
+                "currency": order.currency,
+                "message": f"The policy could not evaluate this line: {exc}",
+                "path": [],
+            }
+        decisions.append({**base, **decision})
+    return decisions
+
+
+# --- traces -------------------------------------------------------------------------
+
+
+class Trace:
+    """Collects the tool calls of one run and stores them as ToolCall rows in one insert."""
+
+    def __init__(self, run: AgentRun):
+        self.run = run
+        self.calls: list[ToolCall] = []
+
+    def call(
+        self, name: str, fn: Callable[[], Any], arguments: dict[str, Any] | None = None
+    ) -> Any:
+        """Run ``fn`` and record it; an exception is recorded, then raised again."""
+        started = time.perf_counter()
+        try:
+            result = fn()
+        except Exception as exc:
+            self.add(name, arguments, None, (time.perf_counter() - started) * 1000, error=repr(exc))
+            raise
+        self.add(name, arguments, result, (time.perf_counter() - started) * 1000)
+        return result
+
+    def add(
+        self,
+        name: str,
+        arguments: dict[str, Any] | None,
+        result: Any,
+        latency_ms: float,
+        *,
+        tokens: int = 0,
+        error: str = "",
+    ) -> None:
+        self.calls.append(
+            ToolCall(
+                agent_run=self.run,
+                name=name[:48],
+                arguments=arguments or {},
+                result=result
+                if isinstance(result, dict | list) or result is None
+                else {"value": result},
+                latency_ms=round(latency_ms, 3),
+                tokens=tokens,
+                error=error,
+            )
+        )
+        self.run.steps.append(
+            {"tool": name, "ms": round(latency_ms, 1), **({"error": error} if error else {})}
+        )
+
+    def save(self) -> None:
+        if self.calls:
+            ToolCall.objects.bulk_create(self.calls)
+            self.calls = []

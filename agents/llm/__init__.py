@@ -1,0 +1,1 @@
+"""The LLM planner: an OpenAI-compatible model proposing through typed tools."""

@@ -1,0 +1,232 @@
+"""Risk signals: reasons not to let the agent move money or goods on its own.
+
+Each signal is computed from system data (refunds on the store, our own contact
+history, the order's addresses and tags, past specialist decisions). The
+customer's text may only *add* caution: it tells us whether the contact is an
+unverifiable claim (never arrived, arrived damaged), never that a signal is
+clear. Every raised signal carries an explanation a specialist can check.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from desk.models import Contact, Decision, Intent, Message
+from integrations.models import Customer, Order, Refund
+from tenants.models import Tenant
+
+VELOCITY_DAYS = 30
+VELOCITY_MAX_REFUNDS = 2
+CLAIM_HISTORY_DAYS = 180
+NEW_CUSTOMER_DAYS = 30
+FLAG_TAGS = {"fraud", "flagged", "blocklist", "blocked", "chargeback", "do-not-refund", "risk"}
+
+NOT_RECEIVED = re.compile(
+    r"\b(never (arrived|came|got|received)|not (arrived|received|delivered)|"
+    r"didn'?t (get|receive|arrive)|did not (get|receive|arrive)|haven'?t (got|received)|"
+    r"have not (got|received)|no package|wasn'?t delivered|was not delivered|"
+    r"(says|shows|marked) (as )?delivered|stolen|missing (package|parcel))",
+    re.IGNORECASE,
+)
+DAMAGED = re.compile(r"\b(damaged|broken|smashed|cracked|crushed|shattered|dented)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Signal:
+    name: str
+    explanation: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def claim_kind(text: str, intent: str) -> str | None:
+    """Which unverifiable claim the contact makes, if any: 'not_received' or 'damaged'."""
+    if NOT_RECEIVED.search(text or ""):
+        return "not_received"
+    if intent in (Intent.REPLACEMENT_REQUEST, Intent.DELIVERY_EXCEPTION) and DAMAGED.search(
+        text or ""
+    ):
+        return "damaged"
+    return None
+
+
+def high_value_line(tenant: Tenant) -> Decimal:
+    """Orders from this value up are 'high value': twice the tenant's auto-refund limit."""
+    return tenant.auto_refund_limit * 2
+
+
+def _money(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+def _email(order: Order | None, customer: Customer | None, contact: Contact | None) -> str:
+    for candidate in (
+        contact.customer_email if contact else "",
+        customer.email if customer else "",
+        order.email if order else "",
+    ):
+        if candidate:
+            return candidate.lower()
+    return ""
+
+
+def _tags(value: Any) -> set[str]:
+    if isinstance(value, str):
+        return {t.strip().lower() for t in value.split(",") if t.strip()}
+    if isinstance(value, list):
+        return {str(t).strip().lower() for t in value}
+    return set()
+
+
+def _address_key(address: Any) -> tuple[str, str] | None:
+    if not isinstance(address, dict) or not address:
+        return None
+    country = str(address.get("country_code") or address.get("country") or "").strip().upper()
+    postcode = str(address.get("zip") or address.get("postal_code") or "").replace(" ", "").upper()
+    if not country and not postcode:
+        return None
+    return country, postcode
+
+
+def assess(
+    tenant: Tenant,
+    *,
+    order: Order | None,
+    customer: Customer | None,
+    contact: Contact | None = None,
+    claim: str | None = None,
+) -> list[Signal]:
+    """The raised risk signals for this contact, in a stable order. Read-only."""
+    now = timezone.now()
+    email = _email(order, customer, contact)
+    signals: list[Signal] = []
+
+    # Refund velocity: refunds the store made to this customer recently.
+    if email:
+        recent = Refund.objects.filter(
+            tenant=tenant,
+            order__email__iexact=email,
+            created_at__gte=now - timedelta(days=VELOCITY_DAYS),
+        ).aggregate(n=Count("id"), total=Sum("amount"))
+        count = recent["n"] or 0
+        if count >= VELOCITY_MAX_REFUNDS:
+            signals.append(
+                Signal(
+                    "refund_velocity",
+                    f"{count} refunds totalling {_money(recent['total'] or Decimal(0))} "
+                    f"in the last {VELOCITY_DAYS} days (more than {VELOCITY_MAX_REFUNDS - 1} "
+                    "needs a human).",
+                )
+            )
+
+    # Repeat not-received claims: this contact claims non-delivery and so did earlier ones.
+    if claim == "not_received" and email:
+        earlier = Message.objects.filter(
+            contact__tenant=tenant,
+            contact__customer_email__iexact=email,
+            contact__created_at__gte=now - timedelta(days=CLAIM_HISTORY_DAYS),
+            direction=Message.Direction.INBOUND,
+        )
+        if contact is not None:
+            earlier = earlier.exclude(contact=contact)
+        claimed = {
+            m.contact_id for m in earlier.only("contact_id", "body") if NOT_RECEIVED.search(m.body)
+        }
+        if claimed:
+            signals.append(
+                Signal(
+                    "repeat_not_received",
+                    f"Claims this order never arrived, after {len(claimed)} earlier "
+                    f"not-received claim(s) in the last {CLAIM_HISTORY_DAYS} days.",
+                )
+            )
+
+    # High value: a mistake on a big order costs more than a human's time.
+    if order is not None and order.total >= high_value_line(tenant):
+        signals.append(
+            Signal(
+                "high_value",
+                f"Order total {_money(order.total)} {order.currency} is at or above the "
+                f"high-value line of {_money(high_value_line(tenant))} (twice the auto-refund "
+                "limit).",
+            )
+        )
+
+    # New customer making a claim nobody can verify (first order, no history).
+    if claim and order is not None:
+        owner = Q(email__iexact=email) if email else Q(pk=order.pk)
+        orders = Order.objects.filter(owner, tenant=tenant)
+        first = orders.order_by("placed_at").values_list("placed_at", flat=True).first()
+        earlier_orders = orders.exclude(pk=order.pk).count()
+        if earlier_orders == 0 and first and first >= now - timedelta(days=NEW_CUSTOMER_DAYS):
+            what = "never arrived" if claim == "not_received" else "arrived damaged"
+            signals.append(
+                Signal(
+                    "new_customer",
+                    f"First order with this merchant, placed {(now - first).days} days ago, "
+                    f"and the customer says it {what}.",
+                )
+            )
+
+    # Address mismatch: billing and shipping addresses in different places.
+    if order is not None:
+        raw = order.raw if isinstance(order.raw, dict) else {}
+        shipping = _address_key(order.shipping_address) or _address_key(raw.get("shipping_address"))
+        billing = _address_key(raw.get("billing_address"))
+        if (
+            shipping
+            and billing
+            and (
+                (shipping[0] and billing[0] and shipping[0] != billing[0])
+                or (shipping[1] and billing[1] and shipping[1] != billing[1])
+            )
+        ):
+            signals.append(
+                Signal(
+                    "address_mismatch",
+                    f"Shipping address ({' '.join(p for p in shipping if p)}) differs from the "
+                    f"billing address ({' '.join(p for p in billing if p)}).",
+                )
+            )
+
+    # Flagged customer: the merchant tagged them, or a specialist rejected them for fraud.
+    flagged = _flag_reason(tenant, order, email, now)
+    if flagged:
+        signals.append(Signal("flagged_customer", flagged))
+    return signals
+
+
+def _flag_reason(tenant: Tenant, order: Order | None, email: str, now) -> str:
+    if order is not None:
+        raw = order.raw if isinstance(order.raw, dict) else {}
+        customer_raw = raw.get("customer") if isinstance(raw.get("customer"), dict) else {}
+        tags = (_tags(raw.get("tags")) | _tags(customer_raw.get("tags"))) & FLAG_TAGS
+        if tags:
+            return f"The store tags this customer or order as {', '.join(sorted(tags))}."
+    if email:
+        fraud = Decision.objects.filter(
+            tenant=tenant,
+            reason_code=Decision.Reason.FRAUD_RISK,
+            proposal__contact__customer_email__iexact=email,
+            created_at__gte=now - timedelta(days=365),
+        ).count()
+        if fraud:
+            return f"A specialist turned down {fraud} earlier request(s) for fraud risk this year."
+    return ""
+
+
+def as_evidence(signals: list[Signal]) -> list[dict[str, str]]:
+    return [s.as_dict() for s in signals]
+
+
+def contact_text(contact: Contact) -> str:
+    inbound = contact.messages.filter(direction=Message.Direction.INBOUND).order_by("created_at")
+    return "\n".join([contact.subject, *[m.body for m in inbound]])
