@@ -12,6 +12,7 @@ import json
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from datetime import date, datetime
+from operator import attrgetter
 from typing import Any
 
 from integrations.carriers.schema import Event, Location, Outcome, TrackingResult
@@ -90,7 +91,11 @@ def make_event(
     raw: Any = None,
     fallback: tuple[str, str] | None = None,
 ) -> Event:
-    status, substatus, mapped = lookup(table, code, fallback)
+    hit = table.get(code)
+    if hit is not None:
+        status, substatus, mapped = hit[0], hit[1], True
+    else:
+        status, substatus, mapped = lookup(table, code, fallback)
     return Event(
         occurred_at=occurred_at,
         status=status,
@@ -123,6 +128,9 @@ def error(carrier: str, message: str, code: str = "", number: str = "") -> Track
     )
 
 
+_OCCURRED_AT = attrgetter("occurred_at")
+
+
 def _sort_key(event: Event) -> float:
     return event.occurred_at.timestamp() if event.occurred_at else float("-inf")
 
@@ -143,7 +151,12 @@ def finish(
     fields lag behind scans in several carriers' responses. ``overall`` (the
     carrier's summary status) is used when no event could be mapped;
     ``status`` forces the result for carriers whose events carry no codes."""
-    ordered = sorted(events, key=_sort_key, reverse=True)
+    try:
+        # Comparing datetimes directly stays in C; a scan without a time (or
+        # a naive one) makes this raise, and the slower key handles it.
+        ordered = sorted(events, key=_OCCURRED_AT, reverse=True)
+    except TypeError:
+        ordered = sorted(events, key=_sort_key, reverse=True)
     if status is None:
         newest = next((e for e in ordered if e.is_mapped), None)
         if newest is not None:
