@@ -120,6 +120,7 @@ def _decide(contact: Contact, run: AgentRun, trace: tools.Trace) -> str:
             evidence=evidence,
             run=run,
             trace=trace,
+            text=text,
         )
         run.planner = llm_planner.NAME if draft is not None else f"{planner.NAME}-fallback"
     if draft is None:
