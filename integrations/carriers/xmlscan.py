@@ -100,9 +100,17 @@ def records(text: str, local: str, prefix: str = "") -> list[str] | None:
 def value(text: str, tag: str) -> str:
     """The stripped text of the first ``tag`` (e.g. '<Date>') in ``text``; '' if absent."""
     i = text.find(tag)
-    if i < 0:
-        return ""
-    i += len(tag)
+    if i >= 0:
+        i += len(tag)
+    else:
+        # '<Date xml:lang="en">' or '<Date >' is the same element; rare, so
+        # it is only looked for when the plain tag is missing.
+        i = text.find(f"{tag[:-1]} ")
+        if i < 0:
+            return ""
+        i = text.find(">", i) + 1
+        if text[i - 2] == "/":
+            return ""  # self-closed: empty
     found = text[i : text.find("<", i)].strip()
     return unescape(found) if "&" in found else found
 

@@ -145,3 +145,12 @@ def test_jsonl_payload_embedded_as_an_object_parses_like_the_string():
 def test_json_object_for_an_xml_only_carrier_is_malformed():
     result = parse_line(json.dumps({"carrier": "dpd", "payload": {"not": "xml"}}))
     assert result["error"]["code"] == "malformed"
+
+
+def test_field_with_attributes_or_space_reads_like_the_full_parser():
+    odd = DHL_OK.replace("<EventCode>PU</EventCode>", '<EventCode xml:lang="en">PU</EventCode>', 1)
+    odd = odd.replace("<Time>13:26:00</Time>", "<Time >13:26:00</Time>", 1)
+    scanned = dhl_express._scan_xml(odd)
+    assert scanned is not None
+    assert _full(scanned) == _full(registry.parse("dhl_express", DHL_OK))
+    assert xmlscan.value('<a><Code x="1"/></a>', "<Code>") == ""
