@@ -66,6 +66,9 @@ ENROLL_BATCH = 5000
 AGGREGATORS = ("aftership",)
 
 
+_MARKER = "enrolled"
+
+
 class Schedule:
     """Shipment id -> next due time (epoch seconds), in a Redis sorted set."""
 
@@ -100,9 +103,16 @@ class Schedule:
         return [int(i) for i in ids]
 
     def cursor(self) -> int:
+        """The last shipment id enrolled; 0 (enroll everything) if the schedule was lost."""
+        if not self.redis.exists(self.key):
+            return 0
         return int(self.redis.get(self.cursor_key) or 0)
 
     def set_cursor(self, value: int) -> None:
+        # The marker is never due (score +inf) and keeps the set in existence
+        # when no shipment is left in it, so an empty schedule is not
+        # mistaken for a lost one.
+        self.redis.zadd(self.key, {_MARKER: float("inf")})
         self.redis.set(self.cursor_key, value)
 
     def clear(self) -> None:
@@ -125,8 +135,6 @@ def next_due(shipment: Shipment, now: datetime) -> datetime | None:
 def enroll_new(schedule: Schedule, *, now: datetime, batch: int = ENROLL_BATCH) -> int:
     """Add shipments created since the last run; rebuild if the schedule was lost."""
     cursor = schedule.cursor()
-    if cursor and not schedule.redis.exists(schedule.key):
-        cursor = 0  # Redis lost the schedule: enroll everything again
     rows = list(
         Shipment.objects.filter(pk__gt=cursor)
         .exclude(status=TrackingStatus.EXPIRED)

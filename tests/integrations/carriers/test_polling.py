@@ -176,6 +176,24 @@ def test_a_lost_schedule_is_rebuilt_from_the_database(db, schedule):
     assert schedule.due_at(shipment.pk) == NOW.timestamp()
 
 
+def test_enrolment_moves_past_shipments_that_need_no_polling(db, schedule):
+    tenant = make_tenant()
+    for number in ("1ZOLD1", "1ZOLD2"):
+        _shipment(
+            tenant,
+            number=number,
+            status=TrackingStatus.DELIVERED,
+            delivered_at=NOW - timedelta(days=30),
+        )
+    fresh = _shipment(tenant, number="1ZNEW")
+
+    enrolled = [polling.enroll_new(schedule, now=NOW, batch=1) for _ in range(3)]
+
+    assert enrolled == [0, 0, 1]
+    assert schedule.due_at(fresh.pk) == NOW.timestamp()
+    assert schedule.claim(10, now=NOW.timestamp()) == [fresh.pk]
+
+
 @respx.mock
 def test_shipment_without_a_carrier_connection_waits_for_a_person(db, schedule):
     tenant = make_tenant()
