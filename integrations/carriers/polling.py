@@ -61,7 +61,7 @@ LEASE = timedelta(minutes=10)
 # Nothing to ask with (no connection, credentials refused): a person must act first.
 UNCONFIGURED_RETRY = timedelta(hours=6)
 TRANSIENT_RETRY = timedelta(minutes=10)
-LOCK_BATCH = 20
+LOCK_BATCH = 10  # rows held across their HTTP calls: keep the lock window short
 ENROLL_BATCH = 5000
 AGGREGATORS = ("aftership",)
 
