@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
@@ -37,6 +38,9 @@ api_patterns = [
     path("contacts/<str:contact_id>", api.contact, name="contact"),
     path("openapi.json", api.openapi, name="openapi"),
 ]
+
+# The admin signs in through the same login (rate limits, MFA) as everyone else.
+admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -23,6 +24,7 @@ from desk.models import Contact, Proposal
 from tenants.access import get_tenant_for_member, require, tenants_where
 from tenants.models import Membership, User
 from tenants.roles import Permission, Role
+from tenants.security import StepUpRequired, require_mfa_for_money, require_recent_login
 
 
 @require_GET
@@ -185,6 +187,20 @@ def approve(request: HttpRequest, contact_id: str, proposal_id: str) -> HttpResp
             status=400,
             approve_form=form,
         )
+    kind = form.cleaned_data["kind"] or proposal.kind
+    amount = form.cleaned_data["amount"] or proposal.amount
+    if kind == Proposal.Kind.REFUND:
+        require_mfa_for_money(request)
+        above_limit = amount and amount > contact.tenant.specialist_approval_limit
+        # A specialist's approval above the limit only records the first seat;
+        # a lead's releases money, so it needs a fresh sign-in.
+        if above_limit and membership.role != Role.SPECIALIST:
+            try:
+                require_recent_login(
+                    request, reverse("desk:contact", kwargs={"contact_id": contact.public_id})
+                )
+            except StepUpRequired as step_up:
+                return step_up.response
     try:
         decision = actions.approve_proposal(
             proposal,
@@ -222,6 +238,14 @@ def co_approve(request: HttpRequest, contact_id: str, proposal_id: str) -> HttpR
     if membership.role not in (Role.LEAD, Role.ADMIN):
         raise PermissionDenied("Only a team lead can co-approve")
     proposal = get_proposal_for_member(request.user, contact, proposal_id)
+    require_mfa_for_money(request)
+    try:
+        # Co-approvals are above the specialist limit by definition.
+        require_recent_login(
+            request, reverse("desk:contact", kwargs={"contact_id": contact.public_id})
+        )
+    except StepUpRequired as step_up:
+        return step_up.response
     form = CoApproveForm(request.POST)
     form.is_valid()
     try:

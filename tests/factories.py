@@ -96,3 +96,10 @@ def make_contact(
     )
     Message.objects.create(contact=contact, direction="inbound", author_type="customer", body=body)
     return contact
+
+
+def log_in(client, user, password: str = "test-pass-123") -> None:
+    """Sign in through the real login form, so the session records a fresh authentication."""
+    client.logout()
+    response = client.post("/accounts/login/", {"login": user.email, "password": password})
+    assert response.status_code == 302, response.content[:500]

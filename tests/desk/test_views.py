@@ -12,7 +12,7 @@ from desk.actions import ProposalDraft, submit_proposal
 from desk.models import Contact, Decision, Proposal
 from tenants.actor import Actor
 from tenants.roles import Role
-from tests.factories import make_contact, make_member, make_order, make_tenant
+from tests.factories import log_in, make_contact, make_member, make_order, make_tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +54,8 @@ def _approve(contact, proposal):
 
 def _co_approve(contact, proposal):
     return reverse(
-        "desk:co-approve", kwargs={"contact_id": contact.public_id, "proposal_id": proposal.public_id}
+        "desk:co-approve",
+        kwargs={"contact_id": contact.public_id, "proposal_id": proposal.public_id},
     )
 
 
@@ -243,22 +244,35 @@ def test_specialist_above_their_approval_limit_waits_for_a_lead(
 
     # The specialist cannot fill the second seat; a lead can.
     assert client.post(_co_approve(contact, proposal)).status_code == 403
-    client.force_login(make_member(tenant, Role.LEAD))
+    lead = make_member(tenant, Role.LEAD)
+    client.force_login(lead)  # a session without a recent sign-in
+    response = client.post(_co_approve(contact, proposal))
+    assert response["Location"].startswith("/accounts/reauthenticate/")
+    proposal.refresh_from_db()
+    assert proposal.status == Proposal.Status.AWAITING_LEAD
+    log_in(client, lead)
     with django_capture_on_commit_callbacks(execute=False):
-        assert client.post(_co_approve(contact, proposal)).status_code == 302
+        response = client.post(_co_approve(contact, proposal))
+    assert response["Location"] == _detail(contact)
     proposal.refresh_from_db()
     assert proposal.status == Proposal.Status.APPROVED
     assert list(proposal.decisions.values_list("outcome", flat=True)) == ["approve", "co_approve"]
 
 
-def test_a_lead_cannot_co_approve_their_own_approval(client, escalated, django_capture_on_commit_callbacks):
+def test_a_lead_cannot_co_approve_their_own_approval(
+    client, escalated, django_capture_on_commit_callbacks
+):
     tenant, _, proposal = escalated
     lead = make_member(tenant, Role.LEAD)
     from desk.actions import DecisionError, co_approve_proposal
 
     Proposal.objects.filter(pk=proposal.pk).update(status=Proposal.Status.AWAITING_LEAD)
     Decision.objects.create(
-        tenant=tenant, proposal=proposal, decided_by=lead, outcome="approve", reason_code="policy_ok"
+        tenant=tenant,
+        proposal=proposal,
+        decided_by=lead,
+        outcome="approve",
+        reason_code="policy_ok",
     )
     with pytest.raises(DecisionError, match="second person"):
         co_approve_proposal(proposal, lead, role=Role.LEAD)
@@ -296,3 +310,31 @@ def test_decision_endpoints_refuse_get(client, escalated):
     tenant, contact, proposal = escalated
     client.force_login(make_member(tenant, Role.SPECIALIST))
     assert client.get(_approve(contact, proposal)).status_code == 405
+
+
+def test_approving_money_needs_two_factor_when_required(client, escalated, settings):
+    from allauth.mfa.models import Authenticator
+
+    settings.MFA_REQUIRED_FOR_APPROVALS = True
+    tenant, contact, proposal = escalated
+    user = make_member(tenant, Role.SPECIALIST)
+    client.force_login(user)
+    response = client.post(_approve(contact, proposal), {"reason_code": "policy_ok"})
+    assert response.status_code == 403
+    proposal.refresh_from_db()
+    assert proposal.status == Proposal.Status.PROPOSED
+
+    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    assert client.post(_approve(contact, proposal), {"reason_code": "policy_ok"}).status_code == 302
+
+
+def test_a_lead_approving_above_the_limit_must_have_signed_in_recently(client, escalated):
+    tenant, contact, proposal = escalated
+    tenant.specialist_approval_limit = Decimal("100")
+    tenant.save()
+    lead = make_member(tenant, Role.LEAD)
+    client.force_login(lead)
+    response = client.post(_approve(contact, proposal), {"reason_code": "policy_ok"})
+    assert response["Location"].startswith("/accounts/reauthenticate/")
+    proposal.refresh_from_db()
+    assert proposal.status == Proposal.Status.PROPOSED
