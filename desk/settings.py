@@ -272,4 +272,10 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stalled-work": {"task": "desk.requeue_stalled", "schedule": 60.0},
     # Hourly: each tenant's month ends at a different UTC hour.
     "freeze-billing-statements": {"task": "billing.freeze_statements", "schedule": crontab(minute=15)},
+    # Active shipments come due at least every 2 hours; overlapping runs are safe.
+    "refresh-tracking": {
+        "task": "integrations.refresh_tracking",
+        "schedule": 120.0,
+        "kwargs": {"limit": 300},
+    },
 }
