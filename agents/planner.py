@@ -113,6 +113,19 @@ def _plan_refund(conf: Decimal, evidence: dict[str, Any], hello: str) -> Proposa
             rationale="Nothing left to refund on this order.",
             evidence=evidence,
         )
+    shipments = evidence.get("shipments") or []
+    if shipments and shipments[-1]["status"] != TrackingStatus.DELIVERED:
+        # Money back while the goods are still travelling is a cancel or a carrier
+        # intercept first: a specialist decides which.
+        return ProposalDraft(
+            kind=Proposal.Kind.NONE,
+            reply_draft=f"{hello} order #{order['number']} is still on its way; a specialist "
+            "will see whether it can be stopped and refunded.",
+            confidence=conf,
+            rationale=f"Refund asked while the parcel is {shipments[-1]['status']}: cancel or "
+            "intercept first.",
+            evidence=evidence,
+        )
     return ProposalDraft(
         kind=Proposal.Kind.REFUND,
         amount=remainder,
