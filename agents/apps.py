@@ -6,3 +6,18 @@ from django.apps import AppConfig
 class AgentsConfig(AppConfig):
     name = "agents"
     verbose_name = "AI agents"
+
+    def ready(self) -> None:
+        from agents.policy.models import PolicyVersion
+        from tenants import onboarding
+
+        def policy_published(tenant) -> bool:
+            return PolicyVersion.objects.filter(
+                policy__tenant=tenant, status=PolicyVersion.Status.PUBLISHED
+            ).exists()
+
+        onboarding.register(
+            onboarding.Step(
+                "policy", "Publish a returns policy", policy_published, "policy:page", order=30
+            )
+        )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from billing import views
+from billing import contract_views, views
 
 app_name = "billing"
 
@@ -14,4 +14,5 @@ urlpatterns = [
     path("statements/<str:month>/ledger.csv", views.ledger_csv, name="ledger-csv"),
     path("statements/<str:month>/print/", views.statement_print, name="statement-print"),
     path("staffing/", views.staffing_page, name="staffing"),
+    path("contracts/", contract_views.contracts_page, name="contracts"),
 ]

@@ -239,6 +239,8 @@ def _seed_merchant(m: Merchant, rng: random.Random) -> Tenant:
         time_zone=m.time_zone,
         locale=m.locale,
         auto_refund_limit=Decimal(m.auto_refund_limit),
+        autonomy_confirmed_at=timezone.now(),
+        went_live_at=timezone.now(),
     )
     Contract.objects.create(
         tenant=tenant,

@@ -49,6 +49,7 @@ urlpatterns = [
     path("webhooks/", include("integrations.urls")),
     path("t/<slug:slug>/billing/", include("billing.urls")),
     path("t/<slug:slug>/policy/", include("agents.policy.urls")),
+    path("t/<slug:slug>/connections/", include("integrations.connection_urls")),
     path("t/", include("tenants.urls")),
     path("admin/", admin.site.urls),
     path("", include((desk_patterns, "desk"))),

@@ -6,3 +6,31 @@ from django.apps import AppConfig
 class IntegrationsConfig(AppConfig):
     name = "integrations"
     verbose_name = "Integrations and mirrored commerce data"
+
+    def ready(self) -> None:
+        from integrations.models import Connection
+        from tenants import onboarding
+
+        def has(kind: str):
+            return lambda tenant: Connection.objects.filter(
+                tenant=tenant, kind=kind, is_active=True
+            ).exists()
+
+        onboarding.register(
+            onboarding.Step(
+                "store",
+                "Connect the store platform",
+                has(Connection.Kind.COMMERCE),
+                "connections:page",
+                order=10,
+            )
+        )
+        onboarding.register(
+            onboarding.Step(
+                "carriers",
+                "Connect carriers or a tracking aggregator",
+                has(Connection.Kind.CARRIER),
+                "connections:page",
+                order=20,
+            )
+        )

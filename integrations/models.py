@@ -25,6 +25,8 @@ class Connection(models.Model):
         SANDBOX = "sandbox", "Sandbox store"
         SANDBOX_CARRIER = "sandbox_carrier", "Sandbox carrier feed"
         SHOPIFY = "shopify", "Shopify"
+        UPS = "ups", "UPS Track API"
+        AFTERSHIP = "aftership", "AfterShip"
 
     class Kind(models.TextChoices):
         COMMERCE = "commerce"
@@ -74,7 +76,9 @@ class WebhookEvent(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["connection", "delivery_id"],
-                condition=~models.Q(delivery_id="") & ~models.Q(status="rejected"),
+                # Rejected and failed deliveries leave the index, so the
+                # provider's retry of one is processed instead of called a duplicate.
+                condition=~models.Q(delivery_id="") & ~models.Q(status__in=["rejected", "failed"]),
                 name="webhook_delivered_once",
             )
         ]

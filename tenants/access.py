@@ -58,3 +58,34 @@ def tenant_for_api_key(raw_key: str) -> tuple[Tenant, ApiKey] | None:
         return None
     touch_api_key(key)
     return key.tenant, key
+
+
+def can_onboard(user: User) -> bool:
+    """Staff admins and account managers may create new merchants."""
+    if user.is_staff:
+        return True
+    return Membership.objects.filter(user=user, role="account_manager").exists()
+
+
+def get_membership_in_tenant(tenant: Tenant, membership_id: int) -> Membership:
+    membership = (
+        Membership.objects.select_related("user", "tenant")
+        .filter(tenant=tenant, pk=membership_id)
+        .first()
+    )
+    if membership is None:
+        raise Http404("No such member")
+    return membership
+
+
+def get_api_key_in_tenant(tenant: Tenant, public_id: str) -> ApiKey:
+    import uuid
+
+    try:
+        key_id = uuid.UUID(str(public_id))
+    except ValueError as exc:
+        raise Http404("No such key") from exc
+    key = ApiKey.objects.filter(tenant=tenant, public_id=key_id).first()
+    if key is None:
+        raise Http404("No such key")
+    return key

@@ -58,3 +58,111 @@ def touch_api_key(key: ApiKey) -> None:
     now = timezone.now()
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+
+
+@transaction.atomic
+def create_tenant(creator: User, **fields) -> Tenant:
+    """A new merchant; its creator becomes its account manager."""
+    tenant = Tenant.objects.create(**fields)
+    Membership.objects.create(user=creator, tenant=tenant, role="account_manager")
+    audit(tenant, Actor.member(creator), "tenant.create", tenant, {"after": _public(fields)})
+    return tenant
+
+
+def _public(values: dict) -> dict:
+    return {
+        k: str(v) if not isinstance(v, list | dict | bool | int | type(None)) else v
+        for k, v in values.items()
+    }
+
+
+@transaction.atomic
+def update_tenant_settings(tenant: Tenant, actor: Actor, changes: dict) -> Tenant:
+    """Change autonomy and SLA settings, recording before and after."""
+    locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    before = {field: getattr(locked, field) for field in changes}
+    for field, value in changes.items():
+        setattr(locked, field, value)
+    locked.autonomy_confirmed_at = timezone.now()
+    locked.save()
+    audit(
+        locked,
+        actor,
+        "tenant.settings",
+        locked,
+        {"before": _public(before), "after": _public(changes)},
+    )
+    return locked
+
+
+@transaction.atomic
+def invite_member(
+    tenant: Tenant, email: str, role: str, actor: Actor, *, first_name: str = ""
+) -> tuple[User, bool]:
+    """Give ``email`` a role at ``tenant``; a new person gets an account without a
+    password (they set it from the emailed link). Returns (user, created)."""
+    email = email.strip().lower()
+    user = User.objects.filter(email__iexact=email).first()
+    created = user is None
+    if created:
+        user = User.objects.create_user(email, None, first_name=first_name)
+    membership, _ = Membership.objects.update_or_create(
+        tenant=tenant, user=user, defaults={"role": role}
+    )
+    audit(
+        tenant,
+        actor,
+        "membership.invite",
+        membership,
+        {"email": email, "role": role, "new_user": created},
+    )
+    return user, created
+
+
+@transaction.atomic
+def change_role(membership: Membership, role: str, actor: Actor) -> Membership:
+    before = membership.role
+    membership.role = role
+    membership.save(update_fields=["role"])
+    audit(
+        membership.tenant, actor, "membership.role", membership, {"before": before, "after": role}
+    )
+    return membership
+
+
+@transaction.atomic
+def remove_member(membership: Membership, actor: Actor) -> None:
+    audit(
+        membership.tenant, actor, "membership.remove", membership, {"email": membership.user.email}
+    )
+    membership.delete()
+
+
+@transaction.atomic
+def revoke_api_key(key: ApiKey, actor: Actor) -> ApiKey:
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+        audit(key.tenant, actor, "api_key.revoke", key, {"name": key.name})
+    return key
+
+
+class NotReadyToGoLive(Exception):
+    pass
+
+
+@transaction.atomic
+def go_live(tenant: Tenant, actor: Actor) -> Tenant:
+    """Open the tenant for real contacts once every onboarding step is done."""
+    from tenants.onboarding import missing
+
+    locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    if locked.went_live_at:
+        return locked
+    todo = missing(locked)
+    if todo:
+        raise NotReadyToGoLive("Still to do: " + ", ".join(step.title for step in todo))
+    locked.went_live_at = timezone.now()
+    locked.save(update_fields=["went_live_at"])
+    audit(locked, actor, "tenant.go_live", locked)
+    return locked

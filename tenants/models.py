@@ -75,6 +75,10 @@ class Tenant(models.Model):
         help_text="Proposal kinds the agent may execute alone; empty means the default set.",
     )
     is_active = models.BooleanField(default=True)
+    # Onboarding: when an account manager confirmed the autonomy settings, and
+    # when it went live.
+    autonomy_confirmed_at = models.DateTimeField(null=True, blank=True)
+    went_live_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from integrations import connection_views
+
+app_name = "connections"
+
+urlpatterns = [path("", connection_views.connections_page, name="page")]

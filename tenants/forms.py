@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import zoneinfo
+
+from django import forms
+
+from tenants.models import Tenant
+from tenants.roles import Role
+
+TIME_ZONES = sorted(zoneinfo.available_timezones())
+
+
+class TenantForm(forms.ModelForm):
+    time_zone = forms.ChoiceField(choices=[(z, z) for z in TIME_ZONES], initial="UTC")
+
+    class Meta:
+        model = Tenant
+        fields = ["name", "slug", "time_zone", "currency", "locale"]
+
+    def clean_slug(self) -> str:
+        slug = self.cleaned_data["slug"]
+        if slug in {"new"}:
+            raise forms.ValidationError("That name is reserved; pick another slug.")
+        return slug
+
+    def clean_currency(self) -> str:
+        currency = self.cleaned_data["currency"].upper()
+        if len(currency) != 3 or not currency.isalpha():
+            raise forms.ValidationError("Use a three-letter ISO 4217 code, e.g. USD.")
+        return currency
+
+
+class AutonomyForm(forms.ModelForm):
+    """What the agent may do alone, and how far a specialist may go."""
+
+    auto_action_kinds = forms.MultipleChoiceField(
+        choices=[("reply", "Reply only"), ("refund", "Refund")],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Kinds the agent may execute without a human.",
+    )
+
+    class Meta:
+        model = Tenant
+        fields = [
+            "auto_refund_limit",
+            "daily_auto_refund_cap",
+            "confidence_threshold",
+            "specialist_approval_limit",
+            "decision_sla_hours",
+            "auto_action_kinds",
+        ]
+
+    def clean_confidence_threshold(self):
+        value = self.cleaned_data["confidence_threshold"]
+        if not 0 <= value <= 1:
+            raise forms.ValidationError("Between 0 and 1.")
+        return value
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField()
+    first_name = forms.CharField(max_length=150, required=False)
+    role = forms.ChoiceField(choices=[(r, label) for r, label in Role.choices if r != Role.ADMIN])
+
+
+class RoleForm(forms.Form):
+    membership = forms.IntegerField(widget=forms.HiddenInput)
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(max_length=80)
+
+
+class AuditFilterForm(forms.Form):
+    verb = forms.CharField(required=False, max_length=64)
+    actor = forms.CharField(required=False, max_length=120)
