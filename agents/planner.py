@@ -303,6 +303,17 @@ def _plan_tracking(
 ) -> ProposalDraft:
     order = evidence["order"]
     shipments = evidence.get("shipments") or []
+    if not shipments and order.get("fulfillment_status") == "fulfilled":
+        # Shipped without any tracking we know of: telling the customer "not shipped yet"
+        # would be false.
+        return ProposalDraft(
+            kind=Proposal.Kind.NONE,
+            reply_draft=f"{hello} we are checking the shipping details of order "
+            f"#{order['number']} and will update you today.",
+            confidence=conf,
+            rationale="The store says fulfilled but no shipment or tracking is known.",
+            evidence=evidence,
+        )
     if not shipments:
         status = TrackingStatus.PENDING
         shipment: dict[str, Any] = {"carrier": "", "tracking_number": "", "events": []}
