@@ -70,11 +70,13 @@ def main() -> int:
             env=env,
             cwd=str(BASE_DIR),
         )
+        # Workers keep their threads, so persistent connections pay off there.
+        worker_env = {**env, "DB_CONN_MAX_AGE": env.get("DB_CONN_MAX_AGE", "60")}
         manager.add_process(
             "worker",
             f"{bin_dir / 'celery'} -A desk worker -Q agents,actions,nudges,sla --concurrency 2 "
             "--loglevel INFO --without-mingle --without-gossip",
-            env=env,
+            env=worker_env,
             cwd=str(BASE_DIR),
         )
         manager.add_process(

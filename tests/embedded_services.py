@@ -12,7 +12,7 @@ os.environ.setdefault("DEBUG", "1")
 os.environ.setdefault("REDIS_KEY_PREFIX", f"test{os.getpid()}")
 # Close connections after each unit of work so threads (websocket consumers,
 # the worker) never keep a test database open at teardown.
-os.environ.setdefault("DB_CONN_MAX_AGE", "0")
+os.environ.setdefault("DB_CONN_MAX_AGE", "0")  # also the default; kept explicit
 
 
 def pytest_unconfigure(config) -> None:
