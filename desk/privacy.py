@@ -1,0 +1,90 @@
+"""A customer's personal data: export it, or erase it on request.
+
+Erasure anonymises in place instead of deleting, so the ledger, the audit log
+and the desk's figures stay whole: what remains says *that* a contact
+happened, never *who* it was."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.db import transaction
+
+from desk.models import Contact, Message
+from integrations.models import Customer, Order, WebhookEvent
+from tenants.actions import audit
+from tenants.actor import Actor
+from tenants.models import Tenant
+
+ERASED = "[erased]"
+
+
+def export_customer(tenant: Tenant, email: str) -> dict[str, Any]:
+    """Everything the desk holds about ``email`` at ``tenant``, as JSON-ready data."""
+    contacts = Contact.objects.filter(tenant=tenant, customer_email__iexact=email).prefetch_related(
+        "messages"
+    )
+    customer = Customer.objects.filter(tenant=tenant, email__iexact=email).first()
+    return {
+        "tenant": tenant.slug,
+        "email": email,
+        "customer": None
+        if customer is None
+        else {"name": customer.name, "phone": customer.phone, "is_vip": customer.is_vip},
+        "orders": [
+            {
+                "number": o.number,
+                "placed_at": o.placed_at.isoformat(),
+                "total": str(o.total),
+                "currency": o.currency,
+                "shipping_address": o.shipping_address,
+            }
+            for o in Order.objects.filter(tenant=tenant, email__iexact=email)
+        ],
+        "contacts": [
+            {
+                "id": str(c.public_id),
+                "created_at": c.created_at.isoformat(),
+                "subject": c.subject,
+                "status": c.status,
+                "messages": [
+                    {"direction": m.direction, "at": m.created_at.isoformat(), "body": m.body}
+                    for m in c.messages.all()
+                    if m.direction != Message.Direction.INTERNAL
+                ],
+            }
+            for c in contacts
+        ],
+    }
+
+
+@transaction.atomic
+def erase_customer(tenant: Tenant, email: str, actor: Actor) -> dict[str, int]:
+    """Anonymise every trace of ``email`` at ``tenant``; returns counts per kind."""
+    email = email.strip().lower()
+    token = hashlib.sha256(f"{tenant.pk}:{email}".encode()).hexdigest()[:16]
+    placeholder = f"erased-{token}@invalid"
+    contacts = Contact.objects.filter(tenant=tenant, customer_email__iexact=email)
+    counts = {
+        "messages": Message.objects.filter(contact__in=contacts).update(body=ERASED, raw={}),
+        "contacts": contacts.update(
+            customer_email=placeholder,
+            customer_name="",
+            subject=ERASED,
+            order_number_given="",
+            search_vector=None,
+        ),
+        "orders": Order.objects.filter(tenant=tenant, email__iexact=email).update(
+            email=placeholder, shipping_address={}, raw={}
+        ),
+        "customers": Customer.objects.filter(tenant=tenant, email__iexact=email).update(
+            email=placeholder, name="", phone=""
+        ),
+        "webhooks": WebhookEvent.objects.filter(
+            connection__tenant=tenant, body__icontains=email
+        ).update(body=ERASED, headers={}),
+    }
+    # The audit row names the erasure, never the person.
+    audit(tenant, actor, "customer.erase", tenant, {"subject": token, **counts})
+    return counts
