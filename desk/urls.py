@@ -51,6 +51,7 @@ urlpatterns = [
     path("t/<slug:slug>/policy/", include("agents.policy.urls")),
     path("t/<slug:slug>/connections/", include("integrations.connection_urls")),
     path("t/", include("tenants.urls")),
+    path("contacts/<str:contact_id>/trace/", include("agents.trace_urls")),
     path("admin/", admin.site.urls),
     path("", include((desk_patterns, "desk"))),
 ]
