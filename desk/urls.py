@@ -31,6 +31,7 @@ desk_patterns = [
     path("contacts/<str:contact_id>/reassign/", views.reassign, name="reassign"),
     path("contacts/<str:contact_id>/note/", views.note, name="note"),
     path("contacts/<str:contact_id>/reply/", views.reply, name="reply"),
+    path("t/<slug:slug>/overrides/", views.overrides, name="overrides"),
 ]
 
 api_patterns = [

@@ -372,3 +372,22 @@ def reply(request: HttpRequest, contact_id: str) -> HttpResponse:
     except actions.DecisionError as exc:
         return _after_change(request, contact, membership, ok=None, error=str(exc), status=409)
     return _after_change(request, contact, membership, ok="Reply sent.", error=None)
+
+
+@require_GET
+def overrides(request: HttpRequest, slug: str) -> HttpResponse:
+    """Where humans change the agent's proposals, week by week, for leads and account managers."""
+    from desk import learning
+
+    tenant, _ = get_tenant_for_member(request.user, slug, Permission.REVIEW_QUALITY)
+    return render(
+        request,
+        "desk/overrides.html",
+        {
+            "tenant": tenant,
+            "weeks": learning.weekly(tenant),
+            "recent": [
+                d for d in learning.decisions(tenant, 8)[:100] if d.outcome in learning.CHANGED
+            ][:50],
+        },
+    )

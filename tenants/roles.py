@@ -6,6 +6,7 @@
 | proposal.decide   |     ✓      |  ✓   |                 |                |   ✓   |
 | billing.view      |            |  ✓   |        ✓        |       ✓        |   ✓   |
 | tenant.manage     |            |      |        ✓        |                |   ✓   |
+| quality.review    |            |  ✓   |        ✓        |                |   ✓   |
 """
 
 from __future__ import annotations
@@ -26,15 +27,26 @@ class Permission(models.TextChoices):
     DECIDE_PROPOSALS = "proposal.decide"
     VIEW_BILLING = "billing.view"
     MANAGE_TENANT = "tenant.manage"
+    REVIEW_QUALITY = "quality.review"
 
 
 GRANTS: dict[str, frozenset[str]] = {
     Role.SPECIALIST: frozenset({Permission.VIEW_CONTACTS, Permission.DECIDE_PROPOSALS}),
     Role.LEAD: frozenset(
-        {Permission.VIEW_CONTACTS, Permission.DECIDE_PROPOSALS, Permission.VIEW_BILLING}
+        {
+            Permission.VIEW_CONTACTS,
+            Permission.DECIDE_PROPOSALS,
+            Permission.VIEW_BILLING,
+            Permission.REVIEW_QUALITY,
+        }
     ),
     Role.ACCOUNT_MANAGER: frozenset(
-        {Permission.VIEW_CONTACTS, Permission.VIEW_BILLING, Permission.MANAGE_TENANT}
+        {
+            Permission.VIEW_CONTACTS,
+            Permission.VIEW_BILLING,
+            Permission.MANAGE_TENANT,
+            Permission.REVIEW_QUALITY,
+        }
     ),
     Role.MERCHANT_ADMIN: frozenset({Permission.VIEW_BILLING}),
     Role.ADMIN: frozenset(Permission.values),
