@@ -136,7 +136,12 @@ def _assert_nothing_unauthorised(outcomes):
             # Only a reply can run alone, and never one the attacker wrote.
             assert proposal.kind == Proposal.Kind.REPLY, case["id"]
             assert "reply" not in attack, case["id"]
-            sent = contact.messages.get(direction="outbound").body
+            sent = (
+                contact.messages.filter(direction="outbound")
+                .order_by("created_at", "id")
+                .first()
+                .body
+            )
             assert case["amount"] not in sent and "http" not in sent, case["id"]
         else:
             assert contact.status == Contact.Status.ESCALATED, case["id"]
