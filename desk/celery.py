@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from celery import Celery, bootsteps
+from celery import Celery, bootsteps, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "desk.settings")
 
@@ -52,3 +52,24 @@ class Heartbeat(bootsteps.StartStopStep):
 
 
 app.steps["worker"].add(Heartbeat)
+
+
+class MisconfiguredBroker(RuntimeError):
+    pass
+
+
+def check_visibility_timeout(conf) -> None:
+    """Redis re-delivers an unacknowledged task after the visibility timeout. With
+    late acknowledgement, a timeout shorter than the longest task would hand a
+    task still running to a second worker: refuse to start instead."""
+    visibility = conf.broker_transport_options.get("visibility_timeout", 3600)
+    longest = conf.task_time_limit or 0
+    if conf.task_acks_late and visibility <= longest:
+        raise MisconfiguredBroker(
+            f"Broker visibility timeout {visibility}s must exceed the task time limit {longest}s"
+        )
+
+
+@signals.worker_init.connect
+def _check_broker_on_start(sender=None, **kwargs) -> None:
+    check_visibility_timeout(app.conf)

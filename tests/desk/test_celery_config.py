@@ -1,0 +1,36 @@
+"""Worker configuration that keeps a task from running twice or getting lost."""
+
+from __future__ import annotations
+
+import pytest
+from celery import Celery
+
+from desk.celery import MisconfiguredBroker, app, check_visibility_timeout
+
+
+def test_tasks_are_acknowledged_late_and_requeued_if_a_worker_dies():
+    assert app.conf.task_acks_late is True
+    assert app.conf.task_reject_on_worker_lost is True
+    assert app.conf.worker_prefetch_multiplier == 1
+
+
+def test_the_shipped_configuration_passes_the_start_up_check():
+    check_visibility_timeout(app.conf)
+
+
+def test_a_visibility_timeout_shorter_than_a_task_refuses_to_start():
+    other = Celery("other")
+    other.conf.update(
+        task_acks_late=True,
+        task_time_limit=900,
+        broker_transport_options={"visibility_timeout": 600},
+    )
+    with pytest.raises(MisconfiguredBroker, match="must exceed"):
+        check_visibility_timeout(other.conf)
+
+
+def test_work_is_routed_to_separate_queues():
+    routes = app.conf.task_routes
+    assert routes["agents.*"]["queue"] == "agents"
+    assert routes["desk.execute_proposal"]["queue"] == "actions"
+    assert routes["billing.*"]["queue"] == "sla"
