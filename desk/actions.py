@@ -7,7 +7,6 @@ schedules side effects (agent and execution tasks, live inbox pushes) on commit.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +16,7 @@ from django.db.models import Value
 from django.utils import timezone
 
 from billing.actions import record_usage
-from desk import live
+from desk import csat, live, sla
 from desk.models import Contact, Decision, Message, Proposal
 from integrations import access as commerce
 from integrations import executors
@@ -215,9 +214,7 @@ def _escalate(contact: Contact, reason: str) -> None:
     now = timezone.now()
     contact.status = Contact.Status.ESCALATED
     contact.escalated_at = contact.escalated_at or now
-    contact.sla_due_at = contact.sla_due_at or now + timedelta(
-        hours=contact.tenant.decision_sla_hours
-    )
+    contact.sla_due_at = contact.sla_due_at or sla.start_escalation_clocks(contact, now)
     contact.escalation_reason = reason[:255]
     contact.save(
         update_fields=["status", "escalated_at", "sla_due_at", "escalation_reason", "updated_at"]
@@ -633,5 +630,7 @@ def _resolve(contact: Contact, *, by_ai: bool, reply: str, actor: Actor) -> None
         update_fields=["status", "resolution", "resolved_at", "claim_expires_at", "updated_at"]
     )
     record_usage(contact.tenant, contact.public_id, by_ai=by_ai, occurred_at=now)
+    sla.stop_clocks(contact, now)
+    csat.send_survey(contact, now)
     audit(contact.tenant, actor, "contact.resolve", contact, {"by": contact.resolution})
     live.push_inbox_on_commit(contact)

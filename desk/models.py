@@ -250,3 +250,176 @@ class Decision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.outcome} by {self.decided_by}"
+
+
+# --- SLA: policies, clocks, breaches and lead alerts ----------------------------------
+
+
+class Priority(models.TextChoices):
+    URGENT = "urgent", "Urgent"
+    HIGH = "high", "High"
+    NORMAL = "normal", "Normal"
+    LOW = "low", "Low"
+
+
+def default_business_hours() -> dict:
+    """Monday to Friday, 09:00-17:00 (weekday numbers as Python counts them)."""
+    return {str(day): [["09:00", "17:00"]] for day in range(5)}
+
+
+class SlaPolicy(models.Model):
+    """A tenant's targets for one priority, counted in business time.
+
+    ``business_hours`` maps a weekday (``"0"`` = Monday) to its open intervals
+    in the tenant's time zone; an empty mapping means around the clock.
+    ``holidays`` are whole days, in the tenant's time zone, that never count."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="sla_policies")
+    priority = models.CharField(max_length=8, choices=Priority.choices, default=Priority.NORMAL)
+    first_response_minutes = models.PositiveIntegerField(default=60)
+    resolution_minutes = models.PositiveIntegerField(default=24 * 60)
+    decision_minutes = models.PositiveIntegerField(default=4 * 60)
+    # An exception scan (lost, damaged, returned to sender) opens a clock to reach the customer.
+    carrier_response_minutes = models.PositiveIntegerField(default=4 * 60)
+    business_hours = models.JSONField(default=default_business_hours, blank=True)
+    holidays = models.JSONField(default=list, blank=True, help_text='["2026-12-25", …]')
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "priority"], name="one_sla_policy_per_priority"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant.slug} {self.priority}"
+
+
+class SlaClock(models.Model):
+    """One target running for one contact, in business seconds.
+
+    The deadline is stored absolute (``due_at``) so a sweep after any restart
+    finds it with one indexed comparison; time used before a pause is kept in
+    ``consumed_seconds`` and the clock restarts from ``running_since``."""
+
+    class Target(models.TextChoices):
+        FIRST_RESPONSE = "first_response", "First response"
+        RESOLUTION = "resolution", "Resolution"
+        DECISION = "decision", "Approval decision"
+        CARRIER_RESPONSE = "carrier_response", "Carrier exception response"
+
+    class State(models.TextChoices):
+        RUNNING = "running", "Running"
+        PAUSED = "paused", "Paused"
+        STOPPED = "stopped", "Stopped"
+
+    class PauseReason(models.TextChoices):
+        CUSTOMER = "customer", "Waiting on the customer"
+        CARRIER = "carrier", "Waiting on the carrier"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="sla_clocks")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="sla_clocks")
+    target = models.CharField(max_length=20, choices=Target.choices)
+    priority = models.CharField(max_length=8, choices=Priority.choices, default=Priority.NORMAL)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.RUNNING)
+    pause_reason = models.CharField(max_length=8, choices=PauseReason.choices, blank=True)
+    budget_seconds = models.PositiveIntegerField()
+    consumed_seconds = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField()
+    running_since = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    warned_at = models.DateTimeField(null=True, blank=True)
+    breached_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "target"], name="one_sla_clock_per_target")
+        ]
+        indexes = [
+            # The sweep's only question: running clocks not yet breached, by deadline.
+            models.Index(
+                fields=["due_at"],
+                name="sla_clock_due",
+                condition=models.Q(state="running", breached_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target} for contact {self.contact_id} ({self.state})"
+
+
+class SlaBreach(models.Model):
+    """A target missed: written once per contact and target, by the sweep."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="sla_breaches")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="sla_breaches")
+    clock = models.OneToOneField(SlaClock, on_delete=models.CASCADE, related_name="breach")
+    target = models.CharField(max_length=20, choices=SlaClock.Target.choices)
+    due_at = models.DateTimeField()
+    breached_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "target"], name="one_breach_per_target")
+        ]
+        indexes = [models.Index(fields=["tenant", "breached_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.target} breach on contact {self.contact_id}"
+
+
+class SlaAlert(models.Model):
+    """What a team lead sees in the app: a breach, or one predicted within minutes.
+    An alert stays on the board while its contact is open and drops off when it resolves."""
+
+    class Kind(models.TextChoices):
+        BREACH = "breach", "Breached"
+        WARNING = "warning", "Will breach soon"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="sla_alerts")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="sla_alerts")
+    clock = models.ForeignKey(SlaClock, on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    due_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["clock", "kind"], name="one_sla_alert_per_kind")
+        ]
+        indexes = [models.Index(fields=["tenant", "-created_at"], name="sla_alert_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.clock}"
+
+
+# --- CSAT ---------------------------------------------------------------------------------
+
+
+class CsatResponse(models.Model):
+    """The customer's 1-5 rating of a resolved contact, at most one per contact.
+    ``resolution`` copies who resolved it, so boards split AI / human without a join."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="csat_responses")
+    contact = models.OneToOneField(Contact, on_delete=models.CASCADE, related_name="csat")
+    resolution = models.CharField(max_length=8, choices=Contact.Resolution.choices)
+    score = models.PositiveSmallIntegerField()
+    comment = models.TextField(blank=True, max_length=2000)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(score__gte=1, score__lte=5), name="csat_score_one_to_five"
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.score}/5 for contact {self.contact_id}"

@@ -50,3 +50,15 @@ def requeue_stalled() -> int:
         execute_proposal.delay(proposal_id=proposal_id)
         count += 1
     return count
+
+
+@shared_task(name="desk.sweep_sla", queue="sla", soft_time_limit=50, time_limit=60)
+def sweep_sla() -> dict:
+    """Record SLA breaches and near-breaches, alert leads, stop clocks whose target
+    was met. Run every few seconds by beat; safe to run twice or in parallel
+    (SKIP LOCKED batches, marks conditional on not being marked yet), and a run
+    lost to a restart is made good by the next one: deadlines are stored, not
+    scheduled."""
+    from desk import sla
+
+    return sla.sweep().as_dict()

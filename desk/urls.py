@@ -4,7 +4,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
-from desk import api, health, views
+from desk import api, board_views, health, views
 
 desk_patterns = [
     path("", views.home, name="home"),
@@ -32,6 +32,11 @@ desk_patterns = [
     path("contacts/<str:contact_id>/note/", views.note, name="note"),
     path("contacts/<str:contact_id>/reply/", views.reply, name="reply"),
     path("t/<slug:slug>/overrides/", views.overrides, name="overrides"),
+    path("board/", board_views.overview, name="board"),
+    path("board/board.csv", board_views.overview_csv, name="board-csv"),
+    path("t/<slug:slug>/board/", board_views.tenant_board, name="tenant-board"),
+    path("t/<slug:slug>/board/board.csv", board_views.tenant_board_csv, name="tenant-board-csv"),
+    path("csat/<str:token>/", board_views.csat_survey, name="csat"),
 ]
 
 api_patterns = [

@@ -14,6 +14,7 @@ PUBLIC_PREFIXES = (
     "/api/",  # authenticated by tenant API key instead
     "/webhooks/",  # authenticated by the provider's signature instead
     "/static/",
+    "/csat/",  # a customer's survey link; the signed token is the credential
 )
 
 

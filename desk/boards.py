@@ -1,0 +1,469 @@
+"""Read side of the SLA boards: one set of figures per tenant over a time range.
+
+Every figure is an aggregate computed by PostgreSQL, grouped by tenant, so a
+board costs the same handful of queries for one merchant or twenty and for a
+hundred contacts or a million. Durations are percentiles (percentile_cont)
+over covering partial indexes (migration 0005). Money comes from the billing
+ledger through ``billing.queries.month_summary``, the same numbers the
+merchant's statement shows."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db import connection
+from django.db.models import Avg, Count, Q
+from django.db.models.functions import TruncDate
+
+from billing.models import UsageRecord
+from billing.queries import PeriodSummary, month_summary
+from desk.models import Contact, CsatResponse, SlaBreach, SlaClock
+from tenants.models import Tenant
+
+LEGACY_COST_PER_CONTACT = Decimal("6.20")
+REFUND_CYCLE_TARGET = timedelta(hours=4)
+# Open contacts by age: label, lower bound, upper bound (None = no bound).
+AGE_BUCKETS = (
+    ("under 1 h", None, timedelta(hours=1)),
+    ("1-4 h", timedelta(hours=1), timedelta(hours=4)),
+    ("4-24 h", timedelta(hours=4), timedelta(hours=24)),
+    ("1-3 days", timedelta(hours=24), timedelta(days=3)),
+    ("over 3 days", timedelta(days=3), None),
+)
+RANGES = {
+    "24h": "Last 24 hours",
+    "7d": "Last 7 days",
+    "30d": "Last 30 days",
+    "mtd": "Month to date",
+}
+DEFAULT_RANGE = "7d"
+OPEN_STATUSES = (Contact.Status.RECEIVED, Contact.Status.ESCALATED, Contact.Status.EXECUTING)
+
+
+class Duration(float):
+    """Seconds that print the way people read them: "11 s", "3 min 20 s", "5 h 4 min"."""
+
+    def __str__(self) -> str:
+        seconds = round(self)
+        if seconds < 60:
+            return f"{seconds} s"
+        if seconds < 3600:
+            minutes, rest = divmod(seconds, 60)
+            return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+        hours, rest = divmod(seconds, 3600)
+        if hours < 48:
+            return f"{hours} h {rest // 60} min"
+        return f"{hours / 24:.1f} days"
+
+
+def _duration(value: float | None) -> Duration | None:
+    return None if value is None else Duration(value)
+
+
+@dataclass(frozen=True)
+class Period:
+    key: str
+    label: str
+    start: datetime
+    end: datetime
+
+    def days(self, zone: ZoneInfo) -> tuple[date, date]:
+        """The calendar days the period touches in ``zone``, end exclusive (for billing)."""
+        return self.start.astimezone(zone).date(), self.end.astimezone(zone).date() + timedelta(1)
+
+
+def period(key: str | None, now: datetime, zone: ZoneInfo) -> Period:
+    """The selected range ending now; month to date starts at the month's first
+    midnight in the given zone (the tenant's, on a tenant board)."""
+    key = key if key in RANGES else DEFAULT_RANGE
+    if key == "mtd":
+        local = now.astimezone(zone)
+        start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    else:
+        start = (
+            now - {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(30)}[key]
+        )
+    return Period(key=key, label=RANGES[key], start=start, end=now)
+
+
+@dataclass
+class CsatSplit:
+    count: int = 0
+    average: float | None = None
+    satisfied: int = 0  # 4 or 5 out of 5, the industry's CSAT percentage
+
+    @property
+    def percent(self) -> float | None:
+        return round(100 * self.satisfied / self.count, 1) if self.count else None
+
+
+@dataclass
+class TenantFigures:
+    """What a board shows for one tenant over one period."""
+
+    tenant: Tenant
+    ai_resolved: int = 0
+    human_resolved: int = 0
+    first_response: tuple[float | None, float | None] = (None, None)  # median, p90 seconds
+    resolution: tuple[float | None, float | None] = (None, None)
+    wismo_handle_ai: float | None = None
+    wismo_handle_human: float | None = None
+    refunds: int = 0
+    refund_cycle_p80: float | None = None
+    refunds_under_target: int = 0
+    backlog: list[tuple[str, int]] = field(default_factory=list)
+    breaches: dict[str, int] = field(default_factory=dict)  # target label → count
+    csat_ai: CsatSplit = field(default_factory=CsatSplit)
+    csat_human: CsatSplit = field(default_factory=CsatSplit)
+    money: PeriodSummary | None = None
+    alert_count: int = 0  # open alerts, filled in by the view that shows them
+
+    @property
+    def resolved(self) -> int:
+        return self.ai_resolved + self.human_resolved
+
+    @property
+    def ai_share(self) -> Decimal | None:
+        """Contract deflection (reopens count as human) when the ledger has the period,
+        else the contacts' own split."""
+        if self.money is not None and self.money.deflection_rate is not None:
+            return self.money.deflection_rate
+        if not self.resolved:
+            return None
+        return (Decimal(self.ai_resolved) / self.resolved).quantize(Decimal("0.001"))
+
+    @property
+    def floor(self) -> Decimal | None:
+        return self.money.deflection_floor if self.money else None
+
+    @property
+    def meets_floor(self) -> bool | None:
+        if self.ai_share is None or self.floor is None:
+            return None
+        return self.ai_share >= self.floor
+
+    @property
+    def backlog_total(self) -> int:
+        return sum(n for _, n in self.backlog)
+
+    @property
+    def backlog_over_day(self) -> int:
+        return sum(
+            n
+            for (_, low, _), (_, n) in zip(AGE_BUCKETS, self.backlog, strict=True)
+            if low is not None and low >= timedelta(hours=24)
+        )
+
+    @property
+    def breaches_total(self) -> int:
+        return sum(self.breaches.values())
+
+    @property
+    def cost_per_contact(self) -> Decimal | None:
+        return self.money.cost_per_contact if self.money else None
+
+    @property
+    def saving_per_contact(self) -> Decimal | None:
+        cost = self.cost_per_contact
+        return None if cost is None else LEGACY_COST_PER_CONTACT - cost
+
+    @property
+    def refund_share_under_target(self) -> float | None:
+        return round(100 * self.refunds_under_target / self.refunds, 1) if self.refunds else None
+
+
+# --- the queries ---------------------------------------------------------------------
+
+CONTACTS_SQL = """
+SELECT c.tenant_id,
+    count(*) FILTER (WHERE c.resolution = 'ai'),
+    count(*) FILTER (WHERE c.resolution = 'human'),
+    percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (
+        ORDER BY extract(epoch FROM coalesce(fr.stopped_at, c.resolved_at) - c.created_at)),
+    percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (
+        ORDER BY extract(epoch FROM c.resolved_at - c.created_at)),
+    percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM c.resolved_at - c.created_at))
+        FILTER (WHERE c.intent = 'wismo' AND c.resolution = 'ai'),
+    percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM
+        c.resolved_at - coalesce(c.claimed_at, c.escalated_at, c.created_at)))
+        FILTER (WHERE c.intent = 'wismo' AND c.resolution = 'human')
+FROM desk_contact c
+LEFT JOIN desk_slaclock fr ON fr.contact_id = c.id AND fr.target = %(first_response)s
+    AND fr.state = %(stopped)s
+WHERE c.tenant_id = ANY(%(tenants)s) AND c.resolved_at >= %(start)s AND c.resolved_at < %(end)s
+GROUP BY c.tenant_id
+"""
+# First response: the first-response clock's stop (set at the first reply) where
+# one ran; an AI resolution's reply is its first response, so resolved_at otherwise.
+# Human-assisted handle time counts from the claim, when a person picked it up.
+
+REFUNDS_SQL = """
+SELECT p.tenant_id, count(*),
+    percentile_cont(0.8) WITHIN GROUP (ORDER BY extract(epoch FROM p.executed_at - c.escalated_at)),
+    count(*) FILTER (WHERE p.executed_at - c.escalated_at <= %(target)s)
+FROM desk_proposal p JOIN desk_contact c ON c.id = p.contact_id
+WHERE p.kind = 'refund' AND p.status = 'executed' AND p.tenant_id = ANY(%(tenants)s)
+    AND p.executed_at >= %(start)s AND p.executed_at < %(end)s AND c.escalated_at IS NOT NULL
+GROUP BY p.tenant_id
+"""
+
+
+def _rows(sql: str, params: dict) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _pair(values: list[float] | None) -> tuple[Duration | None, Duration | None]:
+    return (_duration(values[0]), _duration(values[1])) if values else (None, None)
+
+
+def figures(tenants: list[Tenant], span: Period, now: datetime) -> list[TenantFigures]:
+    """The board for ``tenants``: five aggregate queries for all of them, plus the
+    ledger summary (two queries) per tenant."""
+    out = {t.pk: TenantFigures(tenant=t) for t in tenants}
+    ids = list(out)
+    window = {"tenants": ids, "start": span.start, "end": span.end}
+    # 1. contacts resolved in the period: volumes and duration percentiles
+    for tid, ai, human, first, resolution, wismo_ai, wismo_human in _rows(
+        CONTACTS_SQL,
+        {
+            **window,
+            "first_response": SlaClock.Target.FIRST_RESPONSE,
+            "stopped": SlaClock.State.STOPPED,
+        },
+    ):
+        f = out[tid]
+        f.ai_resolved, f.human_resolved = ai, human
+        f.first_response, f.resolution = _pair(first), _pair(resolution)
+        f.wismo_handle_ai, f.wismo_handle_human = _duration(wismo_ai), _duration(wismo_human)
+    # 2. refunds executed in the period: escalation → money back
+    for tid, count, p80, under in _rows(REFUNDS_SQL, {**window, "target": REFUND_CYCLE_TARGET}):
+        f = out[tid]
+        f.refunds, f.refund_cycle_p80, f.refunds_under_target = count, _duration(p80), under
+    # 3. the open backlog by age, now (not range-bound: a backlog is a present fact)
+    buckets = {}
+    for label, low, high in AGE_BUCKETS:
+        condition = Q()
+        if low is not None:
+            condition &= Q(created_at__lte=now - low)
+        if high is not None:
+            condition &= Q(created_at__gt=now - high)
+        buckets[label] = Count("pk", filter=condition)
+    for row in (
+        Contact.objects.filter(tenant_id__in=ids, status__in=OPEN_STATUSES)
+        .values("tenant_id")
+        .annotate(**{f"b{i}": agg for i, agg in enumerate(buckets.values())})
+        .order_by()
+    ):
+        out[row["tenant_id"]].backlog = [(label, row[f"b{i}"]) for i, label in enumerate(buckets)]
+    for f in out.values():
+        f.backlog = f.backlog or [(label, 0) for label in buckets]
+    # 4. breaches recorded in the period, by target
+    for row in (
+        SlaBreach.objects.filter(
+            tenant_id__in=ids, breached_at__gte=span.start, breached_at__lt=span.end
+        )
+        .values("tenant_id", "target")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        out[row["tenant_id"]].breaches[SlaClock.Target(row["target"]).label] = row["n"]
+    # 5. CSAT answers given in the period, split by who resolved the contact
+    for row in (
+        CsatResponse.objects.filter(
+            tenant_id__in=ids, created_at__gte=span.start, created_at__lt=span.end
+        )
+        .values("tenant_id", "resolution")
+        .annotate(n=Count("pk"), avg=Avg("score"), happy=Count("pk", filter=Q(score__gte=4)))
+        .order_by()
+    ):
+        split = CsatSplit(count=row["n"], average=row["avg"], satisfied=row["happy"])
+        f = out[row["tenant_id"]]
+        if row["resolution"] == Contact.Resolution.AI:
+            f.csat_ai = split
+        else:
+            f.csat_human = split
+    # 6. money at contract prices, from the ledger
+    for f in out.values():
+        first_day, after_last = span.days(ZoneInfo(f.tenant.time_zone))
+        f.money = month_summary(f.tenant, first_day, after_last)
+    return [out[t.pk] for t in tenants]
+
+
+@dataclass(frozen=True)
+class BurnDown:
+    """Month to date, day by day: cumulative AI share against the floor, and how
+    many more human resolutions the month can take before it drops below."""
+
+    days: list[tuple[date, int, int, Decimal | None]]  # day, ai, human, cumulative share
+    floor: Decimal | None
+    headroom: int | None
+
+    def chart(self, width: int = 560, height: int = 160) -> dict:
+        """Polyline points for the share and the floor, on a 0-100 % scale."""
+        if not self.days:
+            return {}
+        step = width / max(1, len(self.days) - 1)
+
+        def y(share: Decimal | None) -> float:
+            return round(height - float(share or 0) * height, 1)
+
+        points = " ".join(
+            f"{round(i * step, 1)},{y(share)}"
+            for i, (_, _, _, share) in enumerate(self.days)
+            if share is not None
+        )
+        return {
+            "width": width,
+            "height": height,
+            "points": points,
+            "floor_y": y(self.floor) if self.floor is not None else None,
+            "labels": [
+                (round(i * step, 1), d.day)
+                for i, (d, *_rest) in enumerate(self.days)
+                if i % 5 == 0 or i == len(self.days) - 1
+            ],
+        }
+
+
+def burn_down(tenant: Tenant, now: datetime, floor: Decimal | None) -> BurnDown:
+    """One grouped ledger query for the tenant's month so far (its own time zone).
+    A reopen's reversal takes an AI resolution back; its conversion adds a human one."""
+    zone = ZoneInfo(tenant.time_zone)
+    local = now.astimezone(zone)
+    start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    kinds = UsageRecord.Kind
+    per_day = {
+        row["day"]: row
+        for row in UsageRecord.objects.filter(
+            tenant=tenant, occurred_at__gte=start, occurred_at__lt=now
+        )
+        .annotate(day=TruncDate("occurred_at", tzinfo=zone))
+        .values("day")
+        .annotate(
+            ai=Count("pk", filter=Q(kind=kinds.AI_RESOLUTION)),
+            reversed=Count("pk", filter=Q(kind=kinds.AI_REVERSAL)),
+            human=Count("pk", filter=Q(kind__in=[kinds.HUMAN_RESOLUTION, kinds.HUMAN_CONVERSION])),
+        )
+        .order_by("day")
+    }
+    days, ai_total, human_total = [], 0, 0
+    day = start.date()
+    while day <= local.date():
+        row = per_day.get(day)
+        if row:
+            ai_total += row["ai"] - row["reversed"]
+            human_total += row["human"]
+        total = ai_total + human_total
+        share = (Decimal(ai_total) / total).quantize(Decimal("0.001")) if total else None
+        days.append((day, ai_total, human_total, share))
+        day += timedelta(days=1)
+    headroom = None
+    if floor is not None and floor > 0:
+        # Human resolutions h keep ai / (ai + h) ≥ floor while h ≤ ai (1 - floor) / floor.
+        headroom = int(ai_total * (1 - floor) / floor) - human_total
+    return BurnDown(days=days, floor=floor, headroom=headroom)
+
+
+def bars(
+    values: list[tuple[str, float | None]],
+    *,
+    width: int = 240,
+    top: float | None = None,
+    row: int = 20,
+) -> dict:
+    """Geometry of a horizontal bar chart: each bar's label, value, length and row
+    offset, scaled to ``top`` (or the largest value)."""
+    top = top or max((v or 0 for _, v in values), default=0) or 1
+    return {
+        "height": row * len(values) + 4,
+        "rows": [
+            {
+                "label": label,
+                "value": value,
+                "y": row * i,
+                "width": round(width * (value or 0) / top, 1),
+            }
+            for i, (label, value) in enumerate(values)
+        ],
+    }
+
+
+# --- export -----------------------------------------------------------------------------
+
+CSV_HEADER = [
+    "tenant",
+    "period_start",
+    "period_end",
+    "ai_resolved",
+    "human_resolved",
+    "ai_share",
+    "deflection_floor",
+    "backlog_open",
+    "breaches",
+    "first_response_median_s",
+    "first_response_p90_s",
+    "resolution_median_s",
+    "resolution_p90_s",
+    "wismo_handle_ai_median_s",
+    "wismo_handle_human_median_s",
+    "refunds",
+    "refund_cycle_p80_s",
+    "refunds_under_4h_pct",
+    "csat_ai_pct",
+    "csat_ai_responses",
+    "csat_human_pct",
+    "csat_human_responses",
+    "cost_per_contact",
+    "currency",
+    "legacy_cost_per_contact",
+]
+
+
+def _num(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return str(value)
+
+
+def to_csv(rows: list[TenantFigures], span: Period) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    for f in rows:
+        writer.writerow(
+            [
+                f.tenant.slug,
+                span.start.isoformat(),
+                span.end.isoformat(),
+                f.ai_resolved,
+                f.human_resolved,
+                _num(f.ai_share),
+                _num(f.floor),
+                f.backlog_total,
+                f.breaches_total,
+                *map(_num, f.first_response),
+                *map(_num, f.resolution),
+                _num(f.wismo_handle_ai),
+                _num(f.wismo_handle_human),
+                f.refunds,
+                _num(f.refund_cycle_p80),
+                _num(f.refund_share_under_target),
+                _num(f.csat_ai.percent),
+                f.csat_ai.count,
+                _num(f.csat_human.percent),
+                f.csat_human.count,
+                _num(f.cost_per_contact),
+                f.money.currency if f.money else "",
+                LEGACY_COST_PER_CONTACT,
+            ]
+        )
+    return out.getvalue()

@@ -1,0 +1,86 @@
+"""CSAT: a one-click survey after resolution, reached through a signed link.
+
+The customer never logs in, so the link itself is the credential: a signed,
+expiring token naming the contact. Nothing secret is in it (only the contact's
+public id), and it cannot be forged or pointed at another contact."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.urls import reverse
+
+from desk.models import Contact, CsatResponse, Message
+from tenants.actions import audit
+from tenants.actor import Actor
+
+SALT = "desk.csat"
+# Long enough for a customer back from holiday; short enough that old links die.
+TOKEN_MAX_AGE = 60 * 60 * 24 * 30
+SCORES = (1, 2, 3, 4, 5)
+
+
+def make_token(contact: Contact) -> str:
+    return signing.dumps(str(contact.public_id), salt=SALT, compress=False)
+
+
+def contact_for_token(token: str) -> Contact | None:
+    """The resolved contact a survey link points at, or None for a forged, expired
+    or unknown link (one answer for all three, so a probe learns nothing)."""
+    try:
+        public_id = signing.loads(token, salt=SALT, max_age=TOKEN_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    return (
+        Contact.objects.select_related("tenant")
+        .filter(public_id=public_id, status=Contact.Status.RESOLVED)
+        .first()
+    )
+
+
+def survey_url(contact: Contact) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse(
+        "desk:csat", kwargs={"token": make_token(contact)}
+    )
+
+
+def send_survey(contact: Contact, resolved_at: datetime) -> Message:
+    """Queue the survey as an outbound message on the resolved contact; delivery by
+    the contact's own channel picks it up like any reply. Runs inside the
+    resolving transaction, so a contact resolves with exactly one survey.
+
+    Dated at the resolution itself, just before the reply written a moment later,
+    so the reply stays the contact's latest answer wherever "last outbound" is read."""
+    return Message.objects.create(
+        contact=contact,
+        created_at=resolved_at,
+        direction=Message.Direction.OUTBOUND,
+        author_type=Message.Author.AGENT,
+        body=(
+            f"How did we do? One click tells us: {survey_url(contact)}\n"
+            "Rate us from 1 to 5; a comment is welcome but optional."
+        ),
+        raw={"kind": "csat_survey"},
+    )
+
+
+@transaction.atomic
+def record_response(contact: Contact, *, score: int, comment: str = "") -> CsatResponse:
+    """Store the customer's rating, once per contact: a second click changes the
+    score (people mis-click), and an empty comment never erases an earlier one."""
+    if score not in SCORES:
+        raise ValueError("A score is a whole number from 1 to 5")
+    response = CsatResponse.objects.select_for_update().filter(contact=contact).first()
+    if response is None:
+        response = CsatResponse(
+            tenant_id=contact.tenant_id, contact=contact, resolution=contact.resolution or ""
+        )
+    response.score = score
+    if comment.strip():
+        response.comment = comment.strip()[:2000]
+    response.save()
+    audit(contact.tenant, Actor.system("customer"), "contact.csat", contact, {"score": score})
+    return response
