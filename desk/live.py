@@ -50,6 +50,7 @@ def push_inbox(contact_id: int) -> None:
         "desk/live_inbox_push.html",
         {
             "contact": contact,
+            "row": queries.present(contact, timezone.now()),
             "is_open": contact.status == Contact.Status.ESCALATED,
             "tenant_counts": [queries.open_count(contact.tenant)],
             "now": timezone.now(),

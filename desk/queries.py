@@ -108,7 +108,10 @@ def inbox_page(tenants: list[Tenant], filters: dict, user: User, now: datetime) 
         # A row comparison lets PostgreSQL seek the (status, sla_due_at, id)
         # index straight to the cursor; the equivalent OR of two conditions
         # makes it scan every earlier row.
-        qs = qs.extra(where=['("desk_contact"."sla_due_at", "desk_contact"."id") > (%s, %s)'], params=[due, pk])
+        qs = qs.extra(
+            where=['("desk_contact"."sla_due_at", "desk_contact"."id") > (%s, %s)'],
+            params=[due, pk],
+        )
     rows = list(qs[: PAGE_SIZE + 1])
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
@@ -129,3 +132,68 @@ def open_counts(tenants: list[Tenant]) -> list[TenantCount]:
         .annotate(n=Count("pk"))
     )
     return [TenantCount(tenant=t, open=counts.get(t.pk, 0)) for t in tenants]
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    """What one inbox row shows, computed once in Python: the row is rendered for
+    every viewer and every push, so its template only prints."""
+
+    public_id: str
+    url: str
+    tenant_name: str
+    customer: str
+    is_vip: bool
+    subject: str
+    intent: str
+    proposal: str
+    proposal_badge: str
+    risk_flags: list[str]
+    reason: str
+    claimed_by: str
+    due_label: str
+    due_iso: str
+    is_breached: bool
+
+
+def present(contact: Contact, now: datetime) -> InboxRow:
+    from django.urls import reverse
+    from django.utils.timesince import timesince, timeuntil
+
+    proposal = contact.proposal_list[0] if getattr(contact, "proposal_list", None) else None
+    label = "—"
+    badge = ""
+    if proposal is not None:
+        label = proposal.get_kind_display()
+        if proposal.amount:
+            label += f" {proposal.amount} {proposal.currency}"
+        badge = {"awaiting_lead": "needs lead", "failed": "failed"}.get(proposal.status, "")
+    claimed = ""
+    if contact.assigned_to_id and contact.claim_expires_at and contact.claim_expires_at > now:
+        claimed = contact.assigned_to.first_name or contact.assigned_to.email
+    due = contact.sla_due_at
+    breached = bool(due and due < now)
+    if due is None:
+        due_label = ""
+    elif breached:
+        due_label = f"overdue {timesince(due, now, depth=1)}"
+    else:
+        due_label = f"due in {timeuntil(due, now, depth=1)}"
+    reason = contact.escalation_reason
+    return InboxRow(
+        public_id=str(contact.public_id),
+        url=reverse("desk:contact", kwargs={"contact_id": contact.public_id}),
+        tenant_name=contact.tenant.name,
+        customer=contact.customer_name or contact.customer_email,
+        is_vip=bool(contact.customer_id and contact.customer.is_vip),
+        subject=contact.subject or "(no subject)",
+        intent=contact.get_intent_display() or "—",
+        proposal=label,
+        proposal_badge=badge,
+        risk_flags=list(contact.risk_flags or []),
+        reason=reason if len(reason) <= 90 else reason[:89] + "…",
+        claimed_by=claimed or "—",
+        due_label=due_label,
+        due_iso=due.isoformat() if due else "",
+        is_breached=breached,
+    )

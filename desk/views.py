@@ -50,6 +50,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     context = {
         "filter_form": form,
         "contacts": page.contacts,
+        "rows": [queries.present(contact, now) for contact in page.contacts],
         "next_cursor": page.next_cursor,
         "base_query": query.urlencode(),
         "is_first_page": not filters.get("after"),

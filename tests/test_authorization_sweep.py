@@ -69,6 +69,7 @@ def month(world):
 
 TENANT_PAGES: dict[str, TenantPage] = {
     "desk:contact": TenantPage("get", Role.SPECIALIST, Role.MERCHANT_ADMIN, contact),
+    "agents:trace": TenantPage("get", Role.SPECIALIST, Role.MERCHANT_ADMIN, contact),
     "desk:approve": TenantPage("post", Role.SPECIALIST, Role.ACCOUNT_MANAGER, proposal),
     "desk:reject": TenantPage("post", Role.SPECIALIST, Role.ACCOUNT_MANAGER, proposal),
     "desk:co-approve": TenantPage("post", Role.LEAD, Role.SPECIALIST, proposal),
@@ -78,6 +79,7 @@ TENANT_PAGES: dict[str, TenantPage] = {
     "desk:note": TenantPage("post", Role.SPECIALIST, Role.MERCHANT_ADMIN, contact),
     "desk:reply": TenantPage("post", Role.SPECIALIST, Role.ACCOUNT_MANAGER, contact),
     "billing:page": TenantPage("get", Role.LEAD, Role.SPECIALIST, slug),
+    "desk:overrides": TenantPage("get", Role.LEAD, Role.SPECIALIST, slug),
     "billing:statements": TenantPage("get", Role.LEAD, Role.SPECIALIST, slug),
     "billing:statement": TenantPage("get", Role.LEAD, Role.SPECIALIST, month),
     "billing:statement-csv": TenantPage("get", Role.LEAD, Role.SPECIALIST, month),
