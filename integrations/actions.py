@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from celery import current_app
 from django.db import IntegrityError, transaction
 
 from integrations.models import Shipment, TrackingEvent, TrackingStatus
@@ -59,4 +60,10 @@ def record_tracking_event(
                 locked.shipped_at = occurred_at
             locked.save()
         shipment.refresh_from_db()
+        # The nudge engine lives in agents, which this app must not import: by task name.
+        transaction.on_commit(
+            lambda: current_app.send_task(
+                "agents.evaluate_nudges", kwargs={"tracking_event_id": event.pk}, queue="nudges"
+            )
+        )
         return event

@@ -290,3 +290,6 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency} on #{self.order.number}"
+
+
+from integrations.messaging.models import *  # noqa: E402, F403

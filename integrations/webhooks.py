@@ -60,9 +60,13 @@ class WebhookProvider:
     verify: Callable[[str, bytes, str], bool] = verify_base64_hmac
     # Header stamping when the provider raised the event, for ordering.
     triggered_at_header: str = ""
+    # For schemes that sign more than the body (Twilio signs the URL and the form fields).
+    verify_request: Callable[[Connection, HttpRequest], bool] | None = None
+    parse: Callable[[bytes], dict] | None = None
 
 
 def _providers() -> dict[str, WebhookProvider]:
+    from integrations.messaging import webhooks as messaging_webhooks
     from integrations.sandbox import webhooks as sandbox_webhooks
     from integrations.shopify import webhooks as shopify_webhooks
 
@@ -76,6 +80,21 @@ def _providers() -> dict[str, WebhookProvider]:
             "X-Shopify-Topic",
             shopify_webhooks.process,
             triggered_at_header="X-Shopify-Triggered-At",
+        ),
+        "twilio": WebhookProvider(
+            "X-Twilio-Signature",
+            "I-Twilio-Idempotency-Token",
+            "",
+            messaging_webhooks.process_twilio,
+            verify_request=messaging_webhooks.verify_twilio,
+            parse=messaging_webhooks.parse_form,
+        ),
+        "whatsapp": WebhookProvider(
+            "X-Hub-Signature-256",
+            "",
+            "",
+            messaging_webhooks.process_whatsapp,
+            verify=messaging_webhooks.verify_whatsapp,
         ),
     }
 
@@ -135,13 +154,17 @@ def receive(request: HttpRequest, provider: str, connection_id: str) -> JsonResp
             error=error,
         )
 
-    if not spec.verify(
-        connection.webhook_secret, raw, request.headers.get(spec.signature_header, "")
-    ):
+    if spec.verify_request is not None:
+        verified = spec.verify_request(connection, request)
+    else:
+        verified = spec.verify(
+            connection.webhook_secret, raw, request.headers.get(spec.signature_header, "")
+        )
+    if not verified:
         keep(WebhookEvent.Status.REJECTED, "Signature mismatch")
         return JsonResponse({"error": "Invalid signature"}, status=401)
     try:
-        payload = json.loads(raw)
+        payload = spec.parse(raw) if spec.parse else json.loads(raw)
         if not isinstance(payload, dict):
             raise ValueError("not an object")
     except ValueError as exc:

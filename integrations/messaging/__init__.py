@@ -1,0 +1,1 @@
+"""Messages to customers by email, SMS (Twilio) and WhatsApp (Cloud API), through one outbox."""

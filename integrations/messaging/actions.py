@@ -1,0 +1,458 @@
+"""Every state change of the outbox: queue, send, record a provider's status, opt out.
+
+Sending is at most once per message: a worker claims a queued message with a
+conditional update (queued → sending) before calling the provider, so two
+workers, a retried task or a redelivered task cannot both send it. A worker
+that dies mid-call leaves the message in ``sending``; it is not resent
+automatically, because neither Twilio nor the Cloud API lets us ask whether
+the first call went through, and a second copy is worse than a late one.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from integrations.messaging.clients import (
+    EmailClient,
+    OutgoingMessage,
+    PermanentError,
+    SendError,
+    TemporaryError,
+    TwilioClient,
+    WhatsAppClient,
+)
+from integrations.messaging.models import Channel, ConversationWindow, OptOut, OutboundMessage
+from integrations.models import Connection, Customer, Order, Shipment
+from tenants.models import Tenant
+
+log = logging.getLogger(__name__)
+
+# Connection.provider of each channel's sender; email works without one.
+CHANNEL_PROVIDER = {Channel.EMAIL: "email", Channel.SMS: "twilio", Channel.WHATSAPP: "whatsapp"}
+
+# Words carriers and Twilio treat as an opt-out or an opt-in (CTIA keywords).
+STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"}
+START_WORDS = {"START", "UNSTOP", "YES"}
+
+MAX_ATTEMPTS = 6
+
+
+def backoff_seconds(attempts: int) -> int:
+    """30 s, 1 min, 2 min, 4 min, … capped at an hour."""
+    return min(30 * 2 ** max(attempts - 1, 0), 3600)
+
+
+# A queued message with no task in sight after this long is re-enqueued by the sweep.
+LOST_TASK_GRACE = timedelta(minutes=2)
+
+
+def normalize_address(channel: str, address: str) -> str:
+    """One spelling per address, so an opt-out matches every later message to it."""
+    address = (address or "").strip()
+    if channel == Channel.EMAIL:
+        return address.lower()
+    if address.lower().startswith("whatsapp:"):
+        address = address[len("whatsapp:") :]
+    digits = re.sub(r"\D", "", address)
+    if address.startswith("00"):
+        digits = digits[2:]
+    return f"+{digits}" if digits else ""
+
+
+def address_for(channel: str, customer: Customer | None, order: Order | None = None) -> str:
+    if channel == Channel.EMAIL:
+        email = (customer.email if customer else "") or (order.email if order else "")
+        return normalize_address(channel, email)
+    phone = customer.phone if customer else ""
+    if not phone and order is not None:
+        phone = (order.shipping_address or {}).get("phone") or ""
+    return normalize_address(channel, phone)
+
+
+def is_opted_out(tenant: Tenant, channel: str, address: str) -> bool:
+    return OptOut.objects.filter(
+        tenant=tenant, channel=channel, address=normalize_address(channel, address)
+    ).exists()
+
+
+def opt_out(tenant: Tenant, channel: str, address: str, *, source: str) -> OptOut:
+    """Record that a customer wants nothing more on this channel. Idempotent. Messages
+    already queued to the address are skipped when their turn comes."""
+    address = normalize_address(channel, address)
+    entry, _ = OptOut.objects.get_or_create(
+        tenant=tenant, channel=channel, address=address, defaults={"source": source}
+    )
+    return entry
+
+
+def opt_in(tenant: Tenant, channel: str, address: str) -> int:
+    """The customer texted START: lift their opt-out. Returns how many were lifted."""
+    address = normalize_address(channel, address)
+    deleted, _ = OptOut.objects.filter(tenant=tenant, channel=channel, address=address).delete()
+    return deleted
+
+
+def record_inbound(tenant: Tenant, channel: str, address: str, at: datetime) -> None:
+    """The customer wrote to us: their WhatsApp session is open for 24 hours from ``at``."""
+    address = normalize_address(channel, address)
+    window, created = ConversationWindow.objects.get_or_create(
+        tenant=tenant, channel=channel, address=address, defaults={"last_inbound_at": at}
+    )
+    if not created and window.last_inbound_at < at:
+        ConversationWindow.objects.filter(pk=window.pk, last_inbound_at__lt=at).update(
+            last_inbound_at=at
+        )
+
+
+def handle_keyword(tenant: Tenant, channel: str, address: str, text: str) -> str:
+    """STOP / START sent by the customer. Returns "stop", "start" or ""."""
+    word = (text or "").strip().upper().rstrip(".!")
+    if word in STOP_WORDS:
+        opt_out(tenant, channel, address, source="keyword")
+        return "stop"
+    if word in START_WORDS:
+        opt_in(tenant, channel, address)
+        return "start"
+    return ""
+
+
+@dataclass
+class Draft:
+    """A message to put in the outbox (or to record as skipped)."""
+
+    channel: str
+    to: str
+    body: str
+    idempotency_key: str
+    subject: str = ""
+    locale: str = ""
+    template: str = ""
+    template_language: str = ""
+    template_params: list[str] | None = None
+    trigger: str = ""
+    customer: Customer | None = None
+    shipment: Shipment | None = None
+    order: Order | None = None
+    send_after: datetime | None = None
+    defer_reason: str = ""
+    skip_reason: str = ""
+    context: dict[str, Any] | None = None
+
+    def build(self, tenant: Tenant, now: datetime) -> OutboundMessage:
+        return OutboundMessage(
+            tenant=tenant,
+            channel=self.channel,
+            to=normalize_address(self.channel, self.to),
+            subject=self.subject[:255],
+            body=self.body,
+            locale=self.locale,
+            template=self.template,
+            template_language=self.template_language,
+            template_params=self.template_params or [],
+            state=(
+                OutboundMessage.State.SKIPPED if self.skip_reason else OutboundMessage.State.QUEUED
+            ),
+            skip_reason=self.skip_reason,
+            send_after=None if self.skip_reason else self.send_after,
+            defer_reason="" if self.skip_reason else self.defer_reason,
+            idempotency_key=self.idempotency_key[:160],
+            trigger=self.trigger,
+            customer=self.customer,
+            shipment=self.shipment,
+            order=self.order,
+            context=self.context or {},
+            created_at=now,
+        )
+
+
+def enqueue_send_on_commit(message_ids: list[int]) -> None:
+    """Hand due messages to the send task once the transaction that wrote them commits."""
+    if not message_ids:
+        return
+    from integrations.messaging.tasks import send_message
+
+    ids = list(message_ids)
+    transaction.on_commit(lambda: [send_message.delay(message_id=i) for i in ids])
+
+
+@transaction.atomic
+def queue_message(
+    tenant: Tenant, draft: Draft, *, enqueue: bool = True
+) -> tuple[OutboundMessage, bool]:
+    """Put one message in the outbox, once per (tenant, idempotency key).
+
+    Returns the message and whether this call created it; asking again with the
+    same key returns the first message untouched. An opted-out address is
+    recorded as skipped. A due message is handed to the send task on commit."""
+    existing = OutboundMessage.objects.filter(
+        tenant=tenant, idempotency_key=draft.idempotency_key
+    ).first()
+    if existing is not None:
+        return existing, False
+    if not draft.skip_reason and is_opted_out(tenant, draft.channel, draft.to):
+        draft.skip_reason = OutboundMessage.SkipReason.OPTED_OUT
+    message = draft.build(tenant, timezone.now())
+    try:
+        with transaction.atomic():
+            message.save()
+    except IntegrityError:
+        return OutboundMessage.objects.get(
+            tenant=tenant, idempotency_key=draft.idempotency_key
+        ), False
+    if enqueue and message.state == OutboundMessage.State.QUEUED and message.send_after is None:
+        enqueue_send_on_commit([message.pk])
+    return message, True
+
+
+def _connection(tenant_id: int, channel: str) -> Connection | None:
+    return (
+        Connection.objects.filter(
+            tenant_id=tenant_id,
+            kind=Connection.Kind.MESSAGING,
+            provider=CHANNEL_PROVIDER[channel],
+            is_active=True,
+        )
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def configured_channels(tenant_ids: list[int]) -> dict[int, set[str]]:
+    """The channels each tenant can send on: email always, SMS and WhatsApp with a sender."""
+    by_provider = {v: k for k, v in CHANNEL_PROVIDER.items()}
+    channels: dict[int, set[str]] = {t: {Channel.EMAIL} for t in tenant_ids}
+    for tenant_id, provider in Connection.objects.filter(
+        tenant_id__in=tenant_ids,
+        kind=Connection.Kind.MESSAGING,
+        provider__in=list(by_provider),
+        is_active=True,
+    ).values_list("tenant_id", "provider"):
+        channels[tenant_id].add(by_provider[provider])
+    return channels
+
+
+def client_for(tenant_id: int, channel: str):
+    """The tenant's sender on ``channel``, built from its encrypted connection credentials."""
+    connection = _connection(tenant_id, channel)
+    credentials = connection.credentials if connection else {}
+    if channel == Channel.EMAIL:
+        return EmailClient(
+            from_email=credentials.get("from_email", ""), reply_to=credentials.get("reply_to", "")
+        )
+    if connection is None:
+        raise PermanentError(f"No {channel} sender is configured for this tenant")
+    if channel == Channel.SMS:
+        return TwilioClient(
+            account_sid=credentials.get("account_sid", ""),
+            auth_token=credentials.get("auth_token", ""),
+            from_number=credentials.get("from_number", ""),
+            messaging_service_sid=credentials.get("messaging_service_sid", ""),
+            status_callback=credentials.get("status_callback", ""),
+        )
+    return WhatsAppClient(
+        phone_number_id=credentials.get("phone_number_id", ""),
+        access_token=credentials.get("access_token", ""),
+        api_version=credentials.get("api_version", "v21.0"),
+    )
+
+
+def session_is_open(message: OutboundMessage, now: datetime) -> bool:
+    window = ConversationWindow.objects.filter(
+        tenant_id=message.tenant_id, channel=message.channel, address=message.to
+    ).first()
+    return window is not None and window.is_open(now)
+
+
+def _finish(message: OutboundMessage, **fields: Any) -> None:
+    for name, value in fields.items():
+        setattr(message, name, value)
+    message.save(update_fields=[*fields, "updated_at"])
+
+
+def _superseded(message: OutboundMessage) -> bool:
+    """A held-back message about a shipment that has since moved to another status."""
+    expected = (message.context or {}).get("shipment_status")
+    if not (message.defer_reason and expected and message.shipment_id):
+        return False
+    current = (
+        Shipment.objects.filter(pk=message.shipment_id).values_list("status", flat=True).first()
+    )
+    return current is not None and current != expected
+
+
+def send_now(message_id: int, *, now: datetime | None = None) -> str:
+    """Send one queued, due message and return its state afterwards.
+
+    Idempotent: only the caller whose conditional update moves the message from
+    queued to sending calls the provider; any other call returns the current
+    state. Raises ``TemporaryError`` after putting the message back in the queue,
+    so the task can retry it with backoff."""
+    now = now or timezone.now()
+    claimed = (
+        OutboundMessage.objects.filter(pk=message_id, state=OutboundMessage.State.QUEUED)
+        .exclude(send_after__gt=now)
+        .update(state=OutboundMessage.State.SENDING, attempts=F("attempts") + 1, updated_at=now)
+    )
+    message = OutboundMessage.objects.filter(pk=message_id).first()
+    if message is None:
+        return "missing"
+    if not claimed:
+        return message.state
+    if is_opted_out(message.tenant, message.channel, message.to):
+        _finish(
+            message,
+            state=OutboundMessage.State.SKIPPED,
+            skip_reason=OutboundMessage.SkipReason.OPTED_OUT,
+        )
+        return message.state
+    if _superseded(message):
+        _finish(
+            message,
+            state=OutboundMessage.State.SKIPPED,
+            skip_reason=OutboundMessage.SkipReason.SUPERSEDED,
+        )
+        return message.state
+    outgoing = OutgoingMessage(
+        to=message.to,
+        body=message.body,
+        subject=message.subject,
+        template=message.template,
+        template_language=message.template_language,
+        template_params=list(message.template_params or []),
+        reference=str(message.public_id),
+    )
+    try:
+        client = client_for(message.tenant_id, message.channel)
+        sent = client.send(outgoing, session_open=session_is_open(message, now))
+    except TemporaryError as exc:
+        if message.attempts >= MAX_ATTEMPTS:
+            fail(message, exc, now=now, prefix=f"Gave up after {message.attempts} attempts: ")
+            return message.state
+        # Back in the queue with a later send_after, so the due-message sweep
+        # honours the backoff too; the task retries at the same time.
+        exc.retry_in = backoff_seconds(message.attempts)
+        _finish(
+            message,
+            state=OutboundMessage.State.QUEUED,
+            error=exc.message,
+            send_after=now + timedelta(seconds=exc.retry_in),
+            provider_responses=[*message.provider_responses, _answer(exc, now)],
+        )
+        raise
+    except PermanentError as exc:
+        fail(message, exc, now=now)
+        return message.state
+    _finish(
+        message,
+        state=OutboundMessage.State.SENT,
+        provider=sent.provider,
+        provider_id=sent.provider_id,
+        sent_at=now,
+        error="",
+        provider_responses=[*message.provider_responses, {"at": now.isoformat(), **sent.response}],
+    )
+    return message.state
+
+
+def _answer(exc: SendError, now: datetime) -> dict[str, Any]:
+    return {"at": now.isoformat(), "error": exc.message, "code": exc.code, **exc.response}
+
+
+def fail(
+    message: OutboundMessage, exc: SendError, *, now: datetime | None = None, prefix: str = ""
+) -> None:
+    """Mark a message failed with the provider's message; an "unsubscribed" answer also
+    records the opt-out, so the next message to that address is not even tried."""
+    now = now or timezone.now()
+    _finish(
+        message,
+        state=OutboundMessage.State.FAILED,
+        error=f"{prefix}{exc.message}",
+        failed_at=now,
+        provider_responses=[*message.provider_responses, _answer(exc, now)],
+    )
+    if exc.means_opted_out:
+        opt_out(message.tenant, message.channel, message.to, source=f"provider:{exc.code}")
+
+
+# Provider status → our state. Statuses not listed (queued, accepted, sending, …)
+# say nothing we do not know already.
+_PROVIDER_STATES = {
+    "sent": OutboundMessage.State.SENT,
+    "delivered": OutboundMessage.State.DELIVERED,
+    "read": OutboundMessage.State.DELIVERED,
+    "undelivered": OutboundMessage.State.FAILED,
+    "failed": OutboundMessage.State.FAILED,
+}
+_RANK = {
+    OutboundMessage.State.QUEUED: 0,
+    OutboundMessage.State.SENDING: 1,
+    OutboundMessage.State.SENT: 2,
+    OutboundMessage.State.DELIVERED: 3,
+    OutboundMessage.State.FAILED: 3,
+}
+
+
+@transaction.atomic
+def apply_status(
+    provider: str,
+    provider_id: str,
+    status: str,
+    *,
+    raw: dict[str, Any],
+    error: str = "",
+    code: str = "",
+    at: datetime | None = None,
+) -> OutboundMessage | None:
+    """Apply a provider's delivery-status callback to the message it is about.
+
+    Callbacks arrive out of order and more than once; a state only moves
+    forward (a late "sent" never undoes "delivered"), and the raw callback is
+    kept either way. Returns None for a message we did not send."""
+    message = (
+        OutboundMessage.objects.select_for_update()
+        .filter(provider=provider, provider_id=provider_id)
+        .first()
+    )
+    if message is None or not provider_id:
+        return None
+    at = at or timezone.now()
+    new = _PROVIDER_STATES.get(status)
+    fields: dict[str, Any] = {
+        "provider_responses": [*message.provider_responses, {"at": at.isoformat(), "callback": raw}]
+    }
+    if new and message.state in _RANK and _RANK[new] > _RANK[message.state]:
+        fields["state"] = new
+        if new == OutboundMessage.State.DELIVERED:
+            fields["delivered_at"] = at
+        if new == OutboundMessage.State.FAILED:
+            fields["failed_at"] = at
+            fields["error"] = error or f"{provider} reported {status}"
+    _finish(message, **fields)
+    if new == OutboundMessage.State.FAILED and str(code) in {"21610", "131050"}:
+        opt_out(message.tenant, message.channel, message.to, source=f"provider:{code}")
+    return message
+
+
+def due_message_ids(now: datetime, *, limit: int = 500) -> list[int]:
+    """Queued messages whose time has come: held-back ones past their ``send_after`` and
+    due ones whose send task seems lost."""
+    from django.db.models import Q
+
+    return list(
+        OutboundMessage.objects.filter(state=OutboundMessage.State.QUEUED)
+        .filter(
+            Q(send_after__lte=now)
+            | Q(send_after__isnull=True, updated_at__lt=now - LOST_TASK_GRACE)
+        )
+        .order_by("send_after", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
