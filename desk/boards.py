@@ -3,7 +3,7 @@
 Every figure is an aggregate computed by PostgreSQL, grouped by tenant, so a
 board costs the same handful of queries for one merchant or twenty and for a
 hundred contacts or a million. Durations are percentiles (percentile_cont)
-over covering partial indexes (migration 0005). Money comes from the billing
+over covering partial indexes (migrations 0005-0006). Money comes from the billing
 ledger through ``billing.queries.month_summary``, the same numbers the
 merchant's statement shows."""
 
@@ -41,7 +41,8 @@ RANGES = {
     "30d": "Last 30 days",
     "mtd": "Month to date",
 }
-DEFAULT_RANGE = "7d"
+# A live board opens on the last day; longer ranges scan more rows and are on demand.
+DEFAULT_RANGE = "24h"
 OPEN_STATUSES = (Contact.Status.RECEIVED, Contact.Status.ESCALATED, Contact.Status.EXECUTING)
 
 
