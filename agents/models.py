@@ -61,4 +61,5 @@ class ToolCall(models.Model):
         return f"{self.name} in run {self.agent_run_id}"
 
 
+from agents.nudges.models import *  # noqa: E402, F403
 from agents.policy.models import *  # noqa: E402, F403

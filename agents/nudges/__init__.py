@@ -1,0 +1,1 @@
+"""Proactive nudges: tell the customer about their parcel before they have to ask."""
