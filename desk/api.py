@@ -71,10 +71,12 @@ def serialize_contact(contact: Contact) -> dict[str, Any]:
             "by": contact.resolution,
             "resolved_at": contact.resolved_at.isoformat() if contact.resolved_at else None,
             "decision": decision.outcome if decision else None,
+            # The agent's or specialist's answer, not the satisfaction survey beside it.
             "reply": next(
                 (
                     m.body
                     for m in contact.messages.filter(direction="outbound").order_by("-created_at")
+                    if (m.raw or {}).get("kind") != "csat_survey"
                 ),
                 None,
             ),

@@ -102,6 +102,7 @@ CELERY_TASK_DEFAULT_QUEUE = "agents"
 CELERY_TASK_ROUTES = {
     "agents.*": {"queue": "agents"},
     "desk.execute_proposal": {"queue": "actions"},
+    "desk.sweep_sla": {"queue": "sla"},
     "desk.*": {"queue": "actions"},
     "integrations.*": {"queue": "actions"},
     "billing.*": {"queue": "sla"},
@@ -277,6 +278,8 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stalled-work": {"task": "desk.requeue_stalled", "schedule": 60.0},
     # Hourly: each tenant's month ends at a different UTC hour.
     "freeze-billing-statements": {"task": "billing.freeze_statements", "schedule": crontab(minute=15)},
+    # Breaches must fire within seconds of the deadline; expired runs are dropped.
+    "sweep-sla": {"task": "desk.sweep_sla", "schedule": 10.0, "options": {"expires": 10}},
     # Active shipments come due at least every 2 hours; overlapping runs are safe.
     "refresh-tracking": {
         "task": "integrations.refresh_tracking",

@@ -26,8 +26,8 @@ from tests.factories import make_contact, make_member, make_order, make_tenant
 pytestmark = pytest.mark.django_db
 
 # Open to anyone: authenticated by other means (API key, signature, token) or public by nature.
-PUBLIC_NAMES = {"healthz", "api:contacts", "api:contact", "api:openapi", "webhooks:receive", "csat"}
-PUBLIC_PREFIXES = ("account_", "mfa_", "admin:", "csat")
+PUBLIC_NAMES = {"healthz", "api:contacts", "api:contact", "api:openapi", "webhooks:receive", "desk:csat"}
+PUBLIC_PREFIXES = ("account_", "mfa_", "admin:")
 
 # Signed-in members, no tenant in the URL: (method, role that may, role that may not or None).
 MEMBER_PAGES: dict[str, tuple[str, str, str | None]] = {
@@ -36,6 +36,8 @@ MEMBER_PAGES: dict[str, tuple[str, str, str | None]] = {
     "desk:next": ("post", Role.SPECIALIST, Role.MERCHANT_ADMIN),
     "tenants:list": ("get", Role.SPECIALIST, None),
     "tenants:create": ("get", Role.ACCOUNT_MANAGER, Role.SPECIALIST),
+    "desk:board": ("get", Role.LEAD, Role.SPECIALIST),
+    "desk:board-csv": ("get", Role.LEAD, Role.SPECIALIST),
 }
 
 
@@ -80,6 +82,8 @@ TENANT_PAGES: dict[str, TenantPage] = {
     "desk:reply": TenantPage("post", Role.SPECIALIST, Role.ACCOUNT_MANAGER, contact),
     "billing:page": TenantPage("get", Role.LEAD, Role.SPECIALIST, slug),
     "desk:overrides": TenantPage("get", Role.LEAD, Role.SPECIALIST, slug),
+    "desk:tenant-board": TenantPage("get", Role.LEAD, Role.SPECIALIST, slug),
+    "desk:tenant-board-csv": TenantPage("get", Role.LEAD, Role.SPECIALIST, slug),
     "billing:statements": TenantPage("get", Role.LEAD, Role.SPECIALIST, slug),
     "billing:statement": TenantPage("get", Role.LEAD, Role.SPECIALIST, month),
     "billing:statement-csv": TenantPage("get", Role.LEAD, Role.SPECIALIST, month),
