@@ -1,0 +1,131 @@
+"""Real Chromium: an account manager onboards a merchant to go-live; a specialist
+of another merchant then finds none of its pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tenants.models import Tenant
+from tenants.roles import Role
+from tests.browser.test_inbox_round_trip import CHROMIUM
+from tests.factories import make_member, make_tenant
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
+]
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+def _login(browser, base: str, email: str):
+    page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=login]", email)
+    page.fill("input[name=password]", "test-pass-123")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/inbox/")
+    return page
+
+
+def test_account_manager_takes_a_merchant_live_and_outsiders_get_404(browser, asgi_server):
+    make_member(make_tenant(), Role.ACCOUNT_MANAGER, email="am@example.com")
+    page = _login(browser, asgi_server, "am@example.com")
+
+    page.goto(f"{asgi_server}/t/")
+    page.click("#new-tenant")
+    page.fill("input[name=name]", "Acme Apparel")
+    page.fill("input[name=slug]", "acme")
+    page.select_option("select[name=time_zone]", "Europe/Paris")
+    page.fill("input[name=currency]", "EUR")
+    page.click("#create-tenant")
+    page.wait_for_url(f"{asgi_server}/t/acme/onboarding/")
+    assert page.locator(".checklist li.fail").count() > 0
+
+    page.goto(f"{asgi_server}/t/acme/connections/")
+    for provider, name in (("sandbox", "Store"), ("sandbox_carrier", "Carrier feed")):
+        page.select_option("select[name=provider]", provider)
+        page.fill("input[name=name]", name)
+        page.click("#connect")
+        page.wait_for_selector(f"td:text('{name}')")
+
+    page.goto(f"{asgi_server}/t/acme/billing/contracts/")
+    page.fill("input[name=ai_resolution_price]", "1.20")
+    page.fill("input[name=human_resolution_price]", "5.00")
+    page.fill("input[name=starts_on]", "2026-11-01")
+    page.click("#add-contract")
+    page.wait_for_selector("td:text('1.20 EUR')")
+
+    page.goto(f"{asgi_server}/t/acme/settings/")
+    page.click("#save-settings")
+    for email, role in (("spec@example.com", "specialist"), ("lead@example.com", "lead")):
+        page.goto(f"{asgi_server}/t/acme/members/")
+        page.fill("form:has(#invite) input[name=email]", email)
+        page.select_option("form:has(#invite) select[name=role]", role)
+        page.click("#invite")
+        page.wait_for_selector(f"td:has-text('{email}')")
+
+    page.goto(f"{asgi_server}/t/acme/api-keys/")
+    page.fill("input[name=name]", "intake")
+    page.click("#issue-key")
+    page.wait_for_selector("#new-key")
+
+    # The returns policy has its own editor (tested on its own); publish a starter one here.
+    from agents.policy.actions import create_draft, publish_version
+    from tenants.actor import Actor
+
+    tenant = Tenant.objects.get(slug="acme")
+    document = {
+        "format": 1,
+        "name": "Acme",
+        "rules": [{"id": "all", "when": {}, "then": {"outcome": "review"}}],
+    }
+    publish_version(create_draft(tenant, document, Actor.system()), Actor.system())
+
+    page.goto(f"{asgi_server}/t/acme/onboarding/")
+    assert page.locator(".checklist li.fail").count() == 0
+    page.click("#go-live")
+    page.wait_for_selector("text=Live since")
+    tenant.refresh_from_db()
+    assert tenant.went_live_at is not None
+
+    outsider = _login(
+        browser,
+        asgi_server,
+        make_member(make_tenant(), Role.ACCOUNT_MANAGER, email="other@example.com").email,
+    )
+    for path in (
+        "onboarding/",
+        "settings/",
+        "members/",
+        "api-keys/",
+        "audit/",
+        "connections/",
+        "billing/",
+        "board/",
+    ):
+        response = outsider.goto(f"{asgi_server}/t/acme/{path}")
+        assert response.status == 404, path
