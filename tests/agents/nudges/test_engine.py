@@ -335,3 +335,12 @@ def test_a_new_scan_asks_for_evaluation_by_task_name_on_commit(
     assert calls == [
         ("agents.evaluate_nudges", {"kwargs": {"tracking_event_id": event.pk}, "queue": "nudges"})
     ]
+
+
+def test_demo_seed_is_idempotent(tenant, shipment):
+    from agents.nudges.demo import DEMO_RULES, seed_demo_nudges
+
+    scan(shipment, "out_for_delivery")
+    assert seed_demo_nudges([tenant]) == len(DEMO_RULES)
+    assert seed_demo_nudges([tenant]) == 0
+    assert [m.trigger for m in _messages(tenant)] == ["out_for_delivery"]

@@ -1,0 +1,69 @@
+"""Read side of the outbox report: outcomes per channel and trigger, and attribution."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from django.db.models import Count, Exists, OuterRef, Q
+
+from desk.models import Contact
+from integrations.messaging.models import OutboundMessage
+from integrations.models import Shipment
+from tenants.models import Tenant
+
+NUDGED = (OutboundMessage.State.SENT, OutboundMessage.State.DELIVERED)
+
+
+def outcomes(tenant: Tenant, since: datetime) -> list[dict]:
+    """One row per channel and trigger: queued, sent, delivered, failed, skipped."""
+    rows: dict[tuple, dict] = defaultdict(lambda: defaultdict(int))
+    for row in (
+        OutboundMessage.objects.filter(tenant=tenant, created_at__gte=since)
+        .values("channel", "trigger", "state")
+        .annotate(n=Count("id"))
+    ):
+        rows[(row["channel"], row["trigger"])][row["state"]] += row["n"]
+    return [
+        {"channel": channel, "trigger": trigger, **counts}
+        for (channel, trigger), counts in sorted(rows.items())
+    ]
+
+
+def skip_reasons(tenant: Tenant, since: datetime) -> list[dict]:
+    return list(
+        OutboundMessage.objects.filter(
+            tenant=tenant, created_at__gte=since, state=OutboundMessage.State.SKIPPED
+        )
+        .values("skip_reason")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+    )
+
+
+def attribution(tenant: Tenant, since: datetime) -> dict:
+    """Contact rate of shipments that were nudged against those that were not.
+
+    A shipment counts as contacted when a contact about its order was opened
+    after it shipped; the difference is the WISMO the nudges prevented. One query."""
+    nudged = OutboundMessage.objects.filter(shipment=OuterRef("pk"), state__in=NUDGED)
+    contacted = Contact.objects.filter(
+        order=OuterRef("order"), created_at__gte=OuterRef("created_at")
+    )
+    counts = (
+        Shipment.objects.filter(tenant=tenant, created_at__gte=since)
+        .annotate(is_nudged=Exists(nudged), is_contacted=Exists(contacted))
+        .aggregate(
+            nudged=Count("id", filter=Q(is_nudged=True)),
+            nudged_contacted=Count("id", filter=Q(is_nudged=True, is_contacted=True)),
+            other=Count("id", filter=Q(is_nudged=False)),
+            other_contacted=Count("id", filter=Q(is_nudged=False, is_contacted=True)),
+        )
+    )
+
+    def rate(part: int, whole: int) -> float | None:
+        return round(100 * part / whole, 1) if whole else None
+
+    counts["nudged_rate"] = rate(counts["nudged_contacted"], counts["nudged"])
+    counts["other_rate"] = rate(counts["other_contacted"], counts["other"])
+    return counts

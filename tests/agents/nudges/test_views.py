@@ -1,0 +1,174 @@
+"""Rules editor and outbox report: who may see them, and what they show."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.urls import reverse
+
+from agents.nudges.models import NudgeRule
+from integrations.messaging.models import OutboundMessage
+from tenants.models import AuditEvent
+from tenants.roles import Role
+from tests.agents.nudges.helpers import make_rule
+from tests.factories import make_contact, make_member, make_order, make_tenant
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.agents.nudges.urls")]
+
+
+@pytest.fixture
+def shop():
+    tenant = make_tenant(slug="shop")
+    rule = make_rule(tenant)
+    return tenant, rule
+
+
+def _form(**overrides):
+    data = {
+        "name": "Out for delivery",
+        "trigger": "out_for_delivery",
+        "delay_days": "3",
+        "channels": "sms, email",
+        "templates": json.dumps(
+            {"en": {"subject": "#{{ order_number }}", "body": "Hi {{ first_name }}"}}
+        ),
+        "quiet_start": "21:00",
+        "quiet_end": "08:00",
+        "cap_count": "3",
+        "cap_hours": "24",
+        "suppress_while_contact_open": "on",
+        "is_active": "on",
+    }
+    data.update(overrides)
+    return data
+
+
+def _pages(tenant, rule):
+    return {
+        "rules": reverse("nudges:rules", kwargs={"slug": tenant.slug}),
+        "rule": reverse("nudges:rule", kwargs={"slug": tenant.slug, "rule_id": rule.public_id}),
+        "outbox": reverse("nudges:outbox", kwargs={"slug": tenant.slug}),
+    }
+
+
+@pytest.mark.parametrize(
+    ("page", "allowed", "too_low"),
+    [
+        ("rules", Role.ACCOUNT_MANAGER, Role.LEAD),
+        ("rule", Role.ACCOUNT_MANAGER, Role.MERCHANT_ADMIN),
+        ("outbox", Role.MERCHANT_ADMIN, Role.SPECIALIST),
+    ],
+)
+def test_tenant_trio(client, shop, page, allowed, too_low):
+    url = _pages(*shop)[page]
+    client.force_login(make_member(shop[0], allowed))
+    assert client.get(url).status_code == 200
+    client.force_login(make_member(shop[0], too_low))
+    assert client.get(url).status_code == 403
+    client.force_login(make_member(make_tenant(), Role.ADMIN))
+    assert client.get(url).status_code == 404
+
+
+def test_preview_trio(client, shop):
+    url = reverse("nudges:preview", kwargs={"slug": "shop"})
+    client.force_login(make_member(shop[0], Role.ADMIN))
+    assert client.post(url, _form()).status_code == 200
+    client.force_login(make_member(shop[0], Role.SPECIALIST))
+    assert client.post(url, _form()).status_code == 403
+    client.force_login(make_member(make_tenant(), Role.ACCOUNT_MANAGER))
+    assert client.post(url, _form()).status_code == 404
+
+
+def test_another_tenants_rule_is_not_found(client, shop):
+    other_rule = make_rule(make_tenant())
+    client.force_login(make_member(shop[0], Role.ACCOUNT_MANAGER))
+    url = reverse("nudges:rule", kwargs={"slug": "shop", "rule_id": other_rule.public_id})
+    assert client.get(url).status_code == 404
+
+
+def test_creating_a_rule_redirects_and_audits(client, shop):
+    client.force_login(make_member(shop[0], Role.ACCOUNT_MANAGER))
+    response = client.post(reverse("nudges:rules", kwargs={"slug": "shop"}), _form(name="New one"))
+    assert response.status_code == 302
+    rule = NudgeRule.objects.get(tenant=shop[0], name="New one")
+    assert rule.channels == ["sms", "email"]
+    assert AuditEvent.objects.filter(tenant=shop[0], verb="nudge_rule.create").exists()
+
+
+def test_unknown_variable_and_channel_are_refused(client, shop):
+    client.force_login(make_member(shop[0], Role.ACCOUNT_MANAGER))
+    data = _form(
+        channels="pigeon",
+        templates=json.dumps({"en": {"body": "Hi {{ customer.password }} {{ secret }}"}}),
+    )
+    response = client.post(reverse("nudges:rules", kwargs={"slug": "shop"}), data)
+    assert response.status_code == 400
+    assert b"Unknown channel(s): pigeon" in response.content
+    assert b"unknown variable(s) secret" in response.content
+
+
+def test_rule_page_previews_the_message_for_the_latest_shipment(client, shop):
+    tenant, rule = shop
+    order = make_order(tenant)
+    client.force_login(make_member(tenant, Role.ACCOUNT_MANAGER))
+    response = client.get(_pages(tenant, rule)["rule"])
+    assert f"#{order.number}".encode() in response.content
+    assert f"Order {order.number}: In transit".encode() in response.content
+
+
+def test_htmx_preview_returns_only_the_partial(client, shop):
+    client.force_login(make_member(shop[0], Role.ACCOUNT_MANAGER))
+    response = client.post(
+        reverse("nudges:preview", kwargs={"slug": "shop"}), _form(), headers={"HX-Request": "true"}
+    )
+    body = response.content.decode()
+    assert body.strip().startswith('<section class="card" id="rule-preview">')
+    assert "Hi Ada" in body  # no shipment yet: the made-up sample
+
+
+def test_outbox_report_counts_per_channel_and_trigger_and_attribution(client, shop):
+    tenant, _ = shop
+    nudged, quiet, asked = (make_order(tenant).shipments.get() for _ in range(3))
+    for i, (shipment, state) in enumerate([(nudged, "delivered"), (quiet, "failed")]):
+        OutboundMessage.objects.create(
+            tenant=tenant,
+            channel="sms",
+            trigger="out_for_delivery",
+            state=state,
+            idempotency_key=f"k{i}",
+            shipment=shipment,
+        )
+    OutboundMessage.objects.create(
+        tenant=tenant,
+        channel="email",
+        trigger="delivered",
+        state="skipped",
+        skip_reason="frequency_cap",
+        idempotency_key="k9",
+        shipment=quiet,
+    )
+    make_contact(tenant, order=asked.order)
+    client.force_login(make_member(tenant, Role.LEAD))
+    response = client.get(_pages(*shop)["outbox"])
+    context = response.context
+    assert context["rows"] == [
+        {"channel": "email", "trigger": "delivered", "skipped": 1},
+        {"channel": "sms", "trigger": "out_for_delivery", "delivered": 1, "failed": 1},
+    ]
+    attribution = context["attribution"]
+    assert (attribution["nudged"], attribution["nudged_contacted"]) == (1, 0)
+    assert (attribution["other"], attribution["other_contacted"]) == (2, 1)
+    assert attribution["other_rate"] == 50.0
+
+
+def test_outbox_report_runs_a_fixed_number_of_queries(client, shop, django_assert_max_num_queries):
+    tenant, _ = shop
+    for i in range(20):
+        OutboundMessage.objects.create(
+            tenant=tenant, channel="email", trigger="shipped", idempotency_key=f"q{i}"
+        )
+    client.force_login(make_member(tenant, Role.LEAD))
+    # session, user, membership+tenant, outcomes, skip reasons, attribution, + menu context
+    with django_assert_max_num_queries(10):
+        assert client.get(_pages(*shop)["outbox"]).status_code == 200
