@@ -293,3 +293,43 @@ class Refund(models.Model):
 
 
 from integrations.messaging.models import *  # noqa: E402, F403
+
+
+class Return(models.Model):
+    """A return opened on the merchant's store with a prepaid label, keyed so it happens once.
+
+    ``lines`` are the order lines sent back, as the store took them: a list of
+    ``{"sku", "title", "quantity", "reason"}``. The money follows later, when
+    the parcel is back; this row only says the label exists."""
+
+    class Status(models.TextChoices):
+        LABEL_SENT = "label_sent", "Label sent"
+        IN_TRANSIT = "in_transit", "On its way back"
+        RECEIVED = "received", "Received"
+        CLOSED = "closed", "Closed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="returns")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="returns")
+    lines = models.JSONField(default=list)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.LABEL_SENT)
+    label_carrier = models.CharField(max_length=32, blank=True)
+    label_tracking_number = models.CharField(max_length=64, blank=True)
+    label_url = models.URLField(max_length=500, blank=True)
+    idempotency_key = models.CharField(max_length=128)
+    external_id = models.CharField(max_length=64, blank=True)
+    note = models.CharField(max_length=255, blank=True)
+    raw = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "idempotency_key"], name="return_once_per_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Return {self.external_id or self.pk} on #{self.order.number}"
