@@ -310,6 +310,9 @@ def decide(
             if not draft.skip_reason and c.customer:
                 recent[c.customer.pk].append(now)
             messages.append(draft.build(c.tenant, now))
+        # Same key order in every batch: concurrent inserts of overlapping keys
+        # then wait for each other instead of deadlocking.
+        messages.sort(key=lambda m: (m.tenant_id, m.idempotency_key))
         OutboundMessage.objects.bulk_create(messages, ignore_conflicts=True)
         # ignore_conflicts leaves pk unset: read back the rows this call wrote.
         written = list(
