@@ -210,6 +210,9 @@ def seed(rng: random.Random | None = None) -> list[Tenant]:
     from agents.policy.demo import seed_demo_policies
 
     seed_demo_policies()
+    from agents.nudges.demo import seed_demo_nudges
+
+    seed_demo_nudges()
     for email, first, last, role, slugs in PEOPLE:
         user = User.objects.filter(email=email).first()
         if user is None:

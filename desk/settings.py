@@ -280,6 +280,10 @@ CELERY_BEAT_SCHEDULE = {
     "freeze-billing-statements": {"task": "billing.freeze_statements", "schedule": crontab(minute=15)},
     # Breaches must fire within seconds of the deadline; expired runs are dropped.
     "sweep-sla": {"task": "desk.sweep_sla", "schedule": 10.0, "options": {"expires": 10}},
+    # Time-based nudges (delays, stalls); scan-driven ones run per event.
+    "nudge-delay-sweep": {"task": "agents.sweep_delays", "schedule": 900.0},
+    # Sends what is due, including messages held back by quiet hours.
+    "send-due-messages": {"task": "integrations.send_due_messages", "schedule": 60.0},
     # Active shipments come due at least every 2 hours; overlapping runs are safe.
     "refresh-tracking": {
         "task": "integrations.refresh_tracking",

@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from desk import api, board_views, health, views
+from integrations.messaging.webhooks import whatsapp_endpoint
 
 desk_patterns = [
     path("", views.home, name="home"),
@@ -52,10 +53,13 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include((api_patterns, "api"))),
+    # Meta verifies a WhatsApp callback URL with a GET before posting to it.
+    path("webhooks/whatsapp/<str:connection_id>", whatsapp_endpoint, name="whatsapp-webhook"),
     path("webhooks/", include("integrations.urls")),
     path("t/<slug:slug>/billing/", include("billing.urls")),
     path("t/<slug:slug>/policy/", include("agents.policy.urls")),
     path("t/<slug:slug>/connections/", include("integrations.connection_urls")),
+    path("t/<slug:slug>/", include("agents.nudges.urls")),
     path("t/", include("tenants.urls")),
     path("contacts/<str:contact_id>/trace/", include("agents.trace_urls")),
     path("admin/", admin.site.urls),

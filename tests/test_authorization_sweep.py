@@ -26,7 +26,15 @@ from tests.factories import make_contact, make_member, make_order, make_tenant
 pytestmark = pytest.mark.django_db
 
 # Open to anyone: authenticated by other means (API key, signature, token) or public by nature.
-PUBLIC_NAMES = {"healthz", "api:contacts", "api:contact", "api:openapi", "webhooks:receive", "desk:csat"}
+PUBLIC_NAMES = {
+    "healthz",
+    "api:contacts",
+    "api:contact",
+    "api:openapi",
+    "webhooks:receive",
+    "desk:csat",
+    "whatsapp-webhook",
+}
 PUBLIC_PREFIXES = ("account_", "mfa_", "admin:")
 
 # Signed-in members, no tenant in the URL: (method, role that may, role that may not or None).
@@ -82,6 +90,15 @@ TENANT_PAGES: dict[str, TenantPage] = {
     "desk:reply": TenantPage("post", Role.SPECIALIST, Role.ACCOUNT_MANAGER, contact),
     "billing:page": TenantPage("get", Role.LEAD, Role.SPECIALIST, slug),
     "desk:overrides": TenantPage("get", Role.LEAD, Role.SPECIALIST, slug),
+    "nudges:rules": TenantPage("get", Role.ACCOUNT_MANAGER, Role.LEAD, slug),
+    "nudges:preview": TenantPage("post", Role.ACCOUNT_MANAGER, Role.LEAD, slug),
+    "nudges:rule": TenantPage(
+        "get",
+        Role.ACCOUNT_MANAGER,
+        Role.LEAD,
+        lambda w: {**slug(w), "rule_id": w["nudge_rule"].public_id},
+    ),
+    "nudges:outbox": TenantPage("get", Role.LEAD, Role.SPECIALIST, slug),
     "desk:tenant-board": TenantPage("get", Role.LEAD, Role.SPECIALIST, slug),
     "desk:tenant-board-csv": TenantPage("get", Role.LEAD, Role.SPECIALIST, slug),
     "billing:statements": TenantPage("get", Role.LEAD, Role.SPECIALIST, slug),
@@ -165,7 +182,12 @@ def _world(tenant) -> dict[str, Any]:
         "rules": [{"id": "all", "when": {}, "then": {"outcome": "review"}}],
     }
     issue_api_key(tenant, "sweep", Actor.system())
+    from agents.nudges.demo import seed_demo_nudges
+    from agents.nudges.models import NudgeRule
+
+    seed_demo_nudges([tenant])
     return {
+        "nudge_rule": NudgeRule.objects.filter(tenant=tenant).first(),
         "tenant": tenant,
         "contact": case,
         "proposal": offer,
@@ -214,4 +236,3 @@ def test_member_pages(client, name):
     if too_low:
         client.force_login(make_member(tenant, too_low))
         assert _call(client, method, url).status_code == 403
-
