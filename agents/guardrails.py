@@ -23,11 +23,27 @@ from agents.policy.tool import evaluate_return
 from agents.tools import return_facts_from_text
 from desk.actions import EXECUTABLE_KINDS, ProposalDraft
 from desk.models import Contact, Proposal
-from integrations.models import Customer, Order
+from integrations.models import Customer, Order, Return
 from tenants.models import Tenant
 
-DEFAULT_AUTO_KINDS = [Proposal.Kind.REPLY, Proposal.Kind.REFUND]
-MONEY_KINDS = {Proposal.Kind.REFUND, Proposal.Kind.STORE_CREDIT}
+# Each of these runs alone only inside its own checks: a return label or a replacement
+# when the returns policy says so, a cancellation only before anything shipped.
+# Address changes are not here: the new address comes from the customer's words.
+DEFAULT_AUTO_KINDS = [
+    Proposal.Kind.REPLY,
+    Proposal.Kind.REFUND,
+    Proposal.Kind.RETURN_LABEL,
+    Proposal.Kind.REPLACEMENT,
+    Proposal.Kind.CANCEL_ORDER,
+]
+# Kinds that give money back now: a cancellation refunds what was paid.
+MONEY_KINDS = {Proposal.Kind.REFUND, Proposal.Kind.STORE_CREDIT, Proposal.Kind.CANCEL_ORDER}
+# Kinds that pay back the order's refundable remainder; they share the daily cap.
+REMAINDER_KINDS = (Proposal.Kind.REFUND, Proposal.Kind.CANCEL_ORDER)
+# Kinds whose reply may talk about money: the amount is re-derived from system data.
+MONEY_TALK_KINDS = MONEY_KINDS | {Proposal.Kind.RETURN_LABEL}
+# Kinds that send goods back or out under the returns policy.
+GOODS_KINDS = {Proposal.Kind.RETURN_LABEL, Proposal.Kind.REPLACEMENT}
 # Kinds that move money or goods: risk signals stop these.
 VALUE_KINDS = MONEY_KINDS | {
     Proposal.Kind.REPLACEMENT,
@@ -35,6 +51,8 @@ VALUE_KINDS = MONEY_KINDS | {
     Proposal.Kind.CANCEL_ORDER,
     Proposal.Kind.ADDRESS_CHANGE,
 }
+# Store words for an order that has (partly) left the warehouse.
+SHIPPED_FULFILLMENT = {"fulfilled", "partial", "partially_fulfilled", "shipped"}
 # The policy outcome each returns-kind needs.
 POLICY_OUTCOMES = {
     Proposal.Kind.RETURN_LABEL: {"refund"},
@@ -120,6 +138,12 @@ def check(
         or draft.parameters.get("amount_source") == AMOUNT_FROM_POLICY
     ):
         verdicts.append(_policy_check(tenant, draft, order, contact))
+    if draft.kind == Proposal.Kind.CANCEL_ORDER:
+        verdicts.append(_not_shipped(order, "cancel"))
+    if draft.kind == Proposal.Kind.ADDRESS_CHANGE:
+        verdicts.extend([_not_shipped(order, "redirect"), _address_checked(draft, order)])
+    if draft.kind in GOODS_KINDS:
+        verdicts.extend(_goods_checks(tenant, draft, order))
     if draft.kind in MONEY_KINDS:
         verdicts.extend(_money_checks(tenant, draft, order))
     return verdicts
@@ -185,7 +209,7 @@ def _reply_grounded(draft: ProposalDraft, order: Order | None) -> dict[str, Any]
         problems.append(f"mentions other orders: {', '.join(sorted(numbers))}")
     if _LINK.search(text):
         problems.append("contains a link")
-    if draft.kind not in MONEY_KINDS and _MONEY_PROMISE.search(text):
+    if draft.kind not in MONEY_TALK_KINDS and _MONEY_PROMISE.search(text):
         problems.append(f"talks about money on a {draft.kind} proposal")
     return _verdict(
         "reply_grounded",
@@ -307,7 +331,7 @@ def _amount_from_system(
         return _verdict(
             "amount_from_system", False, f"Currency {draft.currency} is not the order's"
         )
-    if source == AMOUNT_FROM_REMAINDER and draft.kind == Proposal.Kind.REFUND:
+    if source == AMOUNT_FROM_REMAINDER and draft.kind in REMAINDER_KINDS:
         return _verdict(
             "amount_from_system",
             amount == remainder,
@@ -317,7 +341,7 @@ def _amount_from_system(
         _, refund, credit, notes = policy_totals(
             tenant, order, draft.parameters.get("policy_lines") or []
         )
-        expected = refund if draft.kind == Proposal.Kind.REFUND else credit
+        expected = credit if draft.kind == Proposal.Kind.STORE_CREDIT else refund
         return _verdict(
             "amount_from_system",
             amount == expected and amount > 0,
@@ -333,7 +357,7 @@ def _daily_cap(tenant: Tenant, amount: Decimal) -> dict[str, Any]:
     start = datetime.combine(timezone.now().astimezone(zone).date(), time.min, tzinfo=zone)
     spent = Proposal.objects.filter(
         tenant=tenant,
-        kind=Proposal.Kind.REFUND,
+        kind__in=REMAINDER_KINDS,
         status__in=[Proposal.Status.APPROVED, Proposal.Status.EXECUTED],
         decisions__isnull=True,
         created_at__gte=start,
@@ -343,4 +367,146 @@ def _daily_cap(tenant: Tenant, amount: Decimal) -> dict[str, Any]:
         "daily_cap",
         spent + amount <= cap,
         f"Auto-refunds today {spent} + {amount} vs daily cap {cap}",
+    )
+
+
+def has_shipped(order: Order) -> bool:
+    """By the store's word or any shipment (a label alone counts: the parcel is packed)."""
+    if (order.fulfillment_status or "").lower() in SHIPPED_FULFILLMENT:
+        return True
+    return order.shipments.exists()
+
+
+def _not_shipped(order: Order | None, verb: str) -> dict[str, Any]:
+    """Cancelling or redirecting is only ours to do before the warehouse let go of it."""
+    if order is None:
+        return _verdict("not_shipped", False, f"No order to {verb}")
+    if order.cancelled_at is not None:
+        return _verdict("not_shipped", False, f"Order #{order.number} is already cancelled")
+    shipped = has_shipped(order)
+    return _verdict(
+        "not_shipped",
+        not shipped,
+        f"Order #{order.number} has shipped (fulfilment "
+        f"'{order.fulfillment_status or 'none'}', {order.shipments.count()} shipment(s)); "
+        f"only a human can {verb} it now"
+        if shipped
+        else f"Order #{order.number} has not shipped",
+    )
+
+
+def _goods_checks(
+    tenant: Tenant, draft: ProposalDraft, order: Order | None
+) -> list[dict[str, Any]]:
+    """A label or a replacement: the goods reached the customer, nothing was sent or
+    taken back for this order already, and the value stays inside the auto-limit."""
+    if order is None:
+        return [_verdict("order_known", False, "No order to return or replace")]
+    verdicts = []
+    delivered = order.shipments.filter(status="delivered").exists()
+    verdicts.append(
+        _verdict(
+            "delivered",
+            delivered,
+            f"A carrier delivered order #{order.number}"
+            if delivered
+            else f"No carrier shows order #{order.number} delivered",
+        )
+    )
+    verdicts.append(_not_done_before(draft, order))
+    skus = {str(item.get("sku")) for item in draft.parameters.get("policy_lines") or []}
+    if draft.kind == Proposal.Kind.RETURN_LABEL:
+        verdicts.append(_return_amount(tenant, draft, order))
+        value = draft.amount or Decimal("0")
+    else:
+        # What the merchant gives away: the store's price of the lines replaced.
+        value = sum(
+            (line.line_total for line in order.lines.all() if line.sku in skus), Decimal("0")
+        )
+    limit = tenant.auto_refund_limit
+    verdicts.append(
+        _verdict(
+            "within_auto_limit",
+            value <= limit,
+            f"{draft.kind} worth {value} {order.currency} is above the auto-limit of {limit}"
+            if value > limit
+            else f"{value} ≤ auto-limit {limit}",
+        )
+    )
+    return verdicts
+
+
+def _not_done_before(draft: ProposalDraft, order: Order) -> dict[str, Any]:
+    """A second label or a second free item for the same order is a human's call."""
+    if draft.kind == Proposal.Kind.RETURN_LABEL:
+        earlier = Return.objects.filter(order=order).exclude(status=Return.Status.CANCELLED)
+        what = "a return"
+    else:
+        earlier = Order.objects.filter(
+            tenant=order.tenant, raw__replacement_of=str(order.public_id)
+        )
+        what = "a replacement"
+    done = earlier.exists()
+    return _verdict(
+        "not_done_before",
+        not done,
+        f"Order #{order.number} already has {what}" if done else f"No earlier {what}",
+    )
+
+
+def _return_amount(tenant: Tenant, draft: ProposalDraft, order: Order) -> dict[str, Any]:
+    """The refund a return label promises is the policy's, re-derived from the store's lines."""
+    _, refund, _, notes = policy_totals(tenant, order, draft.parameters.get("policy_lines") or [])
+    amount = draft.amount
+    same_currency = not draft.currency or draft.currency.upper() == order.currency.upper()
+    ok = (
+        draft.parameters.get("amount_source") == AMOUNT_FROM_POLICY
+        and amount == refund
+        and same_currency
+    )
+    return _verdict(
+        "amount_from_system",
+        ok,
+        f"Promised refund {amount} {draft.currency} vs {refund} {order.currency} from the "
+        f"returns policy ({'; '.join(notes)})",
+    )
+
+
+_ADDRESS_LIMITS = {
+    "name": 120,
+    "address1": 120,
+    "address2": 120,
+    "city": 80,
+    "province_code": 8,
+    "zip": 16,
+    "country_code": 2,
+}
+_ADDRESS_TEXT = re.compile(r"^[^\x00-\x1f<>{}@]*$")
+
+
+def _address_checked(draft: ProposalDraft, order: Order | None) -> dict[str, Any]:
+    """A new address runs alone only as parsed fields that look like an address and
+    stay in the country the order ships to; anything else is a specialist's check."""
+    address = draft.parameters.get("address")
+    if not isinstance(address, dict):
+        return _verdict("address_checked", False, "No new address parsed into fields")
+    problems = []
+    for key in ("name", "address1", "city", "country_code"):
+        if not str(address.get(key) or "").strip():
+            problems.append(f"{key} missing")
+    for key, value in address.items():
+        limit = _ADDRESS_LIMITS.get(key)
+        text = str(value or "")
+        if limit is None:
+            problems.append(f"unexpected field {key}")
+        elif len(text) > limit or not _ADDRESS_TEXT.match(text) or _LINK.search(text):
+            problems.append(f"{key} does not look like an address")
+    country = str(address.get("country_code") or "").upper()
+    current = str(((order.shipping_address if order else None) or {}).get("country_code") or "")
+    if country and current and country != current.upper():
+        problems.append(f"moves the order from {current.upper()} to {country}")
+    return _verdict(
+        "address_checked",
+        not problems,
+        "; ".join(problems).capitalize() if problems else "The new address is well-formed",
     )

@@ -141,9 +141,19 @@ def _plan_refund(conf: Decimal, evidence: dict[str, Any], hello: str) -> Proposa
     )
 
 
+# Store words for an order that has (partly) left the warehouse.
+SHIPPED_FULFILLMENT = {"fulfilled", "partial", "partially_fulfilled", "shipped"}
+
+
+def _shipped(evidence: dict[str, Any]) -> bool:
+    """The store's fulfilment status or any shipment, never what the customer says."""
+    status = (evidence["order"].get("fulfillment_status") or "").lower()
+    return bool(evidence.get("shipments")) or status in SHIPPED_FULFILLMENT
+
+
 def _plan_cancel(conf: Decimal, evidence: dict[str, Any], hello: str) -> ProposalDraft:
     order = evidence["order"]
-    shipped = bool(evidence.get("shipments")) or order.get("fulfillment_status") == "fulfilled"
+    shipped = _shipped(evidence)
     if order.get("is_cancelled"):
         return ProposalDraft(
             kind=Proposal.Kind.NONE,
@@ -161,20 +171,37 @@ def _plan_cancel(conf: Decimal, evidence: dict[str, Any], hello: str) -> Proposa
             rationale="Cancellation asked after the order shipped: a return, a human's call.",
             evidence=evidence,
         )
+    # Stores cancel without paying back: the executor refunds what is left, and the
+    # guardrails hold that amount to the remainder, the auto-limit and the daily cap.
+    remainder = Decimal(order["refundable_remainder"])
+    if remainder <= 0:
+        return ProposalDraft(
+            kind=Proposal.Kind.NONE,
+            reply_draft=f"{hello} a specialist is looking at order #{order['number']} and "
+            "will get back to you shortly.",
+            confidence=conf,
+            rationale="Cancellation asked on an order already refunded in full: a human checks "
+            "why before cancelling.",
+            evidence=evidence,
+        )
     return ProposalDraft(
         kind=Proposal.Kind.CANCEL_ORDER,
-        parameters={"order": order["number"]},
-        reply_draft=f"{hello} we have cancelled order #{order['number']} before it shipped; "
-        "the payment will be returned to your original payment method.",
+        amount=remainder,
+        currency=order["currency"],
+        parameters={"order": order["number"], "amount_source": AMOUNT_FROM_REMAINDER},
+        reply_draft=f"{hello} we have cancelled order #{order['number']} before it shipped "
+        f"and refunded {remainder} {order['currency']} to your original payment method. It "
+        "usually shows within 5-10 business days.",
         confidence=conf,
-        rationale=f"Order #{order['number']} has not shipped; it can still be cancelled.",
+        rationale=f"Order #{order['number']} has not shipped; it can still be cancelled and "
+        f"its refundable remainder of {remainder} {order['currency']} paid back.",
         evidence=evidence,
     )
 
 
 def _plan_address(conf: Decimal, evidence: dict[str, Any], hello: str) -> ProposalDraft:
     order = evidence["order"]
-    if evidence.get("shipments") or order.get("fulfillment_status") == "fulfilled":
+    if _shipped(evidence):
         return ProposalDraft(
             kind=Proposal.Kind.NONE,
             reply_draft=f"{hello} order #{order['number']} has already shipped; a specialist "

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib.postgres.search import SearchVector
 from django.db import transaction
-from django.db.models import Value
+from django.db.models import Sum, Value
 from django.utils import timezone
 
 from billing.actions import record_usage
@@ -20,6 +20,7 @@ from desk import csat, live, sla
 from desk.models import Contact, Decision, Message, Proposal
 from integrations import access as commerce
 from integrations import executors
+from integrations.models import Order
 from tenants.actions import audit
 from tenants.actor import Actor
 from tenants.models import Membership, Tenant, User
@@ -38,8 +39,16 @@ class ClaimedByOther(DecisionError):
     pass
 
 
-# Kinds a human may approve today: each has an executor.
-EXECUTABLE_KINDS = (Proposal.Kind.REPLY, Proposal.Kind.REFUND)
+# Kinds a human may approve or the agent may run: each has an executor. Address
+# changes stay out until a proposal can carry a new address that was parsed into
+# fields and checked; a customer's free text alone never redirects goods.
+EXECUTABLE_KINDS = (
+    Proposal.Kind.REPLY,
+    Proposal.Kind.REFUND,
+    Proposal.Kind.RETURN_LABEL,
+    Proposal.Kind.REPLACEMENT,
+    Proposal.Kind.CANCEL_ORDER,
+)
 
 
 @dataclass
@@ -551,27 +560,170 @@ def execute_proposal(proposal_id: int) -> Proposal:
         return proposal
     result: dict[str, Any] = {}
     try:
-        if proposal.kind == Proposal.Kind.REFUND:
-            order = proposal.contact.order
-            if order is None:
-                raise executors.ExecutionError("The contact has no order to refund", permanent=True)
-            outcome = executors.refund(
-                order,
-                proposal.amount or Decimal("0"),
-                idempotency_key=proposal.idempotency_key,
-                note=f"Desk contact {proposal.contact.public_id}",
-            )
-            result = {"external_id": outcome.external_id, **outcome.detail}
-        elif proposal.kind != Proposal.Kind.REPLY:
-            raise executors.ExecutionError(
-                f"No executor for {proposal.get_kind_display()} yet", permanent=True
-            )
+        if proposal.kind != Proposal.Kind.REPLY:
+            result = _run_executor(proposal)
     except executors.ExecutionError as exc:
         if not exc.permanent:
             raise
         _fail_execution(proposal, str(exc))
         return proposal
     return _finish_execution(proposal, result)
+
+
+def _run_executor(proposal: Proposal) -> dict[str, Any]:
+    """The store calls of one proposal, keyed by its idempotency key; what they returned."""
+    order = proposal.contact.order
+    run = {
+        Proposal.Kind.REFUND: _execute_refund,
+        Proposal.Kind.RETURN_LABEL: _execute_return,
+        Proposal.Kind.REPLACEMENT: _execute_replacement,
+        Proposal.Kind.CANCEL_ORDER: _execute_cancel,
+        Proposal.Kind.ADDRESS_CHANGE: _execute_address_change,
+    }.get(proposal.kind)
+    if run is None:
+        raise executors.ExecutionError(
+            f"No executor for {proposal.get_kind_display()} yet", permanent=True
+        )
+    if order is None:
+        raise executors.ExecutionError(
+            f"The contact has no order to {_VERBS[proposal.kind]}", permanent=True
+        )
+    return run(proposal, order)
+
+
+_VERBS = {
+    Proposal.Kind.REFUND: "refund",
+    Proposal.Kind.RETURN_LABEL: "return",
+    Proposal.Kind.REPLACEMENT: "replace",
+    Proposal.Kind.CANCEL_ORDER: "cancel",
+    Proposal.Kind.ADDRESS_CHANGE: "change",
+}
+
+
+def _store_note(proposal: Proposal) -> str:
+    return f"Desk contact {proposal.contact.public_id}"
+
+
+def _outcome(outcome: executors.ExecutionResult) -> dict[str, Any]:
+    return {"external_id": outcome.external_id, **outcome.detail}
+
+
+def _execute_refund(proposal: Proposal, order: Order) -> dict[str, Any]:
+    return _outcome(
+        executors.refund(
+            order,
+            proposal.amount or Decimal("0"),
+            idempotency_key=proposal.idempotency_key,
+            note=_store_note(proposal),
+        )
+    )
+
+
+def _policy_lines(proposal: Proposal, order: Order) -> list[executors.LineRequest]:
+    """The lines the returns policy decided on. Quantities come from the store's
+    lines, never from the proposal: the policy decided on whole lines."""
+    held: dict[str, int] = {}
+    for line in order.lines.all():
+        held[line.sku] = held.get(line.sku, 0) + line.quantity
+    requests: dict[str, executors.LineRequest] = {}
+    for item in proposal.parameters.get("policy_lines") or []:
+        sku = str(item.get("sku") or "")
+        if sku not in held:
+            raise executors.ExecutionError(f"{sku} is not on order #{order.number}", permanent=True)
+        requests.setdefault(
+            sku,
+            executors.LineRequest(
+                sku=sku, quantity=held[sku], reason=str(item.get("reason") or "")
+            ),
+        )
+    return list(requests.values())
+
+
+def _execute_return(proposal: Proposal, order: Order) -> dict[str, Any]:
+    return _outcome(
+        executors.create_return(
+            order,
+            _policy_lines(proposal, order),
+            idempotency_key=proposal.idempotency_key,
+            note=_store_note(proposal),
+        )
+    )
+
+
+def _execute_replacement(proposal: Proposal, order: Order) -> dict[str, Any]:
+    return _outcome(
+        executors.create_replacement(
+            order,
+            _policy_lines(proposal, order),
+            idempotency_key=proposal.idempotency_key,
+            note=_store_note(proposal),
+        )
+    )
+
+
+def _execute_cancel(proposal: Proposal, order: Order) -> dict[str, Any]:
+    """Cancel, then give the payment back. Cancelling comes first: a store that refuses
+    (the order shipped meanwhile) must not have refunded goods already on their way.
+    Platforms cancel without refunding, so the refund is its own keyed call."""
+    result = _outcome(
+        executors.cancel(
+            order,
+            idempotency_key=proposal.idempotency_key,
+            reason="customer",
+            note=_store_note(proposal),
+        )
+    )
+    refund_key = f"{proposal.idempotency_key}:refund"
+    amount = _cancel_refund_amount(proposal, order, refund_key)
+    if amount <= 0:
+        return result
+    try:
+        refunded = executors.refund(
+            order, amount, idempotency_key=refund_key, note=_store_note(proposal)
+        )
+    except executors.ExecutionError as exc:
+        if not exc.permanent:
+            raise
+        raise executors.ExecutionError(
+            f"Order #{order.number} is cancelled but its refund failed: {exc}", permanent=True
+        ) from exc
+    return {**result, "refund": {"amount": f"{amount:.2f}", **_outcome(refunded)}}
+
+
+def _cancel_refund_amount(proposal: Proposal, order: Order, refund_key: str) -> Decimal:
+    """What is left to pay back, counting every refund but this proposal's own, so a
+    retry after the refund landed asks for the same amount and replays it. Never more
+    than the amount the guardrails or a lead checked, when the proposal carries one."""
+    others = order.refunds.exclude(idempotency_key=refund_key).aggregate(s=Sum("amount"))["s"]
+    left = max(order.total - (others or Decimal("0")), Decimal("0"))
+    return left if proposal.amount is None else min(proposal.amount, left)
+
+
+# The fields a checked address may carry; anything else on the proposal is ignored.
+_ADDRESS_FIELDS = ("name", "address1", "address2", "city", "province_code", "zip", "country_code")
+
+
+def _execute_address_change(proposal: Proposal, order: Order) -> dict[str, Any]:
+    """Only an address the planner parsed into fields (``parameters["address"]``) and
+    the ``address_checked`` guardrail passed is sent to the store."""
+    fields = (proposal.parameters or {}).get("address")
+    checked = any(
+        g.get("name") == "address_checked" and g.get("passed") for g in proposal.guardrails
+    )
+    if not checked or not isinstance(fields, dict):
+        raise executors.ExecutionError(
+            "No checked new address on this proposal; change it in the store", permanent=True
+        )
+    values = {k: str(fields.get(k) or "").strip()[:120] for k in _ADDRESS_FIELDS}
+    if not all(values[k] for k in ("name", "address1", "city", "country_code")):
+        raise executors.ExecutionError("The new address is incomplete", permanent=True)
+    return _outcome(
+        executors.update_shipping_address(
+            order,
+            executors.Address(**values),
+            idempotency_key=proposal.idempotency_key,
+        )
+    )
 
 
 @transaction.atomic

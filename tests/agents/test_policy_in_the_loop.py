@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from desk.models import Contact, Proposal
-from integrations.models import OrderLine, Refund
+from integrations.models import Order, OrderLine, Refund
 from tests.agents.helpers import failed, publish_policy, run_agent
 from tests.factories import make_contact, make_order, make_tenant
 
@@ -32,9 +32,11 @@ def test_return_within_the_window_proposes_a_label_with_the_policy_refund(
     assert decision["policy_version"] == 1
     assert [step["rule_id"] for step in decision["path"]][-1] == "standard-30"
     assert proposal.parameters["policy_lines"][0]["reason"] == "wrong_size"
-    # No executor ships labels yet: a human sends it.
-    assert contact.status == Contact.Status.ESCALATED
-    assert "kind_allowed" in failed(proposal.guardrails)
+    # The policy allows it and nothing is risky: the agent sends the label itself.
+    assert failed(proposal.guardrails) == []
+    assert contact.status == Contact.Status.RESOLVED
+    assert contact.resolution == Contact.Resolution.AI
+    assert order.returns.get().idempotency_key == proposal.idempotency_key
 
 
 def test_cheap_item_damaged_in_transit_is_refunded_without_a_return(
@@ -52,16 +54,29 @@ def test_cheap_item_damaged_in_transit_is_refunded_without_a_return(
     assert Refund.objects.get(order=order).amount == Decimal("24.00")
 
 
-def test_wrong_item_proposes_a_replacement_that_waits_for_a_human(
-    django_capture_on_commit_callbacks,
-):
+def test_wrong_item_is_replaced_by_the_agent(django_capture_on_commit_callbacks):
     tenant = make_tenant()
     publish_policy(tenant)
     order = make_order(tenant, total="60.00", shipment_status="delivered")
     contact = make_contact(tenant, order=order, body="You sent me the wrong item, I ordered blue.")
     run_agent(contact, django_capture_on_commit_callbacks)
     assert contact.current_proposal.kind == Proposal.Kind.REPLACEMENT
+    assert contact.status == Contact.Status.RESOLVED
+    replacement = Order.objects.get(raw__replacement_of=str(order.public_id))
+    assert replacement.total == Decimal("0")
+
+
+def test_wrong_item_on_an_order_already_replaced_waits_for_a_human(
+    django_capture_on_commit_callbacks,
+):
+    tenant = make_tenant()
+    publish_policy(tenant)
+    order = make_order(tenant, total="60.00", shipment_status="delivered")
+    for body in ("You sent me the wrong item, I ordered blue.", "Wrong item again!"):
+        contact = make_contact(tenant, order=order, body=body)
+        run_agent(contact, django_capture_on_commit_callbacks)
     assert contact.status == Contact.Status.ESCALATED
+    assert "not_done_before" in failed(contact.current_proposal.guardrails)
 
 
 def test_unclear_condition_takes_the_review_path(django_capture_on_commit_callbacks):
