@@ -205,3 +205,11 @@ def gather_evidence(
     )
     evidence["risk"] = signals
     return evidence
+
+
+@shared_task(name="agents.run_policy_backtest", soft_time_limit=600, time_limit=900)
+def run_policy_backtest(*, backtest_id: int) -> str:
+    """Run one policy backtest; a finished backtest is left as it is."""
+    from agents.policy.backtest import execute
+
+    return execute(backtest_id).status

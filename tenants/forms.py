@@ -34,7 +34,13 @@ class AutonomyForm(forms.ModelForm):
     """What the agent may do alone, and how far a specialist may go."""
 
     auto_action_kinds = forms.MultipleChoiceField(
-        choices=[("reply", "Reply only"), ("refund", "Refund")],
+        choices=[
+            ("reply", "Reply only"),
+            ("refund", "Refund"),
+            ("return_label", "Return label"),
+            ("replacement", "Replacement"),
+            ("cancel_order", "Cancel an unshipped order"),
+        ],
         widget=forms.CheckboxSelectMultiple,
         required=False,
         help_text="Kinds the agent may execute without a human.",

@@ -116,6 +116,13 @@ TENANT_PAGES: dict[str, TenantPage] = {
     "policy:change-rule": TenantPage("post", Role.ACCOUNT_MANAGER, Role.SPECIALIST, version),
     "policy:publish": TenantPage("post", Role.ACCOUNT_MANAGER, Role.SPECIALIST, version),
     "policy:try": TenantPage("post", Role.ACCOUNT_MANAGER, Role.SPECIALIST, version),
+    "policy:backtest-start": TenantPage("post", Role.ACCOUNT_MANAGER, Role.SPECIALIST, version),
+    "policy:backtest": TenantPage(
+        "get",
+        Role.ACCOUNT_MANAGER,
+        Role.SPECIALIST,
+        lambda w: {**slug(w), "backtest_id": w["backtest"].public_id},
+    ),
     "connections:page": TenantPage("get", Role.ACCOUNT_MANAGER, Role.LEAD, slug),
     "tenants:onboarding": TenantPage("get", Role.ACCOUNT_MANAGER, Role.LEAD, slug),
     "tenants:settings": TenantPage("get", Role.ACCOUNT_MANAGER, Role.LEAD, slug),
@@ -186,12 +193,16 @@ def _world(tenant) -> dict[str, Any]:
     from agents.nudges.models import NudgeRule
 
     seed_demo_nudges([tenant])
+    from agents.policy.backtest import start as start_backtest
+
+    draft_version = create_draft(tenant, document, Actor.system())
     return {
+        "backtest": start_backtest(draft_version, days=30),
         "nudge_rule": NudgeRule.objects.filter(tenant=tenant).first(),
         "tenant": tenant,
         "contact": case,
         "proposal": offer,
-        "version": create_draft(tenant, document, Actor.system()),
+        "version": draft_version,
         "api_key": ApiKey.objects.get(tenant=tenant),
     }
 

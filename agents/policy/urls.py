@@ -17,4 +17,6 @@ urlpatterns = [
     path("versions/<str:version_id>/rules/", views.change_rule, name="change-rule"),
     path("versions/<str:version_id>/publish/", views.publish, name="publish"),
     path("versions/<str:version_id>/try/", views.try_line, name="try"),
+    path("versions/<str:version_id>/backtest/", views.backtest_start, name="backtest-start"),
+    path("backtests/<str:backtest_id>/", views.backtest_page, name="backtest"),
 ]

@@ -192,3 +192,42 @@ def diff(request: HttpRequest, slug: str) -> HttpResponse:
     changes = diff_documents(old.document, new.document) if old and new else None
     context = {"tenant": tenant, "versions": versions, "old": old, "new": new, "changes": changes}
     return _render(request, "policy/diff.html", context)
+
+
+@require_POST
+def backtest_start(request: HttpRequest, slug: str, version_id: str) -> HttpResponse:
+    """Queue a backtest of this version over the last N days (default 30)."""
+    from agents.policy import backtest
+
+    _, _, version = get_version_for_member(request.user, slug, version_id)
+    try:
+        days = max(1, min(365, int(request.POST.get("days", "30"))))
+    except ValueError:
+        days = 30
+    run = backtest.start(version, days=days, user=request.user)
+    return redirect(reverse("policy:backtest", kwargs={"slug": slug, "backtest_id": run.public_id}))
+
+
+@require_GET
+def backtest_page(request: HttpRequest, slug: str, backtest_id: str) -> HttpResponse:
+    """Progress while it runs (HTMX polls the partial), the comparison when done."""
+    import uuid
+
+    from django.http import Http404
+
+    from agents.policy.models import PolicyBacktest
+
+    tenant, _ = get_policy_tenant_for_member(request.user, slug)
+    try:
+        public_id = uuid.UUID(backtest_id)
+    except ValueError as exc:
+        raise Http404("No such backtest") from exc
+    run = (
+        PolicyBacktest.objects.select_related("draft", "baseline")
+        .filter(tenant=tenant, public_id=public_id)
+        .first()
+    )
+    if run is None:
+        raise Http404("No such backtest")
+    name = "policy/backtest.html#backtest-result" if request.htmx else "policy/backtest.html"
+    return _render(request, name, {"tenant": tenant, "run": run})
