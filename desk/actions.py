@@ -380,7 +380,9 @@ def approve_proposal(
     if kind == Proposal.Kind.NONE:
         raise DecisionError("There is no action to approve; reply to the customer instead.")
     amount = amount if kind == Proposal.Kind.REFUND and amount is not None else locked.amount
-    if kind != Proposal.Kind.REFUND:
+    # A cancellation refunds what was paid: its amount stays (not editable) so the
+    # specialist limit and a lead's co-approval apply to it like to a refund.
+    if kind not in (Proposal.Kind.REFUND, Proposal.Kind.CANCEL_ORDER):
         amount = None
     _check_edit(locked, kind, amount)
     changes = {}

@@ -254,3 +254,14 @@ def test_a_failed_execution_can_be_closed_with_a_reply():
     )
     contact.refresh_from_db()
     assert contact.status == Contact.Status.RESOLVED
+
+
+def test_a_cancellation_above_the_specialist_limit_waits_for_a_lead():
+    tenant = make_tenant(specialist_approval_limit=Decimal("100"))
+    _, proposal = escalate(tenant, kind=Proposal.Kind.CANCEL_ORDER, amount="300.00")
+    actions.approve_proposal(
+        proposal, make_member(tenant, Role.SPECIALIST), role=Role.SPECIALIST, reason_code="policy_ok"
+    )
+    proposal.refresh_from_db()
+    assert proposal.status == Proposal.Status.AWAITING_LEAD
+    assert proposal.amount == Decimal("300.00")
