@@ -7,7 +7,11 @@ import logging
 import re
 
 EMAIL = re.compile(r"([\w.+-])[\w.+-]*@([\w-]+\.)+[\w-]+")
-PHONE = re.compile(r"(?<!\w)\+?\d[\d ()-]{7,}\d(?!\w)")
+# International numbers (+…) or spaced national ones; never runs of digits and
+# dashes glued to letters, which are ids (task ids, UUIDs, tracking numbers).
+PHONE = re.compile(
+    r"(?<![\w-])(?:\+\d[\d ()./-]{6,}\d|\(?\d{3}\)?[ .]\d{3}[ .-]\d{4})(?![\w-])"
+)
 
 
 def redact(text: str) -> str:
