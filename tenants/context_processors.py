@@ -11,12 +11,19 @@ def memberships(request: HttpRequest) -> dict:
     Links only: every view still checks the permission itself."""
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
+    memberships = list(memberships_of(request.user))
     nav = [
         {
             "tenant": m.tenant,
             "billing": m.can(Permission.VIEW_BILLING),
             "policy": m.can(Permission.MANAGE_TENANT),
         }
-        for m in memberships_of(request.user)
+        for m in memberships
     ]
-    return {"my_memberships": nav}
+    return {
+        "my_memberships": nav,
+        "nav_board": any(
+            m.can(Permission.VIEW_BILLING) and m.can(Permission.VIEW_CONTACTS) for m in memberships
+        ),
+        "nav_merchants": any(m.can(Permission.MANAGE_TENANT) for m in memberships),
+    }
