@@ -67,8 +67,11 @@ def run() -> list[dict]:
         )
         for _ in range(RUNS)
     ]
+
     def next_cursor(params: dict) -> str | None:
-        match = re.search(r'after=([^"&]+)" id="next-page"', client.get(inbox, params).content.decode())
+        match = re.search(
+            r'after=([^"&]+)" id="next-page"', client.get(inbox, params).content.decode()
+        )
         return match.group(1) if match else None
 
     deep_cursor = next_cursor({})

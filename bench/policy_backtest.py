@@ -65,7 +65,9 @@ def run() -> list[dict]:
 
     tenant = Tenant.objects.filter(slug="bench-backtest-30d").first()
     if tenant is None:
-        tenant = make_tenant("bench-backtest-30d", name="Bench backtest", time_zone="America/New_York")
+        tenant = make_tenant(
+            "bench-backtest-30d", name="Bench backtest", time_zone="America/New_York"
+        )
         with transaction.atomic(), connection.cursor() as cursor:
             for sql in (ORDERS_SQL, LINES_SQL, SHIPMENTS_SQL, CONTACTS_SQL):
                 cursor.execute(sql, {"tenant": tenant.pk, "cases": CASES})

@@ -277,7 +277,10 @@ DEMO_SIMULATOR_INTERVAL = float(os.environ.get("DEMO_SIMULATOR_INTERVAL", "6"))
 CELERY_BEAT_SCHEDULE = {
     "requeue-stalled-work": {"task": "desk.requeue_stalled", "schedule": 60.0},
     # Hourly: each tenant's month ends at a different UTC hour.
-    "freeze-billing-statements": {"task": "billing.freeze_statements", "schedule": crontab(minute=15)},
+    "freeze-billing-statements": {
+        "task": "billing.freeze_statements",
+        "schedule": crontab(minute=15),
+    },
     # Breaches must fire within seconds of the deadline; expired runs are dropped.
     "sweep-sla": {"task": "desk.sweep_sla", "schedule": 10.0, "options": {"expires": 10}},
     # Time-based nudges (delays, stalls); scan-driven ones run per event.

@@ -9,9 +9,7 @@ import re
 EMAIL = re.compile(r"([\w.+-])[\w.+-]*@([\w-]+\.)+[\w-]+")
 # International numbers (+…) or spaced national ones; never runs of digits and
 # dashes glued to letters, which are ids (task ids, UUIDs, tracking numbers).
-PHONE = re.compile(
-    r"(?<![\w-])(?:\+\d[\d ()./-]{6,}\d|\(?\d{3}\)?[ .]\d{3}[ .-]\d{4})(?![\w-])"
-)
+PHONE = re.compile(r"(?<![\w-])(?:\+\d[\d ()./-]{6,}\d|\(?\d{3}\)?[ .]\d{3}[ .-]\d{4})(?![\w-])")
 
 
 def redact(text: str) -> str:

@@ -145,4 +145,10 @@ class PolicyBacktest(models.Model):
 
     @property
     def percent(self) -> int:
-        return 100 if self.status == self.Status.DONE else int(100 * self.done / self.total) if self.total else 0
+        return (
+            100
+            if self.status == self.Status.DONE
+            else int(100 * self.done / self.total)
+            if self.total
+            else 0
+        )

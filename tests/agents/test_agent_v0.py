@@ -38,7 +38,9 @@ def test_wismo_without_order_number_finds_the_order_by_email(django_capture_on_c
     assert contact.order == order
     assert contact.status == Contact.Status.RESOLVED
     [reply] = [
-        m for m in contact.messages.filter(direction="outbound") if m.raw.get("kind") != "csat_survey"
+        m
+        for m in contact.messages.filter(direction="outbound")
+        if m.raw.get("kind") != "csat_survey"
     ]
     assert "out for delivery" in reply.body
 

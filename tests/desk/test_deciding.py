@@ -260,7 +260,10 @@ def test_a_cancellation_above_the_specialist_limit_waits_for_a_lead():
     tenant = make_tenant(specialist_approval_limit=Decimal("100"))
     _, proposal = escalate(tenant, kind=Proposal.Kind.CANCEL_ORDER, amount="300.00")
     actions.approve_proposal(
-        proposal, make_member(tenant, Role.SPECIALIST), role=Role.SPECIALIST, reason_code="policy_ok"
+        proposal,
+        make_member(tenant, Role.SPECIALIST),
+        role=Role.SPECIALIST,
+        reason_code="policy_ok",
     )
     proposal.refresh_from_db()
     assert proposal.status == Proposal.Status.AWAITING_LEAD

@@ -26,7 +26,7 @@ def _fixture(path: str) -> bytes:
     return (FIXTURES / path).read_bytes()
 
 
-def _token_body(token: str = "tok-1", expires_in: str = "14399") -> dict:  # noqa: S107
+def _token_body(token: str = "tok-1", expires_in: str = "14399") -> dict:
     # The shape UPS's OAuth client-credentials endpoint documents.
     return {
         "token_type": "Bearer",
