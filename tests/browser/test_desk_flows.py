@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from desk import actions
@@ -11,47 +9,15 @@ from desk.models import Contact, Proposal
 from integrations.models import Refund
 from tenants.actor import Actor
 from tenants.roles import Role
-from tests.browser.test_inbox_round_trip import CHROMIUM
+from tests.browser.conftest import HAS_CHROMIUM, sign_in
 from tests.conftest import wait_for
 from tests.factories import make_member, make_order, make_tenant
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
+    pytest.mark.skipif(not HAS_CHROMIUM, reason="Debian's chromium is not installed"),
 ]
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield browser
-        browser.close()
-
-
-def _login(browser, base: str, email: str):
-    page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=login]", email)
-    page.fill("input[name=password]", "test-pass-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/inbox/")
-    return page
 
 
 def _escalated_refund(tenant):
@@ -74,7 +40,9 @@ def test_two_specialists_racing_for_one_contact_refund_once(browser, asgi_server
     make_member(tenant, Role.SPECIALIST, email="alice@example.com")
     make_member(tenant, Role.SPECIALIST, email="bob@example.com")
     order, contact = _escalated_refund(tenant)
-    alice, bob = (_login(browser, asgi_server, e) for e in ("alice@example.com", "bob@example.com"))
+    alice, bob = (
+        sign_in(browser, asgi_server, e) for e in ("alice@example.com", "bob@example.com")
+    )
     url = f"{asgi_server}/contacts/{contact.public_id}/"
     alice.goto(url)
     bob.goto(url)
@@ -98,7 +66,7 @@ def test_keyboard_next_then_approve(browser, asgi_server, celery_worker):
     tenant = make_tenant()
     make_member(tenant, Role.SPECIALIST, email="keys@example.com")
     order, contact = _escalated_refund(tenant)
-    page = _login(browser, asgi_server, "keys@example.com")
+    page = sign_in(browser, asgi_server, "keys@example.com")
     page.wait_for_selector(f"#contact-{contact.public_id}")
 
     page.keyboard.press("n")  # claim the next escalation

@@ -4,7 +4,6 @@ and the refund is executed once by the real worker."""
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,45 +13,24 @@ from desk.models import Contact
 from integrations.models import Refund
 from tenants.actor import Actor
 from tenants.roles import Role
+from tests.browser.conftest import HAS_CHROMIUM
 from tests.conftest import wait_for
 from tests.factories import make_member, make_order, make_tenant
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
-        not Path(CHROMIUM).exists(),
-        reason="Debian's chromium is not installed (apt-get install chromium)",
+        not HAS_CHROMIUM, reason="Debian's chromium is not installed (apt-get install chromium)"
     ),
 ]
 
 
 @pytest.fixture
-def page(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop in this thread; the ORM calls the
-    # test makes between browser steps are still plain synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        yield page
-        browser.close()
+def page(browser):
+    return browser.new_page(viewport={"width": 1400, "height": 900})
 
 
 def test_escalation_appears_live_and_approval_refunds_once(page, asgi_server, celery_worker):

@@ -3,57 +3,23 @@ of another merchant then finds none of its pages."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from tenants.models import Tenant
 from tenants.roles import Role
-from tests.browser.test_inbox_round_trip import CHROMIUM
+from tests.browser.conftest import HAS_CHROMIUM, sign_in
 from tests.factories import make_member, make_tenant
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
+    pytest.mark.skipif(not HAS_CHROMIUM, reason="Debian's chromium is not installed"),
 ]
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield browser
-        browser.close()
-
-
-def _login(browser, base: str, email: str):
-    page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=login]", email)
-    page.fill("input[name=password]", "test-pass-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/inbox/")
-    return page
 
 
 def test_account_manager_takes_a_merchant_live_and_outsiders_get_404(browser, asgi_server):
     make_member(make_tenant(), Role.ACCOUNT_MANAGER, email="am@example.com")
-    page = _login(browser, asgi_server, "am@example.com")
+    page = sign_in(browser, asgi_server, "am@example.com")
 
     page.goto(f"{asgi_server}/t/")
     page.click("#new-tenant")
@@ -112,7 +78,7 @@ def test_account_manager_takes_a_merchant_live_and_outsiders_get_404(browser, as
     tenant.refresh_from_db()
     assert tenant.went_live_at is not None
 
-    outsider = _login(
+    outsider = sign_in(
         browser,
         asgi_server,
         make_member(make_tenant(), Role.ACCOUNT_MANAGER, email="other@example.com").email,
