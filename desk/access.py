@@ -40,3 +40,21 @@ def get_proposal_for_member(user: User, contact: Contact, public_id: str | uuid.
     if proposal is None:
         raise Http404("No such proposal")
     return proposal
+
+
+def get_macro_for_tenant(tenant, public_id: str | uuid.UUID):
+    from desk.models import Macro
+
+    macro = Macro.objects.filter(tenant=tenant, public_id=_uuid(public_id)).first()
+    if macro is None:
+        raise Http404("No such macro")
+    return macro
+
+
+def get_qa_review_for_tenant(tenant, public_id: str | uuid.UUID):
+    from desk.models import QaReview
+
+    review = QaReview.objects.filter(tenant=tenant, public_id=_uuid(public_id)).first()
+    if review is None:
+        raise Http404("No such review")
+    return review

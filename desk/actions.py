@@ -6,6 +6,7 @@ schedules side effects (agent and execution tasks, live inbox pushes) on commit.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -17,7 +18,7 @@ from django.utils import timezone
 
 from billing.actions import record_usage
 from desk import csat, live, sla
-from desk.models import Contact, Decision, Message, Proposal
+from desk.models import Contact, Decision, Macro, Message, Proposal, QaReview
 from integrations import access as commerce
 from integrations import executors
 from integrations.models import Order
@@ -228,6 +229,16 @@ def _escalate(contact: Contact, reason: str) -> None:
     contact.save(
         update_fields=["status", "escalated_at", "sla_due_at", "escalation_reason", "updated_at"]
     )
+    holding = contact.tenant.holding_message.strip()
+    # Once per case, and only if nobody has written to the customer yet.
+    if holding and not contact.messages.filter(direction=Message.Direction.OUTBOUND).exists():
+        Message.objects.create(
+            contact=contact,
+            direction=Message.Direction.OUTBOUND,
+            author_type=Message.Author.AGENT,
+            body=holding,
+            raw={"kind": "holding_message"},
+        )
     live.push_inbox_on_commit(contact)
 
 
@@ -784,7 +795,64 @@ def _resolve(contact: Contact, *, by_ai: bool, reply: str, actor: Actor) -> None
         update_fields=["status", "resolution", "resolved_at", "claim_expires_at", "updated_at"]
     )
     record_usage(contact.tenant, contact.public_id, by_ai=by_ai, occurred_at=now)
+    if by_ai and sampled_for_qa(contact):
+        QaReview.objects.get_or_create(tenant=contact.tenant, contact=contact)
     sla.stop_clocks(contact, now)
     csat.send_survey(contact, now)
     audit(contact.tenant, actor, "contact.resolve", contact, {"by": contact.resolution})
     live.push_inbox_on_commit(contact)
+
+
+# --- quality and macros -------------------------------------------------------------
+
+
+def sampled_for_qa(contact: Contact) -> bool:
+    """A stable, blind sample: the same contact is always in or out, whoever asks."""
+    percent = contact.tenant.qa_sample_percent
+    return (
+        percent > 0
+        and int(hashlib.sha256(contact.public_id.bytes).hexdigest()[:8], 16) % 100 < percent
+    )
+
+
+@transaction.atomic
+def record_qa_verdict(review: QaReview, user: User, *, verdict: str, note: str = "") -> QaReview:
+    locked = QaReview.objects.select_for_update().get(pk=review.pk)
+    before = locked.verdict
+    locked.verdict, locked.note, locked.reviewer = verdict, note, user
+    locked.reviewed_at = timezone.now()
+    locked.save(update_fields=["verdict", "note", "reviewer", "reviewed_at"])
+    audit(
+        locked.tenant, Actor.member(user), "qa.review", locked, {"before": before, "after": verdict}
+    )
+    return locked
+
+
+@transaction.atomic
+def save_macro(tenant: Tenant, user: User, *, name: str, body: str) -> Macro:
+    macro, _ = Macro.objects.update_or_create(tenant=tenant, name=name, defaults={"body": body})
+    audit(tenant, Actor.member(user), "macro.save", macro, {"name": name})
+    return macro
+
+
+@transaction.atomic
+def delete_macro(macro: Macro, user: User) -> None:
+    audit(macro.tenant, Actor.member(user), "macro.delete", macro, {"name": macro.name})
+    macro.delete()
+
+
+def fill_macro(macro: Macro, contact: Contact) -> str:
+    """The macro's text with the case's facts in place of its {variables}."""
+    order = contact.order
+    shipment = order.shipments.order_by("-created_at").first() if order else None
+    values = {
+        "customer_name": (contact.customer_name or "").split(" ")[0] or "there",
+        "order_number": f"#{order.number}" if order else "your order",
+        "tracking_number": shipment.tracking_number if shipment else "",
+        "carrier": shipment.carrier.upper() if shipment else "the carrier",
+        "merchant": contact.tenant.name,
+    }
+    text = macro.body
+    for name, value in values.items():
+        text = text.replace("{" + name + "}", value)
+    return text

@@ -115,3 +115,21 @@ class InboxFilterForm(forms.Form):
         required=False,
     )
     after = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
+
+
+class MacroForm(forms.Form):
+    name = forms.CharField(max_length=80)
+    body = forms.CharField(
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Variables: {customer_name} {order_number} {tracking_number} {carrier} {merchant}",
+    )
+
+
+class QaVerdictForm(forms.Form):
+    verdict = forms.ChoiceField(
+        choices=[("correct", "Correct"), ("incorrect", "Should not have been done")]
+    )
+    note = forms.CharField(
+        max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )

@@ -423,3 +423,51 @@ class CsatResponse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.score}/5 for contact {self.contact_id}"
+
+
+class Macro(models.Model):
+    """A reply a tenant's team reuses; ``{customer_name}``-style variables are filled
+    from the case (never from a template engine, so customer text cannot run code)."""
+
+    VARIABLES = ("customer_name", "order_number", "tracking_number", "carrier", "merchant")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="macros")
+    name = models.CharField(max_length=80)
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="macro_name_per_tenant")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class QaReview(models.Model):
+    """A sampled AI resolution waiting for (or given) a blind human verdict."""
+
+    class Verdict(models.TextChoices):
+        PENDING = "pending", "Waiting for review"
+        CORRECT = "correct", "Correct"
+        INCORRECT = "incorrect", "Should not have been done"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="qa_reviews")
+    contact = models.OneToOneField(Contact, on_delete=models.CASCADE, related_name="qa_review")
+    verdict = models.CharField(max_length=10, choices=Verdict.choices, default=Verdict.PENDING)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"QA {self.contact_id}: {self.verdict}"

@@ -197,3 +197,31 @@ def present(contact: Contact, now: datetime) -> InboxRow:
         due_iso=due.isoformat() if due else "",
         is_breached=breached,
     )
+
+
+def qa_overview(tenant: Tenant, days: int = 30) -> dict:
+    """Pending blind reviews, and the false-approve rate of reviewed AI resolutions."""
+    from django.utils import timezone
+
+    from desk.models import QaReview
+
+    since = timezone.now() - timedelta(days=days)
+    counts = dict(
+        QaReview.objects.filter(tenant=tenant, created_at__gte=since)
+        .values_list("verdict")
+        .annotate(n=Count("pk"))
+    )
+    reviewed = counts.get("correct", 0) + counts.get("incorrect", 0)
+    pending = (
+        QaReview.objects.filter(tenant=tenant, verdict=QaReview.Verdict.PENDING)
+        .select_related("contact__order")
+        .prefetch_related("contact__messages", "contact__proposals")
+        .order_by("created_at")[:20]
+    )
+    return {
+        "pending": pending,
+        "counts": counts,
+        "reviewed": reviewed,
+        "false_approve_rate": counts.get("incorrect", 0) / reviewed if reviewed else None,
+        "days": days,
+    }

@@ -8,19 +8,26 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from desk import actions, queries
-from desk.access import get_contact_for_member, get_proposal_for_member
+from desk.access import (
+    get_contact_for_member,
+    get_macro_for_tenant,
+    get_proposal_for_member,
+    get_qa_review_for_tenant,
+)
 from desk.forms import (
     ApproveForm,
     CoApproveForm,
     InboxFilterForm,
+    MacroForm,
     MessageForm,
+    QaVerdictForm,
     ReassignForm,
     RejectForm,
 )
-from desk.models import Contact, Proposal
+from desk.models import Contact, Macro, Proposal
 from tenants.access import get_tenant_for_member, require, tenants_where
 from tenants.models import Membership, User
 from tenants.roles import Permission, Role
@@ -79,7 +86,14 @@ def contact_detail(request: HttpRequest, contact_id: str) -> HttpResponse:
     """The decision packet: proposal, evidence, order, tracking, conversation."""
     contact, membership = get_contact_for_member(request.user, contact_id, Permission.VIEW_CONTACTS)
     template = "desk/contact.html#decision-panel" if request.htmx else "desk/contact.html"
-    return render(request, template, _packet(contact, membership))
+    extra = {}
+    if request.GET.get("macro"):
+        # "Insert macro" is a plain GET so it works without JavaScript.
+        text = actions.fill_macro(
+            get_macro_for_tenant(contact.tenant, request.GET["macro"]), contact
+        )
+        extra = {"reject_form": RejectForm(initial={"reply": text}), "macro_text": text}
+    return render(request, template, _packet(contact, membership, **extra))
 
 
 def _packet(contact: Contact, membership: Membership, **extra) -> dict:
@@ -130,6 +144,7 @@ def _packet(contact: Contact, membership: Membership, **extra) -> dict:
             initial={"reply": proposal.reply_draft if proposal and proposal.kind == "none" else ""}
         ),
         "co_approve_form": CoApproveForm(),
+        "macros": list(contact.tenant.macros.all()),
         "message_form": MessageForm(),
         "reassign_form": ReassignForm(),
         **extra,
@@ -392,3 +407,45 @@ def overrides(request: HttpRequest, slug: str) -> HttpResponse:
             ][:50],
         },
     )
+
+
+@require_http_methods(["GET", "POST"])
+def macros(request: HttpRequest, slug: str) -> HttpResponse:
+    """A tenant's reply macros, written by leads and account managers."""
+    tenant, _ = get_tenant_for_member(request.user, slug, Permission.REVIEW_QUALITY)
+    form = MacroForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        actions.save_macro(tenant, request.user, **form.cleaned_data)
+        messages.success(request, "Macro saved.")
+        return redirect("desk:macros", slug=tenant.slug)
+    return render(
+        request,
+        "desk/macros.html",
+        {
+            "tenant": tenant,
+            "form": form,
+            "macros": tenant.macros.all(),
+            "variables": Macro.VARIABLES,
+        },
+    )
+
+
+@require_POST
+def macro_delete(request: HttpRequest, slug: str, macro_id: str) -> HttpResponse:
+    tenant, _ = get_tenant_for_member(request.user, slug, Permission.REVIEW_QUALITY)
+    actions.delete_macro(get_macro_for_tenant(tenant, macro_id), request.user)
+    return redirect("desk:macros", slug=tenant.slug)
+
+
+@require_http_methods(["GET", "POST"])
+def qa(request: HttpRequest, slug: str) -> HttpResponse:
+    """Blind review of sampled AI resolutions and the false-approve rate."""
+    tenant, _ = get_tenant_for_member(request.user, slug, Permission.REVIEW_QUALITY)
+    if request.method == "POST":
+        review = get_qa_review_for_tenant(tenant, request.POST.get("review", ""))
+        form = QaVerdictForm(request.POST)
+        if form.is_valid():
+            actions.record_qa_verdict(review, request.user, **form.cleaned_data)
+            messages.success(request, "Verdict recorded.")
+        return redirect("desk:qa", slug=tenant.slug)
+    return render(request, "desk/qa.html", {"tenant": tenant, **queries.qa_overview(tenant)})

@@ -17,6 +17,7 @@ def memberships(request: HttpRequest) -> dict:
             "tenant": m.tenant,
             "billing": m.can(Permission.VIEW_BILLING),
             "policy": m.can(Permission.MANAGE_TENANT),
+            "quality": m.can(Permission.REVIEW_QUALITY),
         }
         for m in memberships
     ]

@@ -55,7 +55,10 @@ class AutonomyForm(forms.ModelForm):
             "specialist_approval_limit",
             "decision_sla_hours",
             "auto_action_kinds",
+            "qa_sample_percent",
+            "holding_message",
         ]
+        widgets = {"holding_message": forms.Textarea(attrs={"rows": 3})}
 
     def clean_confidence_threshold(self):
         value = self.cleaned_data["confidence_threshold"]

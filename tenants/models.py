@@ -75,6 +75,10 @@ class Tenant(models.Model):
         help_text="Proposal kinds the agent may execute alone; empty means the default set.",
     )
     is_active = models.BooleanField(default=True)
+    # Quality: the share of AI resolutions sampled for blind review, in percent.
+    qa_sample_percent = models.PositiveSmallIntegerField(default=5)
+    # Sent to the customer when a case goes to a human; blank sends nothing.
+    holding_message = models.TextField(blank=True)
     # Onboarding: when an account manager confirmed the autonomy settings, and
     # when it went live.
     autonomy_confirmed_at = models.DateTimeField(null=True, blank=True)

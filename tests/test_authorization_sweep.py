@@ -90,6 +90,11 @@ TENANT_PAGES: dict[str, TenantPage] = {
     "desk:reply": TenantPage("post", Role.SPECIALIST, Role.ACCOUNT_MANAGER, contact),
     "billing:page": TenantPage("get", Role.LEAD, Role.SPECIALIST, slug),
     "desk:overrides": TenantPage("get", Role.LEAD, Role.SPECIALIST, slug),
+    "desk:macros": TenantPage("get", Role.LEAD, Role.SPECIALIST, slug),
+    "desk:macro-delete": TenantPage(
+        "post", Role.LEAD, Role.SPECIALIST, lambda w: {**slug(w), "macro_id": w["macro"].public_id}
+    ),
+    "desk:qa": TenantPage("get", Role.LEAD, Role.SPECIALIST, slug),
     "nudges:rules": TenantPage("get", Role.ACCOUNT_MANAGER, Role.LEAD, slug),
     "nudges:preview": TenantPage("post", Role.ACCOUNT_MANAGER, Role.LEAD, slug),
     "nudges:rule": TenantPage(
@@ -196,7 +201,10 @@ def _world(tenant) -> dict[str, Any]:
     from agents.policy.backtest import start as start_backtest
 
     draft_version = create_draft(tenant, document, Actor.system())
+    from desk.models import Macro
+
     return {
+        "macro": Macro.objects.create(tenant=tenant, name="Sorry", body="Sorry {customer_name}"),
         "backtest": start_backtest(draft_version, days=30),
         "nudge_rule": NudgeRule.objects.filter(tenant=tenant).first(),
         "tenant": tenant,

@@ -69,6 +69,7 @@ def test_an_account_manager_onboards_a_merchant_to_go_live(client, manager):
             "confidence_threshold": "0.75",
             "specialist_approval_limit": "400",
             "decision_sla_hours": "4",
+            "qa_sample_percent": "5",
             "auto_action_kinds": ["reply", "refund"],
         },
     )
@@ -141,6 +142,7 @@ def test_settings_changes_are_audited_with_before_and_after(client, manager):
             "confidence_threshold": "0.8",
             "specialist_approval_limit": "300",
             "decision_sla_hours": "2",
+            "qa_sample_percent": "5",
             "auto_action_kinds": ["reply"],
         },
     )
