@@ -17,7 +17,7 @@ from django.db.models import Sum, Value
 from django.utils import timezone
 
 from billing.actions import record_usage
-from desk import csat, live, sla
+from desk import csat, delivery, live, sla
 from desk.models import Contact, Decision, Macro, Message, Proposal, QaReview
 from integrations import access as commerce
 from integrations import executors
@@ -232,12 +232,14 @@ def _escalate(contact: Contact, reason: str) -> None:
     holding = contact.tenant.holding_message.strip()
     # Once per case, and only if nobody has written to the customer yet.
     if holding and not contact.messages.filter(direction=Message.Direction.OUTBOUND).exists():
-        Message.objects.create(
-            contact=contact,
-            direction=Message.Direction.OUTBOUND,
-            author_type=Message.Author.AGENT,
-            body=holding,
-            raw={"kind": "holding_message"},
+        delivery.deliver(
+            Message.objects.create(
+                contact=contact,
+                direction=Message.Direction.OUTBOUND,
+                author_type=Message.Author.AGENT,
+                body=holding,
+                raw={"kind": "holding_message"},
+            )
         )
     live.push_inbox_on_commit(contact)
 
@@ -556,6 +558,7 @@ def send_reply(contact: Contact, user: User, body: str) -> Message:
         author_user=user,
         body=body,
     )
+    delivery.deliver(message)
     audit(locked.tenant, Actor.member(user), "contact.reply", locked)
     refresh_search(locked)
     return message
@@ -780,12 +783,14 @@ def _resolve(contact: Contact, *, by_ai: bool, reply: str, actor: Actor) -> None
         return
     now = timezone.now()
     if reply:
-        Message.objects.create(
-            contact=contact,
-            direction=Message.Direction.OUTBOUND,
-            author_type=Message.Author.AGENT if by_ai else Message.Author.MEMBER,
-            author_user=actor.user,
-            body=reply,
+        delivery.deliver(
+            Message.objects.create(
+                contact=contact,
+                direction=Message.Direction.OUTBOUND,
+                author_type=Message.Author.AGENT if by_ai else Message.Author.MEMBER,
+                author_user=actor.user,
+                body=reply,
+            )
         )
     contact.status = Contact.Status.RESOLVED
     contact.resolution = Contact.Resolution.AI if by_ai else Contact.Resolution.HUMAN

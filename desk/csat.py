@@ -54,7 +54,9 @@ def send_survey(contact: Contact, resolved_at: datetime) -> Message:
 
     Dated at the resolution itself, just before the reply written a moment later,
     so the reply stays the contact's latest answer wherever "last outbound" is read."""
-    return Message.objects.create(
+    from desk import delivery
+
+    survey = Message.objects.create(
         contact=contact,
         created_at=resolved_at,
         direction=Message.Direction.OUTBOUND,
@@ -65,6 +67,8 @@ def send_survey(contact: Contact, resolved_at: datetime) -> Message:
         ),
         raw={"kind": "csat_survey"},
     )
+    delivery.deliver(survey)
+    return survey
 
 
 @transaction.atomic

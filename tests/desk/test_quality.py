@@ -137,3 +137,15 @@ def test_verdicts_give_the_false_approve_rate(client):
         )
     html = client.get(reverse("desk:qa", kwargs={"slug": tenant.slug})).content.decode()
     assert '<b id="false-approve-rate">25%</b>' in html
+
+
+def test_replies_leave_through_the_outbox_on_the_customers_channel():
+    from integrations.messaging.models import OutboundMessage
+
+    tenant = make_tenant()
+    contact = make_contact(tenant, order=make_order(tenant), channel="email")
+    submit_proposal(contact, _draft(), guardrails=[], actor=Actor.agent())
+    queued = OutboundMessage.objects.filter(tenant=tenant).order_by("pk")
+    assert [m.body for m in queued if "On its way." in m.body] == ["On its way."]
+    assert {m.channel for m in queued} == {"email"}
+    assert {m.to for m in queued} == {contact.customer_email}

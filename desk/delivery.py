@@ -1,0 +1,36 @@
+"""Everything the desk writes to a customer leaves through the outbox, on the
+channel the customer used: opt-outs, quiet retries and provider status apply
+to agent replies, specialist replies, holding messages and surveys alike."""
+
+from __future__ import annotations
+
+from desk.models import Contact, Message
+from integrations.messaging.actions import Draft, queue_message
+from integrations.messaging.models import Channel, OutboundMessage
+
+# Channels the customer wrote on that we can answer on; the rest get email.
+ANSWER_ON = {Contact.Channel.SMS: Channel.SMS, Contact.Channel.WHATSAPP: Channel.WHATSAPP}
+
+
+def deliver(message: Message) -> None:
+    """Queue one outbound desk message, once (keyed by the message row)."""
+    contact = message.contact
+    channel = ANSWER_ON.get(contact.channel, Channel.EMAIL)
+    customer = contact.customer
+    to = (
+        contact.customer_email if channel == Channel.EMAIL else (customer.phone if customer else "")
+    )
+    draft = Draft(
+        channel=channel,
+        to=to,
+        body=message.body,
+        subject=f"Re: {contact.subject}"
+        if contact.subject
+        else f"Your message to {contact.tenant.name}",
+        idempotency_key=f"desk-message:{message.pk}",
+        customer=customer,
+        order=contact.order,
+        trigger="desk_reply",
+        skip_reason="" if to else OutboundMessage.SkipReason.NO_CHANNEL,
+    )
+    queue_message(contact.tenant, draft)
