@@ -36,7 +36,7 @@ def contract_in_force(tenant: Tenant, at: datetime) -> Contract:
 
 
 @transaction.atomic
-def add_contract_version(tenant: Tenant, **fields) -> Contract:
+def add_contract_version(tenant: Tenant, actor=None, **fields) -> Contract:
     """Add a contract version after checking it overlaps no other version of the
     tenant. Locks the tenant row so two versions added at once are checked one
     after the other. Raises ``ValidationError``."""
@@ -44,6 +44,10 @@ def add_contract_version(tenant: Tenant, **fields) -> Contract:
     contract = Contract(tenant=tenant, **fields)
     contract.full_clean()
     contract.save()
+    if actor is not None:
+        from tenants.actions import audit
+
+        audit(tenant, actor, "contract.add", contract, {k: str(v) for k, v in fields.items()})
     return contract
 
 

@@ -12,7 +12,6 @@ from django.views.decorators.http import require_http_methods
 from billing.actions import add_contract_version
 from billing.models import Contract
 from tenants.access import get_tenant_for_member
-from tenants.actions import audit
 from tenants.actor import Actor
 from tenants.roles import Permission
 
@@ -41,17 +40,10 @@ def contracts_page(request: HttpRequest, slug: str) -> HttpResponse:
     form = ContractForm(request.POST or None, initial={"currency": tenant.currency})
     if request.method == "POST" and form.is_valid():
         try:
-            contract = add_contract_version(tenant, **form.cleaned_data)
+            add_contract_version(tenant, Actor.member(request.user), **form.cleaned_data)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            audit(
-                tenant,
-                Actor.member(request.user),
-                "contract.add",
-                contract,
-                {k: str(v) for k, v in form.cleaned_data.items()},
-            )
             messages.success(request, "Contract version added.")
             return redirect("billing:contracts", slug=tenant.slug)
     contracts = tenant.contracts.order_by("-starts_on")

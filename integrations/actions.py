@@ -8,7 +8,7 @@ from typing import Any
 from celery import current_app
 from django.db import IntegrityError, transaction
 
-from integrations.models import Shipment, TrackingEvent, TrackingStatus
+from integrations.models import Connection, Shipment, TrackingEvent, TrackingStatus
 
 # Statuses after which a shipment no longer moves on its own.
 TERMINAL_STATUSES = {TrackingStatus.DELIVERED, TrackingStatus.EXPIRED}
@@ -67,3 +67,24 @@ def record_tracking_event(
             )
         )
         return event
+
+
+def create_connection(
+    tenant, *, provider: str, kind: str, name: str, credentials: dict, actor
+) -> Connection:
+    """Connect a provider for ``tenant``; credentials are encrypted at rest and the
+    audit row names only which fields were given, never their values."""
+    from tenants.actions import audit
+
+    with transaction.atomic():
+        connection = Connection.objects.create(
+            tenant=tenant, provider=provider, kind=kind, name=name, credentials=credentials
+        )
+        audit(
+            tenant,
+            actor,
+            "connection.create",
+            connection,
+            {"provider": provider, "fields": sorted(credentials)},
+        )
+    return connection

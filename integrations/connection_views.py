@@ -8,9 +8,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from integrations.actions import create_connection
 from integrations.models import Connection
 from tenants.access import get_tenant_for_member
-from tenants.actions import audit
 from tenants.actor import Actor
 from tenants.roles import Permission
 
@@ -68,20 +68,13 @@ def connections_page(request: HttpRequest, slug: str) -> HttpResponse:
     form = ConnectionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         provider = form.cleaned_data["provider"]
-        connection = Connection.objects.create(
-            tenant=tenant,
+        connection = create_connection(
+            tenant,
             provider=provider,
             kind=KIND_OF[provider],
             name=form.cleaned_data["name"],
             credentials=form.credentials(),
-        )
-        # Never the secrets themselves: only which fields were set.
-        audit(
-            tenant,
-            Actor.member(request.user),
-            "connection.create",
-            connection,
-            {"provider": provider, "fields": sorted(form.credentials())},
+            actor=Actor.member(request.user),
         )
         messages.success(request, f"{connection.name} connected.")
         return redirect("connections:page", slug=tenant.slug)
