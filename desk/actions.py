@@ -7,6 +7,7 @@ schedules side effects (agent and execution tasks, live inbox pushes) on commit.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -857,7 +858,5 @@ def fill_macro(macro: Macro, contact: Contact) -> str:
         "carrier": shipment.carrier.upper() if shipment else "the carrier",
         "merchant": contact.tenant.name,
     }
-    text = macro.body
-    for name, value in values.items():
-        text = text.replace("{" + name + "}", value)
-    return text
+    # One pass: a value that itself looks like "{merchant}" is never expanded again.
+    return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), macro.body)

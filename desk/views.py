@@ -182,10 +182,6 @@ def _after_change(
     )
 
 
-def _decision_status(exc: actions.DecisionError) -> int:
-    return 409
-
-
 @require_POST
 def approve(request: HttpRequest, contact_id: str, proposal_id: str) -> HttpResponse:
     contact, membership = get_contact_for_member(
@@ -234,7 +230,7 @@ def approve(request: HttpRequest, contact_id: str, proposal_id: str) -> HttpResp
             membership,
             ok=None,
             error=str(exc),
-            status=_decision_status(exc),
+            status=409,
             approve_form=form,
         )
     proposal.refresh_from_db()
