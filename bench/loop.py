@@ -52,7 +52,7 @@ def run() -> list[dict]:
             "desk",
             "worker",
             "-Q",
-            "agents,actions,nudges,sla",
+            "agents,actions,nudges,sla,intake",
             "--concurrency",
             "2",
             "--loglevel",

@@ -67,14 +67,14 @@ def main() -> int:
         manager.add_process(
             "web",
             f"{bin_dir / 'uvicorn'} desk.asgi:application --host 127.0.0.1 --port {port} --no-access-log",
-            env=env,
+            env={**env, "DB_POOL_MAX_SIZE": env.get("DB_POOL_MAX_SIZE", "10")},
             cwd=str(BASE_DIR),
         )
         # Workers keep their threads, so persistent connections pay off there.
         worker_env = {**env, "DB_CONN_MAX_AGE": env.get("DB_CONN_MAX_AGE", "60")}
         manager.add_process(
             "worker",
-            f"{bin_dir / 'celery'} -A desk worker -Q agents,actions,nudges,sla --concurrency 2 "
+            f"{bin_dir / 'celery'} -A desk worker -Q agents,actions,nudges,sla,intake --concurrency 2 "
             "--loglevel INFO --without-mingle --without-gossip",
             env=worker_env,
             cwd=str(BASE_DIR),

@@ -51,13 +51,25 @@ if not DATABASE_URL or not REDIS_URL:
     os.environ.setdefault("DATABASE_URL", DATABASE_URL)
     os.environ.setdefault("REDIS_URL", REDIS_URL)
 
+# The web server runs each request in a thread of its own, so a connection
+# kept per thread is never reused: it takes connections from a pool shared by
+# the process (DB_POOL_MAX_SIZE > 0) instead. Workers keep their threads, so
+# persistent connections (DB_CONN_MAX_AGE) serve them.
+DB_POOL_MAX_SIZE = int(os.environ.get("DB_POOL_MAX_SIZE", "0"))
 DATABASES = {
     "default": dj_database_url.parse(
         DATABASE_URL,
-        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
-        conn_health_checks=True,
+        conn_max_age=0 if DB_POOL_MAX_SIZE else int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        conn_health_checks=not DB_POOL_MAX_SIZE,
     )
 }
+if DB_POOL_MAX_SIZE:
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(2, DB_POOL_MAX_SIZE),
+        "max_size": DB_POOL_MAX_SIZE,
+        # A request waits this long for a free connection before failing.
+        "timeout": 10,
+    }
 DATABASES["default"].setdefault("TEST", {})
 if os.environ.get("TEST_DATABASE_NAME"):
     DATABASES["default"]["TEST"]["NAME"] = os.environ["TEST_DATABASE_NAME"]
@@ -104,10 +116,13 @@ CELERY_TASK_ROUTES = {
     "desk.execute_proposal": {"queue": "actions"},
     "desk.sweep_sla": {"queue": "sla"},
     "desk.*": {"queue": "actions"},
+    # Webhook intake is acknowledged first and applied here, apart from money.
+    "integrations.process_webhook": {"queue": "intake"},
+    "integrations.process_waiting_webhooks": {"queue": "intake"},
     "integrations.*": {"queue": "actions"},
     "billing.*": {"queue": "sla"},
 }
-CELERY_QUEUES_ALL = "agents,actions,nudges,sla"
+CELERY_QUEUES_ALL = "agents,actions,nudges,sla,intake"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -276,6 +291,12 @@ DEMO_SIMULATOR_INTERVAL = float(os.environ.get("DEMO_SIMULATOR_INTERVAL", "6"))
 
 CELERY_BEAT_SCHEDULE = {
     "requeue-stalled-work": {"task": "desk.requeue_stalled", "schedule": 60.0},
+    # Webhook events whose task was lost; each run takes those over a minute old.
+    "process-waiting-webhooks": {
+        "task": "integrations.process_waiting_webhooks",
+        "schedule": 30.0,
+        "options": {"expires": 30},
+    },
     # Hourly: each tenant's month ends at a different UTC hour.
     "freeze-billing-statements": {
         "task": "billing.freeze_statements",

@@ -71,8 +71,19 @@ class WebhookEvent(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
     error = models.TextField(blank=True)
     received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    # Processing attempts started; an event that keeps crashing is set aside.
+    attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
+        indexes = [
+            # The sweep's look-up of events whose task was lost.
+            models.Index(
+                fields=["received_at"],
+                condition=models.Q(status="received"),
+                name="webhook_waiting",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["connection", "delivery_id"],

@@ -1,4 +1,4 @@
-"""Celery tasks of the integrations app: refreshing tracking from carriers."""
+"""Celery tasks of the integrations app: applying kept webhooks, refreshing tracking."""
 
 from __future__ import annotations
 
@@ -28,3 +28,30 @@ def refresh_tracking(*, limit: int = 300) -> dict:
     except SoftTimeLimitExceeded:
         return {"stopped": "soft time limit"}
     return stats.as_dict()
+
+
+@shared_task(
+    name="integrations.process_webhook",
+    soft_time_limit=30,
+    time_limit=45,
+    autoretry_for=(Exception,),
+    retry_backoff=2,
+    retry_backoff_max=120,
+    max_retries=6,
+)
+def process_webhook(*, event_id: int) -> str:
+    """Apply one webhook event kept by the intake view. Idempotent: an event
+    already applied (or being applied by another worker) is skipped; one
+    that keeps failing is set aside after ``webhooks.MAX_ATTEMPTS``."""
+    from integrations import webhooks
+
+    return webhooks.process_event(event_id)
+
+
+@shared_task(name="integrations.process_waiting_webhooks", soft_time_limit=50)
+def process_waiting_webhooks() -> int:
+    """Beat: apply events whose task never arrived (broker down at commit, a
+    worker killed before acknowledging)."""
+    from integrations import webhooks
+
+    return webhooks.process_waiting()

@@ -1,11 +1,11 @@
-"""Webhook intake: keep the raw delivery, verify its signature, de-duplicate, process.
+"""Webhook intake: verify, keep the raw delivery, acknowledge; a worker applies it.
 
-Every delivery is stored first, valid or not, so nothing a provider sent is
-ever lost; a redelivery of an accepted event is acknowledged and not
-processed again. Answers: 401 bad signature, 400 malformed body, 200 with
-``duplicate`` for a redelivery, 200 ``ignored`` for an event the provider
-need not resend (stale, or about something we do not mirror), 422 when it
-cannot be processed.
+Every delivery is stored, valid or not, so nothing a provider sent is ever
+lost; a redelivery of an accepted event is acknowledged and not processed
+again. Answers: 401 bad signature, 400 malformed body, 200 ``accepted`` for
+a first delivery, 200 ``duplicate`` for a redelivery. What processing makes
+of an accepted event (processed, ignored as stale or about data we do not
+hold, failed with the reason) is written on the event row.
 """
 
 from __future__ import annotations
@@ -14,17 +14,23 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import partial
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from integrations.models import Connection, WebhookEvent
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -118,29 +124,38 @@ def _parse_time(value: str) -> datetime | None:
     return parsed if parsed.tzinfo is not None else None
 
 
-@csrf_exempt
-@require_POST
-def receive(request: HttpRequest, provider: str, connection_id: str) -> JsonResponse:
-    spec = PROVIDERS.get(provider)
-    if spec is None:
-        return JsonResponse({"error": f"Unknown provider {provider!r}"}, status=404)
+def _connection(provider: str, connection_id: str) -> Connection | None:
     try:
         public_id = uuid.UUID(connection_id)
     except ValueError:
-        return JsonResponse({"error": "No such connection"}, status=404)
-    connection = (
+        return None
+    return (
         Connection.objects.select_related("tenant")
         .filter(public_id=public_id, provider=provider, is_active=True)
         .first()
     )
+
+
+@csrf_exempt
+@require_POST
+def receive(request: HttpRequest, provider: str, connection_id: str) -> JsonResponse:
+    """Verify, keep and acknowledge; the effect is applied by a worker.
+
+    Providers give a webhook a few seconds and redeliver what is not answered
+    in time, so the request does only what decides the answer (signature,
+    well-formed body, first delivery) and a single insert. The event row is
+    its own queue entry: the task is sent once that row is committed, and
+    events whose task was lost are picked up by the periodic sweep."""
+    spec = PROVIDERS.get(provider)
+    if spec is None:
+        return JsonResponse({"error": f"Unknown provider {provider!r}"}, status=404)
+    connection = _connection(provider, connection_id)
     if connection is None:
         return JsonResponse({"error": "No such connection"}, status=404)
 
     raw = request.body
-    body_text = raw.decode("utf-8", errors="replace")
     delivery_id = request.headers.get(spec.delivery_header, "")[:128]
     topic = request.headers.get(spec.topic_header, "")[:64]
-    headers = _kept_headers(request)
 
     def keep(status: str, error: str = "") -> WebhookEvent:
         return WebhookEvent.objects.create(
@@ -148,8 +163,8 @@ def receive(request: HttpRequest, provider: str, connection_id: str) -> JsonResp
             provider=provider,
             delivery_id=delivery_id,
             topic=topic,
-            headers=headers,
-            body=body_text,
+            headers=_kept_headers(request),
+            body=raw.decode("utf-8", errors="replace"),
             status=status,
             error=error,
         )
@@ -164,46 +179,122 @@ def receive(request: HttpRequest, provider: str, connection_id: str) -> JsonResp
         keep(WebhookEvent.Status.REJECTED, "Signature mismatch")
         return JsonResponse({"error": "Invalid signature"}, status=401)
     try:
-        payload = spec.parse(raw) if spec.parse else json.loads(raw)
-        if not isinstance(payload, dict):
-            raise ValueError("not an object")
+        _parse(spec, raw)
     except ValueError as exc:
-        keep(WebhookEvent.Status.REJECTED, f"Malformed JSON: {exc}")
+        keep(WebhookEvent.Status.REJECTED, f"Malformed {_format(spec)}: {exc}")
         return JsonResponse({"error": "Body must be a JSON object"}, status=400)
+    try:
+        with transaction.atomic():
+            event = keep(WebhookEvent.Status.RECEIVED)
+            transaction.on_commit(partial(_enqueue, event.pk))
+    except IntegrityError:
+        return JsonResponse({"status": "duplicate"}, status=200)
+    return JsonResponse({"status": "accepted", "event": event.pk}, status=200)
 
-    delivery = Delivery(
-        connection=connection,
-        topic=topic,
-        payload=payload,
-        headers=headers,
-        triggered_at=_parse_time(request.headers.get(spec.triggered_at_header, ""))
-        if spec.triggered_at_header
-        else None,
+
+def _parse(spec: WebhookProvider, raw: bytes) -> dict:
+    payload = spec.parse(raw) if spec.parse else json.loads(raw)
+    if not isinstance(payload, dict):
+        raise ValueError("not an object")
+    return payload
+
+
+def _format(spec: WebhookProvider) -> str:
+    return "JSON" if spec.parse is None else "body"
+
+
+def _enqueue(event_id: int) -> None:
+    from integrations.tasks import process_webhook
+
+    try:
+        process_webhook.delay(event_id=event_id)
+    except Exception:
+        logger.warning("Webhook event %s kept; its task could not be queued", event_id)
+
+
+# Attempts before an event that keeps crashing its processor is set aside as
+# failed (the dead letter): it stays visible on the connection, and a
+# provider's redelivery of it is processed afresh.
+MAX_ATTEMPTS = 5
+
+
+def _header(headers: dict[str, str], name: str) -> str:
+    if not name:
+        return ""
+    wanted = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == wanted), "")
+
+
+def process_event(event_id: int) -> str:
+    """Apply one kept event; the answer says what became of it.
+
+    Idempotent and safe in parallel: only an event still ``received`` is
+    taken, under a row lock other workers skip. The attempt is counted in
+    its own commit first, so an event that crashes the worker every time
+    is still set aside after ``MAX_ATTEMPTS``."""
+    claimed = WebhookEvent.objects.filter(pk=event_id, status=WebhookEvent.Status.RECEIVED).update(
+        attempts=F("attempts") + 1
     )
-    # One transaction, one commit: the raw event and its effect land together
-    # (a savepoint undoes only the effect when processing refuses the event).
-    # An unexpected crash rolls both back and answers 500, so the provider
-    # redelivers instead of the retry being taken for a duplicate.
+    if not claimed:
+        return "skipped"
     with transaction.atomic():
+        event = (
+            WebhookEvent.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("connection__tenant")
+            .filter(pk=event_id, status=WebhookEvent.Status.RECEIVED)
+            .first()
+        )
+        if event is None:
+            return "skipped"
+        if event.attempts > MAX_ATTEMPTS:
+            _finish(
+                event,
+                WebhookEvent.Status.FAILED,
+                f"Set aside after {MAX_ATTEMPTS} attempts that did not finish",
+            )
+            return "dead-lettered"
+        spec = PROVIDERS[event.provider]
         try:
-            with transaction.atomic():
-                event = keep(WebhookEvent.Status.RECEIVED)
-        except IntegrityError:
-            return JsonResponse({"status": "duplicate"}, status=200)
+            payload = _parse(spec, event.body.encode())
+        except ValueError as exc:
+            _finish(event, WebhookEvent.Status.FAILED, f"Malformed {_format(spec)}: {exc}")
+            return "failed"
+        delivery = Delivery(
+            connection=event.connection,
+            topic=event.topic,
+            payload=payload,
+            headers=event.headers,
+            triggered_at=_parse_time(_header(event.headers, spec.triggered_at_header)),
+        )
         try:
             with transaction.atomic():
                 spec.process(delivery)
         except Ignored as exc:
             _finish(event, WebhookEvent.Status.PROCESSED, f"Ignored: {exc}")
-            return JsonResponse({"status": "ignored", "reason": str(exc)}, status=200)
+            return "ignored"
         except (KeyError, ValueError, TypeError) as exc:
             _finish(event, WebhookEvent.Status.FAILED, f"{type(exc).__name__}: {exc}")
-            return JsonResponse({"error": f"Cannot process: {exc}"}, status=422)
+            return "failed"
         _finish(event, WebhookEvent.Status.PROCESSED)
-    return JsonResponse({"status": "processed"}, status=200)
+    return "processed"
+
+
+def process_waiting(*, older_than: timedelta = timedelta(seconds=60), limit: int = 500) -> int:
+    """Apply events kept more than ``older_than`` ago and still waiting, oldest
+    first: their task was lost (broker down at commit, worker killed)."""
+    cutoff = timezone.now() - older_than
+    ids = list(
+        WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED, received_at__lte=cutoff)
+        .order_by("received_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for event_id in ids:
+        process_event(event_id)
+    return len(ids)
 
 
 def _finish(event: WebhookEvent, status: str, error: str = "") -> None:
     event.status = status
     event.error = error
-    event.save(update_fields=["status", "error"])
+    event.processed_at = timezone.now()
+    event.save(update_fields=["status", "error", "processed_at"])

@@ -22,7 +22,7 @@ def celery_worker(transactional_db):
         concurrency=2,
         perform_ping_check=False,
         loglevel="WARNING",
-        queues=["agents", "actions", "nudges", "sla"],
+        queues=["agents", "actions", "nudges", "sla", "intake"],
         shutdown_timeout=10,
     ) as worker:
         yield worker

@@ -103,3 +103,13 @@ def log_in(client, user, password: str = "test-pass-123") -> None:
     client.logout()
     response = client.post("/accounts/login/", {"login": user.email, "password": password})
     assert response.status_code == 302, response.content[:500]
+
+
+def apply_webhooks() -> list[str]:
+    """Apply the webhook events the intake has kept, as its worker would, and
+    say what became of each (processed, ignored, failed, skipped)."""
+    from integrations import webhooks
+    from integrations.models import WebhookEvent
+
+    waiting = WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED).order_by("pk")
+    return [webhooks.process_event(pk) for pk in waiting.values_list("pk", flat=True)]

@@ -1,4 +1,5 @@
-"""Webhook intake: signature, de-duplication, raw payload kept, clear errors."""
+"""Webhook intake: signature, de-duplication, raw payload kept, clear errors, and
+the worker that applies what was acknowledged."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
+from django.utils import timezone
 
+from integrations import webhooks
 from integrations.models import Connection, TrackingEvent, WebhookEvent
 from integrations.webhooks import sign
-from tests.factories import make_order, make_tenant
+from tests.factories import apply_webhooks, make_order, make_tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +52,8 @@ def _scan(shipment, **overrides):
 def _deliver(
     client, connection, body: bytes, *, delivery_id="d-1", secret=SECRET, topic="tracking/scan"
 ):
-    return client.post(
+    """POST a signed scan, then let the intake worker apply what was kept."""
+    response = client.post(
         f"/webhooks/sandbox_carrier/{connection.public_id}",
         data=body,
         content_type="application/json",
@@ -58,6 +63,8 @@ def _deliver(
             "X-Desk-Topic": topic,
         },
     )
+    response.applied = apply_webhooks()  # what the worker made of it
+    return response
 
 
 def test_signed_scan_moves_the_shipment_forward(client, feed):
@@ -97,14 +104,88 @@ def test_malformed_json_is_400_and_kept(client, feed):
     assert WebhookEvent.objects.get().error.startswith("Malformed JSON")
 
 
-def test_unknown_status_is_422_with_the_reason_and_kept(client, feed):
+def test_unknown_status_is_accepted_then_fails_with_the_reason_and_kept(client, feed):
     connection, shipment = feed
     response = _deliver(
         client, connection, json.dumps(_scan(shipment, status="teleported")).encode()
     )
-    assert response.status_code == 422
-    assert "teleported" in response.json()["error"]
-    assert WebhookEvent.objects.get().status == WebhookEvent.Status.FAILED
+    assert response.status_code == 200
+    assert response.applied == ["failed"]
+    kept = WebhookEvent.objects.get()
+    assert kept.status == WebhookEvent.Status.FAILED
+    assert "teleported" in kept.error
+
+
+def test_the_answer_comes_before_the_effect(client, feed):
+    """The provider's clock stops at the insert; the shipment moves when a
+    worker applies the kept event."""
+    connection, shipment = feed
+    body = json.dumps(_scan(shipment)).encode()
+    response = client.post(
+        f"/webhooks/sandbox_carrier/{connection.public_id}",
+        data=body,
+        content_type="application/json",
+        headers={
+            "X-Desk-Hmac-Sha256": sign(SECRET, body),
+            "X-Desk-Webhook-Id": "d-9",
+            "X-Desk-Topic": "tracking/scan",
+        },
+    )
+    assert response.status_code == 200
+    assert response.json()["status"] == "accepted"
+    event = WebhookEvent.objects.get()
+    assert event.status == WebhookEvent.Status.RECEIVED
+    shipment.refresh_from_db()
+    assert shipment.status == "in_transit"
+
+    assert webhooks.process_event(event.pk) == "processed"
+    assert webhooks.process_event(event.pk) == "skipped"  # a second task changes nothing
+    shipment.refresh_from_db()
+    event.refresh_from_db()
+    assert shipment.status == "out_for_delivery"
+    assert (event.status, event.attempts) == (WebhookEvent.Status.PROCESSED, 1)
+    assert event.processed_at is not None
+
+
+def test_an_event_whose_task_was_lost_is_applied_by_the_sweep(client, feed):
+    connection, shipment = feed
+    body = json.dumps(_scan(shipment)).encode()
+    client.post(
+        f"/webhooks/sandbox_carrier/{connection.public_id}",
+        data=body,
+        content_type="application/json",
+        headers={
+            "X-Desk-Hmac-Sha256": sign(SECRET, body),
+            "X-Desk-Webhook-Id": "d-lost",
+            "X-Desk-Topic": "tracking/scan",
+        },
+    )
+    assert webhooks.process_waiting() == 0  # too young: its task may still be on its way
+    with time_machine.travel(timezone.now() + timedelta(minutes=2)):
+        assert webhooks.process_waiting() == 1
+    shipment.refresh_from_db()
+    assert shipment.status == "out_for_delivery"
+
+
+def test_an_event_that_keeps_crashing_its_worker_is_set_aside(feed):
+    """Attempts are counted in their own commit, so a processor that kills the
+    worker every time (no exception ever caught) still ends in the dead letter."""
+    connection, shipment = feed
+    event = WebhookEvent.objects.create(
+        connection=connection,
+        provider="sandbox_carrier",
+        delivery_id="poison",
+        topic="tracking/scan",
+        body=json.dumps(_scan(shipment)),
+        # As if five workers had died applying it.
+        attempts=webhooks.MAX_ATTEMPTS,
+    )
+    assert webhooks.process_event(event.pk) == "dead-lettered"
+    event.refresh_from_db()
+    assert event.status == WebhookEvent.Status.FAILED
+    assert "5 attempts" in event.error
+    shipment.refresh_from_db()
+    assert shipment.status == "in_transit"
 
 
 def test_older_scan_never_moves_the_shipment_backwards(client, feed):

@@ -10,7 +10,7 @@ import pytest
 from integrations.messaging.models import ConversationWindow, OptOut, OutboundMessage
 from integrations.messaging.webhooks import twilio_signature, whatsapp_signature
 from integrations.models import Connection, WebhookEvent
-from tests.factories import make_tenant
+from tests.factories import apply_webhooks, make_tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +52,7 @@ def whatsapp(tenant):
 
 def _post_twilio(client, connection, params: dict, *, token=TOKEN, idem="idem-1"):
     url = f"http://testserver/webhooks/twilio/{connection.public_id}"
-    return client.post(
+    response = client.post(
         url,
         data=urlencode(params),
         content_type="application/x-www-form-urlencoded",
@@ -61,6 +61,8 @@ def _post_twilio(client, connection, params: dict, *, token=TOKEN, idem="idem-1"
             "I-Twilio-Idempotency-Token": idem,
         },
     )
+    response.applied = apply_webhooks()  # what the worker made of it
+    return response
 
 
 def test_twilio_signature_matches_twilios_documented_example():
@@ -145,20 +147,26 @@ def test_twilio_status_callback_marks_delivered_and_redelivery_is_a_duplicate(
         "SmsStatus": "delivered",
         "To": "+14155552345",
     }
-    assert _post_twilio(client, twilio, params).json() == {"status": "processed"}
-    assert _post_twilio(client, twilio, params).json() == {"status": "duplicate"}
+    first = _post_twilio(client, twilio, params)
+    assert first.json()["status"] == "accepted"
+    assert first.applied == ["processed"]
+    again = _post_twilio(client, twilio, params)
+    assert again.json() == {"status": "duplicate"}
+    assert again.applied == []
     message.refresh_from_db()
     assert message.state == "delivered"
 
 
 def _whatsapp_post(client, connection, payload, *, secret=APP_SECRET):
     body = json.dumps(payload).encode()
-    return client.post(
+    response = client.post(
         f"/webhooks/whatsapp/{connection.public_id}",
         data=body,
         content_type="application/json",
         headers={"X-Hub-Signature-256": whatsapp_signature(secret, body)},
     )
+    response.applied = apply_webhooks()  # what the worker made of it
+    return response
 
 
 def _notification(value: dict) -> dict:

@@ -9,7 +9,7 @@ import pytest
 
 from integrations.models import Connection
 from integrations.webhooks import sign
-from tests.factories import make_tenant
+from tests.factories import apply_webhooks, make_tenant
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SECRET = "shpss_test_secret"
@@ -43,8 +43,9 @@ def deliver(
     secret: str = SECRET,
     signature: str | None = None,
 ):
-    """POST a delivery with the headers Shopify sends."""
-    return client.post(
+    """POST a delivery with the headers Shopify sends, then let the intake
+    worker apply what was kept."""
+    response = client.post(
         f"/webhooks/shopify/{connection.public_id}",
         data=body,
         content_type="application/json",
@@ -58,3 +59,5 @@ def deliver(
             "X-Shopify-Event-Id": "98880550-7158-44d4-b7cd-2c97c8a091b5",
         },
     )
+    response.applied = apply_webhooks()  # what the worker made of it
+    return response
