@@ -42,6 +42,13 @@ def _check_workers() -> dict:
     return {"ok": bool(names), "workers": names}
 
 
+def _dead_letters() -> int:
+    """Tasks set aside and not yet seen to: work that needs a person."""
+    from desk.models import DeadLetter
+
+    return DeadLetter.objects.filter(resolved_at__isnull=True).count()
+
+
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     started = time.monotonic()
@@ -54,6 +61,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     body = {
         "status": "ok" if ok else "degraded",
         **checks,
+        "dead_letters": _dead_letters() if checks["database"]["ok"] else None,
         "ms": round((time.monotonic() - started) * 1000),
     }
     # Without a worker the web still serves (work queues up): 200, "degraded".

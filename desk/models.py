@@ -471,3 +471,25 @@ class QaReview(models.Model):
 
     def __str__(self) -> str:
         return f"QA {self.contact_id}: {self.verdict}"
+
+
+class DeadLetter(models.Model):
+    """A task set aside instead of retried forever: it failed for good, or its
+    worker died every time it ran it (a poison message). Kept with its
+    arguments so an operator can see why and send it again."""
+
+    task_name = models.CharField(max_length=128)
+    task_id = models.CharField(max_length=64, unique=True)
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    reason = models.TextField()
+    deliveries = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Set when an operator sent it again (or decided it needs nothing more).
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.task_name} {self.task_id}"
