@@ -26,7 +26,7 @@ def execute_proposal(self, *, proposal_id: int) -> str:
 
 
 @shared_task(name="desk.requeue_stalled", soft_time_limit=30)
-def requeue_stalled() -> int:
+def requeue_stalled(*, older_than_seconds: float = 120) -> int:
     """Re-enqueue work whose task was lost (broker restart, a worker killed before
     it acknowledged): contacts still waiting for the agent and approved proposals
     not yet executed, after a grace period. Safe because both tasks are idempotent."""
@@ -37,7 +37,7 @@ def requeue_stalled() -> int:
     from desk.celery import app
     from desk.models import Contact, Proposal
 
-    cutoff = timezone.now() - timedelta(minutes=2)
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     count = 0
     for contact_id in Contact.objects.filter(
         status=Contact.Status.RECEIVED, created_at__lt=cutoff

@@ -14,6 +14,7 @@ Shopify's own message.
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 import re
 import time
@@ -27,7 +28,11 @@ from integrations.commerce import ExecutionError
 from integrations.ratelimit import RateLimited, SharedBucket
 
 API_VERSION = "2026-07"
-ENDPOINT = "https://{shop}/admin/api/{version}/graphql.json"
+# SHOPIFY_ADMIN_ENDPOINT points every shop at a stand-in (a staging proxy, a
+# local fake in load and chaos runs); {shop} and {version} are filled in.
+ENDPOINT = os.environ.get(
+    "SHOPIFY_ADMIN_ENDPOINT", "https://{shop}/admin/api/{version}/graphql.json"
+)
 SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
 
 # Our opening guess at what each operation will be charged; replaced by the
