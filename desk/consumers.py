@@ -38,7 +38,23 @@ class InboxConsumer(AsyncWebsocketConsumer):
         return
 
     async def inbox_push(self, event: dict) -> None:
+        # Each tenant's pushes are numbered; a jump means the channel layer
+        # dropped some on the way here (a full channel, a slow socket). The
+        # page is told to fetch its list again rather than stay wrong.
+        tenant, seq = event.get("tenant"), event.get("seq")
+        if tenant is not None and seq is not None:
+            seen = getattr(self, "last_seq", None)
+            if seen is None:
+                seen = self.last_seq = {}
+            last = seen.get(tenant)
+            seen[tenant] = seq if last is None else max(last, seq)
+            if last is not None and seq > last + 1:
+                await self.send(text_data=RESYNC)
         await self.send(text_data=event["html"])
+
+
+# Understood by the page's script (and harmless without it): re-fetch the list.
+RESYNC = '<div id="live-resync" hx-swap-oob="true" hidden></div>'
 
 
 def _viewable_contact(user, public_id: str) -> Contact | None:

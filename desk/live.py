@@ -1,6 +1,7 @@
 """Live inbox pushes: after a commit, every viewer of the tenant's inbox gets
 the same rendered fragment over Channels. Channel layers drop messages, so
-pages re-fetch their state on reconnect; a push is a hint, never the record."""
+pages re-fetch their state on reconnect and when a numbered push shows a gap;
+a push is a hint, never the record."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import logging
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.core.cache import cache
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -35,6 +37,13 @@ def _panel_refresh(contact: Contact) -> str:
     )
 
 
+def next_seq(tenant_id: int) -> int:
+    """The number of this tenant's next inbox push, so a socket can tell it missed one."""
+    key = f"inbox-seq:{tenant_id}"
+    cache.add(key, 0, timeout=None)
+    return cache.incr(key)
+
+
 def push_inbox_on_commit(contact: Contact) -> None:
     contact_id = contact.pk
     transaction.on_commit(lambda: push_inbox(contact_id))
@@ -59,7 +68,13 @@ def push_inbox(contact_id: int) -> None:
     try:
         layer = get_channel_layer()
         async_to_sync(layer.group_send)(
-            inbox_group(contact.tenant_id), {"type": "inbox.push", "html": html}
+            inbox_group(contact.tenant_id),
+            {
+                "type": "inbox.push",
+                "html": html,
+                "tenant": contact.tenant_id,
+                "seq": next_seq(contact.tenant_id),
+            },
         )
         async_to_sync(layer.group_send)(
             contact_group(contact.pk), {"type": "contact.push", "html": _panel_refresh(contact)}

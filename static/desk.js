@@ -23,8 +23,15 @@
     const dot = document.getElementById("live-status");
     if (dot) { dot.classList.add("offline"); dot.textContent = "reconnecting…"; }
   });
-  // A filtered or later page cannot place a pushed row itself: ask the server.
+  // A filtered or later page cannot place a pushed row itself, and a gap in
+  // the numbered pushes means some were dropped: ask the server.
   document.addEventListener("htmx:wsBeforeMessage", function (event) {
+    const message = event.detail && event.detail.message;
+    if (typeof message === "string" && message.indexOf('id="live-resync"') !== -1) {
+      event.preventDefault();
+      resync();
+      return;
+    }
     if (document.querySelector("#inbox-list[data-filtered]")) {
       event.preventDefault();
       resync();

@@ -157,3 +157,50 @@ def test_a_stranger_cannot_watch_a_contact(client):
         assert code == 4404
 
     asyncio.run(scenario())
+
+
+def test_a_gap_in_the_numbered_pushes_tells_the_page_to_fetch_its_list_again(client):
+    """Channel layers drop messages to a full channel; the next push that gets
+    through shows the gap, and the page is told to re-fetch instead of
+    silently missing an escalation."""
+    from channels.layers import get_channel_layer
+
+    from desk.live import inbox_group, next_seq
+
+    tenant = make_tenant()
+    cookie = _session_cookie(client, make_member(tenant, Role.SPECIALIST))
+    layer = get_channel_layer()
+
+    async def push(seq: int, html: str) -> None:
+        await layer.group_send(
+            inbox_group(tenant.pk),
+            {"type": "inbox.push", "html": html, "tenant": tenant.pk, "seq": seq},
+        )
+
+    async def scenario():
+        communicator, connected, _ = await _connect(cookie)
+        assert connected
+        first = await sync_to_async(next_seq)(tenant.pk)
+        await push(first, "<p>one</p>")
+        assert await communicator.receive_from(timeout=5) == "<p>one</p>"
+        await push(first + 1, "<p>two</p>")  # in order: nothing extra
+        assert await communicator.receive_from(timeout=5) == "<p>two</p>"
+        await push(first + 4, "<p>five</p>")  # three and four were lost
+        assert 'id="live-resync"' in await communicator.receive_from(timeout=5)
+        assert await communicator.receive_from(timeout=5) == "<p>five</p>"
+        await push(first + 3, "<p>four, late</p>")  # late, not a gap
+        assert await communicator.receive_from(timeout=5) == "<p>four, late</p>"
+        assert await communicator.receive_nothing(timeout=0.3)
+        await communicator.disconnect()
+
+    asyncio.run(scenario())
+
+
+def test_pushes_are_numbered_per_tenant(client):
+    from desk.live import next_seq
+
+    one, two = make_tenant(), make_tenant()
+    a = next_seq(one.pk)
+    assert next_seq(one.pk) == a + 1
+    b = next_seq(two.pk)
+    assert next_seq(two.pk) == b + 1
