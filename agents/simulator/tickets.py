@@ -120,11 +120,15 @@ def decode(content: bytes) -> str:
     raise FileRefused("This is not a CSV file we can read (not UTF-8 text).")
 
 
-def _dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
+def _delimiter(text: str) -> str:
+    """Comma, semicolon (spreadsheets in many European locales) or tab, read off the header.
+
+    Only the delimiter is taken from the sniffer: on a header without quotes it
+    also guesses that quotes are not doubled, which breaks any body quoting a carrier."""
     try:
-        return csv.Sniffer().sniff(text[:8192].split("\n", 1)[0], delimiters=",;\t")
+        return csv.Sniffer().sniff(text[:8192].split("\n", 1)[0], delimiters=",;\t").delimiter
     except csv.Error:
-        return csv.excel
+        return ","
 
 
 def _header(name: str) -> str:
@@ -137,7 +141,7 @@ def read(text: str, tz: tzinfo) -> Export:
     Times without an offset are read in ``tz`` (the merchant's time zone)."""
     if not text.strip():
         raise FileRefused("The file is empty.")
-    reader = csv.reader(io.StringIO(text, newline=""), _dialect(text))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     try:
         header = [_header(h) for h in next(reader)]
     except (csv.Error, StopIteration) as exc:
