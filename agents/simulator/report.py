@@ -37,6 +37,32 @@ REASON_TITLES = {
 }
 
 
+# When the planner itself asks for a human (the "action_needed" verdict), its
+# rationale says why; these wordings group the most common ones. Wording not
+# listed here stays under "Planner asked for a human".
+PLANNER_REASONS = (
+    ("Returns policy says", "policy_decision", "Returns policy needs a person"),
+    ("a delivery problem needs", "delivery_problem", "Delivery problem"),
+    ("no automatic action for this intent", "intent_not_automated", "Intent not automated"),
+    ("No order could be matched", "order_not_found", "Order not found"),
+    ("after the order shipped", "already_shipped", "Already shipped"),
+    ("after shipping", "already_shipped", "Already shipped"),
+    ("no shipment or tracking is known", "no_tracking", "No tracking known"),
+    ("Nothing left to refund", "nothing_to_refund", "Nothing left to refund"),
+)
+REASON_TITLES.update({key: title for _, key, title in PLANNER_REASONS})
+
+
+def reason_key(guardrail: str, detail: str) -> str:
+    """The reason a case went to a human: the first failed guardrail, or for the
+    planner's own "needs a human", the kind of case it named."""
+    if guardrail == "action_needed":
+        for wording, key, _ in PLANNER_REASONS:
+            if wording in detail:
+                return key
+    return guardrail
+
+
 def empty_tally() -> dict[str, Any]:
     return {"tickets": 0, "ai": 0, "human": 0, "intents": {}, "reasons": {}, "samples": []}
 
@@ -49,7 +75,8 @@ def add(tally: dict[str, Any], outcome: dict[str, Any]) -> None:
     per_intent = tally["intents"].setdefault(outcome["intent"], {"ai": 0, "human": 0})
     per_intent[by] += 1
     if by == "human":
-        tally["reasons"][outcome["reason"]] = tally["reasons"].get(outcome["reason"], 0) + 1
+        key = reason_key(outcome["reason"], outcome["detail"])
+        tally["reasons"][key] = tally["reasons"].get(key, 0) + 1
     if len(tally["samples"]) < SAMPLE_ROWS:
         tally["samples"].append(outcome)
 

@@ -83,8 +83,9 @@ def test_an_account_manager_uploads_tickets_and_reads_the_estimate(client, celer
     assert (summary["tickets"], summary["ai"], summary["human"]) == (6, 3, 3)
     assert (summary["deflection_percent"], summary["meets_floor"]) == ("50.0", False)
     assert {b["key"]: b["count"] for b in summary["reasons"]} == {
-        "action_needed": 2,
+        "delivery_problem": 1,
         "no_risk_flags": 1,
+        "policy_decision": 1,
     }
     assert {b["key"]: (b["ai"], b["count"]) for b in summary["intents"]} == {
         "wismo": (2, 2),
@@ -110,7 +111,7 @@ def test_an_account_manager_uploads_tickets_and_reads_the_estimate(client, celer
     assert 'id="count-tickets">6<' in page
     assert 'id="deflection" class="fail">50.0%<' in page
     assert 'id="month-price">58.50<' in page and 'id="month-legacy">111.60<' in page
-    assert 'id="reason-action_needed">2<' in page and 'id="intent-wismo">2 / 2<' in page
+    assert 'id="reason-no_risk_flags">1<' in page and 'id="intent-wismo">2 / 2<' in page
     assert "the body is empty" in page and 'id="bad-rows"' in page
     assert page.count("<tr><td>") >= 6  # the sample rows, one per ticket here
 
@@ -270,6 +271,23 @@ def test_the_simulator_is_an_optional_onboarding_step(client):
     client.force_login(make_member(tenant, Role.ACCOUNT_MANAGER))
     page = client.get(reverse("tenants:onboarding", kwargs={"slug": tenant.slug})).content.decode()
     assert reverse("simulator:page", kwargs={"slug": tenant.slug}) in page
+
+
+@pytest.mark.parametrize(
+    ("guardrail", "detail", "key"),
+    [
+        (
+            "action_needed",
+            "Shipment is exception: a delivery problem needs a specialist",
+            "delivery_problem",
+        ),
+        ("action_needed", "Other: no automatic action for this intent.", "intent_not_automated"),
+        ("action_needed", "Something the report has no group for", "action_needed"),
+        ("no_risk_flags", "Returns policy says review", "no_risk_flags"),
+    ],
+)
+def test_a_case_the_planner_hands_over_is_grouped_by_what_it_said(guardrail, detail, key):
+    assert report.reason_key(guardrail, detail) == key
 
 
 @pytest.mark.parametrize(
