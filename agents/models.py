@@ -63,3 +63,4 @@ class ToolCall(models.Model):
 
 from agents.nudges.models import *  # noqa: E402, F403
 from agents.policy.models import *  # noqa: E402, F403
+from agents.simulator.models import *  # noqa: E402, F403

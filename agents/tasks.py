@@ -213,3 +213,27 @@ def run_policy_backtest(*, backtest_id: int) -> str:
     from agents.policy.backtest import execute
 
     return execute(backtest_id).status
+
+
+@shared_task(
+    name="agents.run_simulation",
+    autoretry_for=(OperationalError,),
+    retry_backoff=2,
+    max_retries=5,
+    soft_time_limit=300,
+    time_limit=360,
+)
+def run_simulation(*, simulation_id: int, offset: int = 0) -> str:
+    """Run one batch of an onboarding simulation; it queues the next one itself.
+
+    Safe to run twice: only the batch starting where the count stands runs (under
+    the simulation's row lock), so a duplicate finds nothing to do."""
+    from agents.simulator.actions import fail_simulation, run_batch
+
+    try:
+        return run_batch(simulation_id, offset)
+    except OperationalError:
+        raise
+    except Exception as exc:
+        fail_simulation(simulation_id, f"{type(exc).__name__}: {exc}")
+        raise

@@ -61,6 +61,7 @@ urlpatterns = [
     path("webhooks/", include("integrations.urls")),
     path("t/<slug:slug>/billing/", include("billing.urls")),
     path("t/<slug:slug>/policy/", include("agents.policy.urls")),
+    path("t/<slug:slug>/simulator/", include("agents.simulator.urls")),
     path("t/<slug:slug>/connections/", include("integrations.connection_urls")),
     path("t/<slug:slug>/", include("agents.nudges.urls")),
     path("t/", include("tenants.urls")),

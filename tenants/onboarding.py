@@ -16,6 +16,8 @@ class Step:
     is_done: Callable[[Tenant], bool]
     url_name: str  # where to do it; reversed with the tenant's slug
     order: int = 50
+    # Shown on the checklist as a recommendation; going live does not wait for it.
+    optional: bool = False
 
 
 @dataclass(frozen=True)
@@ -39,4 +41,4 @@ def checklist(tenant: Tenant) -> list[StepState]:
 
 
 def missing(tenant: Tenant) -> list[Step]:
-    return [state.step for state in checklist(tenant) if not state.done]
+    return [state.step for state in checklist(tenant) if not state.done and not state.step.optional]

@@ -73,6 +73,10 @@ def version(world):
     return {**slug(world), "version_id": world["version"].public_id}
 
 
+def simulation(world):
+    return {**slug(world), "simulation_id": world["simulation"].public_id}
+
+
 def month(world):
     return {**slug(world), "month": "2026-11"}
 
@@ -129,6 +133,10 @@ TENANT_PAGES: dict[str, TenantPage] = {
         lambda w: {**slug(w), "backtest_id": w["backtest"].public_id},
     ),
     "connections:page": TenantPage("get", Role.ACCOUNT_MANAGER, Role.LEAD, slug),
+    "simulator:page": TenantPage("get", Role.ACCOUNT_MANAGER, Role.LEAD, slug),
+    "simulator:sample": TenantPage("get", Role.ACCOUNT_MANAGER, Role.LEAD, slug),
+    "simulator:run": TenantPage("get", Role.ACCOUNT_MANAGER, Role.LEAD, simulation),
+    "simulator:rerun": TenantPage("post", Role.ACCOUNT_MANAGER, Role.LEAD, simulation),
     "tenants:onboarding": TenantPage("get", Role.ACCOUNT_MANAGER, Role.LEAD, slug),
     "tenants:settings": TenantPage("get", Role.ACCOUNT_MANAGER, Role.LEAD, slug),
     "tenants:members": TenantPage("get", Role.ACCOUNT_MANAGER, Role.LEAD, slug),
@@ -201,11 +209,24 @@ def _world(tenant) -> dict[str, Any]:
     from agents.policy.backtest import start as start_backtest
 
     draft_version = create_draft(tenant, document, Actor.system())
+    from agents.simulator.actions import start_simulation
+
+    simulation = start_simulation(
+        tenant,
+        Actor.system(),
+        csv_text="body\nwhere is my order\n",
+        file_name="sweep.csv",
+        currency="USD",
+        ai_resolution_price=Decimal("1.40"),
+        human_resolution_price=Decimal("5.20"),
+        deflection_floor=Decimal("0.700"),
+    )
     from desk.models import Macro
 
     return {
         "macro": Macro.objects.create(tenant=tenant, name="Sorry", body="Sorry {customer_name}"),
         "backtest": start_backtest(draft_version, days=30),
+        "simulation": simulation,
         "nudge_rule": NudgeRule.objects.filter(tenant=tenant).first(),
         "tenant": tenant,
         "contact": case,

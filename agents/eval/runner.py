@@ -14,27 +14,21 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
+from agents.dryrun import run_agent_rolled_back, stage_order, stage_shipment
 from agents.models import AgentRun
 from agents.policy.actions import import_policy
 from agents.policy.demo import DEMO_POLICIES, demo_policy_text
-from agents.tasks import handle_contact
 from billing.models import Contract
 from desk import actions as desk_actions
-from desk.models import Contact, Message, Proposal
-from integrations.actions import record_tracking_event
-from integrations.models import Customer, Order, OrderLine, Refund, Shipment
+from desk.models import Contact, Message
+from integrations.models import Customer, Refund
 from tenants.actor import Actor
 from tenants.models import Tenant
 
 POLICY_FILE = Path(__file__).resolve().parent / "policy.yaml"
 MONEY = {"refund", "store_credit"}
-
-
-class _Rollback(Exception):
-    pass
 
 
 def _money(value: Any) -> Decimal:
@@ -66,87 +60,16 @@ def _tenant(spec: dict[str, Any]) -> Tenant:
     return tenant
 
 
-def _order(tenant: Tenant, customer: Customer, spec: dict[str, Any], n: int) -> Order:
-    now = timezone.now()
-    lines = spec.get("lines") or [{"sku": "SKU-1", "title": "Item", "unit_price": spec["total"]}]
-    subtotal = sum(_money(li["unit_price"]) * int(li.get("quantity", 1)) for li in lines)
-    raw: dict[str, Any] = {}
-    if spec.get("note"):
-        raw["note"] = spec["note"]
-    if spec.get("tags"):
-        raw["tags"] = ", ".join(spec["tags"])
-    if spec.get("billing_country"):
-        raw["billing_address"] = {"country_code": spec["billing_country"]}
-    order = Order.objects.create(
-        tenant=tenant,
-        customer=customer,
-        number=spec.get("number") or str(1000 + n),
-        email=customer.email,
-        currency=tenant.currency,
-        subtotal=subtotal,
-        total=_money(spec.get("total", subtotal)),
-        placed_at=now - timedelta(days=spec.get("placed_days_ago", 5)),
-        fulfillment_status=spec.get("fulfillment_status", "fulfilled"),
-        shipping_address={"country_code": spec.get("shipping_country", "US")},
-        cancelled_at=now if spec.get("cancelled") else None,
-        raw=raw,
-    )
-    for li in lines:
-        OrderLine.objects.create(
-            order=order,
-            sku=li["sku"],
-            title=li.get("title", li["sku"]),
-            product_type=li.get("product_type", ""),
-            quantity=int(li.get("quantity", 1)),
-            unit_price=_money(li["unit_price"]),
-            is_final_sale=bool(li.get("final_sale")),
-        )
-    if spec.get("refunded"):
-        Refund.objects.create(
-            tenant=tenant,
-            order=order,
-            amount=_money(spec["refunded"]),
-            currency=order.currency,
-            idempotency_key=f"eval-prior-{order.pk}",
-        )
-    return order
-
-
-def _shipment(order: Order, spec: dict[str, Any], n: int) -> None:
-    now = timezone.now()
-    status = spec["status"]
-    last = now - timedelta(days=spec.get("days_since_last_scan", 1), hours=1)
-    shipment = Shipment.objects.create(
-        tenant=order.tenant,
-        order=order,
-        carrier=spec.get("carrier", "ups"),
-        tracking_number=spec.get("tracking_number") or f"EV{uuid.uuid4().hex[:14].upper()}",
-        estimated_delivery=(now + timedelta(days=spec["eta_days"])).date()
-        if "eta_days" in spec
-        else None,
-    )
-    scans = [("info_received", "Shipping label created", last - timedelta(days=2))]
-    if status not in ("pending", "info_received"):
-        scans.append(("in_transit", "Picked up by carrier", last - timedelta(days=1)))
-    scans.append((status, spec.get("description") or status.replace("_", " ").capitalize(), last))
-    for i, (st, text, at) in enumerate(scans):
-        record_tracking_event(
-            shipment,
-            occurred_at=at,
-            status=st,
-            description=text,
-            carrier_code=f"E{i}",
-            city=spec.get("city", "Springfield"),
-            country="US",
-        )
-
-
 def _history(tenant: Tenant, customer: Customer, spec: dict[str, Any], n: int) -> None:
     now = timezone.now()
     for i in range(spec.get("previous_orders", 1)):
-        _order(tenant, customer, {"total": "30.00", "placed_days_ago": 200 + i}, n * 100 + 50 + i)
+        stage_order(
+            tenant, customer, {"total": "30.00", "placed_days_ago": 200 + i}, n * 100 + 50 + i
+        )
     for i in range(spec.get("refunds_30d", 0)):
-        earlier = _order(tenant, customer, {"total": "40.00", "placed_days_ago": 20}, n * 100 + i)
+        earlier = stage_order(
+            tenant, customer, {"total": "40.00", "placed_days_ago": 20}, n * 100 + i
+        )
         Refund.objects.create(
             tenant=tenant,
             order=earlier,
@@ -184,9 +107,9 @@ def build(scenario: dict[str, Any], n: int) -> Contact:
         owner = customer
         if scenario["order"].get("owner") == "other":
             owner = Customer.objects.create(tenant=tenant, email=f"other{n}@customer.example")
-        order = _order(tenant, owner, scenario["order"], n)
+        order = stage_order(tenant, owner, scenario["order"], n)
         for shipment in scenario.get("shipments") or []:
-            _shipment(order, shipment, n)
+            stage_shipment(order, shipment, n)
     text = scenario["text"].replace("{order}", order.number if order else "0000")
     return desk_actions.create_contact(
         tenant,
@@ -201,7 +124,6 @@ def build(scenario: dict[str, Any], n: int) -> Contact:
 
 
 def _outcome(contact: Contact) -> dict[str, Any]:
-    contact.refresh_from_db()
     proposal = contact.current_proposal
     run = AgentRun.objects.filter(contact=contact).first()
     failed = [g["name"] for g in (proposal.guardrails if proposal else []) if not g["passed"]]
@@ -231,19 +153,7 @@ def _refunded_now(contact: Contact) -> Decimal:
 def run_scenario(scenario: dict[str, Any], n: int) -> dict[str, Any]:
     """Run one scenario in a transaction that is rolled back; score what the agent did."""
     started = time.perf_counter()
-    result: dict[str, Any] = {}
-    try:
-        with transaction.atomic():
-            contact = build(scenario, n)
-            handle_contact.run(contact_id=contact.pk)
-            for proposal in Proposal.objects.filter(
-                contact=contact, status=Proposal.Status.APPROVED
-            ):
-                desk_actions.execute_proposal(proposal.pk)
-            result = _outcome(contact)
-            raise _Rollback
-    except _Rollback:
-        pass
+    result = run_agent_rolled_back(lambda: build(scenario, n), _outcome, execute=True)
     return score(scenario, result, (time.perf_counter() - started) * 1000)
 
 
