@@ -11,7 +11,7 @@ once at the shop and recorded once, one usage record per contact, and the
 poison task in the dead-letter queue instead of looping.
 
 Bounded: BENCH_CHAOS_REFUNDS refunds (default 200); kills stop after
-BENCH_CHAOS_SECONDS (default 60) and the run gives up at 8 minutes."""
+BENCH_CHAOS_SECONDS (default 90) and the run gives up at 8 minutes."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 
 REFUNDS = int(os.environ.get("BENCH_CHAOS_REFUNDS", "200"))
-CHAOS_SECONDS = float(os.environ.get("BENCH_CHAOS_SECONDS", "60"))
+CHAOS_SECONDS = float(os.environ.get("BENCH_CHAOS_SECONDS", "90"))
 GIVE_UP_SECONDS = 480
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -183,7 +183,7 @@ def run() -> list[dict]:
         worker.start()
         for proposal_id in proposal_ids:
             execute_proposal.delay(proposal_id=proposal_id)
-        last_requeue = time.monotonic()
+        last_requeue = last_whole_kill = time.monotonic()
         poison_sent = False
         while time.monotonic() - started < GIVE_UP_SECONDS:
             time.sleep(rng.uniform(1.0, 4.0))
@@ -194,12 +194,15 @@ def run() -> list[dict]:
                 app.send_task("bench.poison", kwargs={"label": poison_label}, queue="actions")
                 poison_sent = True
             if time.monotonic() - started < CHAOS_SECONDS:
-                if rng.random() < 0.8:
-                    pool_kills += worker.kill_one_pool_process(rng)
-                else:
+                # A new worker needs several seconds to fork its pool: kill
+                # whole workers now and then, pool processes the rest of the time.
+                if time.monotonic() - last_whole_kill > 20 and rng.random() < 0.3:
                     worker.kill_all()
                     worker_kills += 1
                     worker.start()
+                    last_whole_kill = time.monotonic()
+                else:
+                    pool_kills += worker.kill_one_pool_process(rng)
             if time.monotonic() - last_requeue > 5:
                 # What beat does every minute, sooner: work whose message died
                 # with a whole worker (unacknowledged until the visibility timeout).
