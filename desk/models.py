@@ -201,9 +201,12 @@ class Proposal(models.Model):
     def failed_guardrails(self) -> list[dict]:
         return [g for g in self.guardrails if not g.get("passed")]
 
+    # Kinds whose approval pays out: a cancellation refunds what was paid.
+    MONEY_KINDS = frozenset({Kind.REFUND, Kind.STORE_CREDIT, Kind.CANCEL_ORDER})
+
     @property
     def moves_money(self) -> bool:
-        return self.kind in {self.Kind.REFUND, self.Kind.STORE_CREDIT}
+        return self.kind in self.MONEY_KINDS
 
 
 class Decision(models.Model):
