@@ -213,3 +213,13 @@ def run_policy_backtest(*, backtest_id: int) -> str:
     from agents.policy.backtest import execute
 
     return execute(backtest_id).status
+
+
+@shared_task(name="agents.apply_retention", soft_time_limit=1800, time_limit=1900)
+def apply_retention() -> dict:
+    """Nightly: anonymise and blank what is past each merchant's retention window.
+    Batches are claimed with SKIP LOCKED, so overlapping runs do no harm. Routed
+    to the housekeeping queue (settings), not the agents' one."""
+    from agents.retention import apply_retention as run
+
+    return run()

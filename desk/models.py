@@ -84,6 +84,8 @@ class Contact(models.Model):
     # Customer, order number, subject and messages, for the inbox search.
     search_vector = SearchVectorField(null=True, editable=False)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # Set when retention anonymised the customer's data; the case itself stays.
+    personal_data_erased_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
