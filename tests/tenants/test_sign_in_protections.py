@@ -25,6 +25,12 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "test-pass-123"
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Dozens of sign-in attempts here; the hash's cost is not what is tested."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def _current_code(secret: str) -> str:
     counter = next(yield_hotp_counters_from_time())
     return format_hotp_value(hotp_value(secret, counter))
