@@ -34,6 +34,8 @@ class AgentRun(models.Model):
     completion_tokens = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Set when retention blanked the steps and tool inputs/outputs; counts stay.
+    trace_erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at"]

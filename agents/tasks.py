@@ -237,3 +237,13 @@ def run_simulation(*, simulation_id: int, offset: int = 0) -> str:
     except Exception as exc:
         fail_simulation(simulation_id, f"{type(exc).__name__}: {exc}")
         raise
+
+
+@shared_task(name="agents.apply_retention", soft_time_limit=1800, time_limit=1900)
+def apply_retention() -> dict:
+    """Nightly: anonymise and blank what is past each merchant's retention window.
+    Batches are claimed with SKIP LOCKED, so overlapping runs do no harm. Routed
+    to the sla queue (settings), not the agents' one."""
+    from agents.retention import apply_retention as run
+
+    return run()

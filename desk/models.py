@@ -84,6 +84,8 @@ class Contact(models.Model):
     # Customer, order number, subject and messages, for the inbox search.
     search_vector = SearchVectorField(null=True, editable=False)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # Set when retention anonymised the customer's data; the case itself stays.
+    personal_data_erased_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -201,9 +203,12 @@ class Proposal(models.Model):
     def failed_guardrails(self) -> list[dict]:
         return [g for g in self.guardrails if not g.get("passed")]
 
+    # Kinds whose approval pays out: a cancellation refunds what was paid.
+    MONEY_KINDS = frozenset({Kind.REFUND, Kind.STORE_CREDIT, Kind.CANCEL_ORDER})
+
     @property
     def moves_money(self) -> bool:
-        return self.kind in {self.Kind.REFUND, self.Kind.STORE_CREDIT}
+        return self.kind in self.MONEY_KINDS
 
 
 class Decision(models.Model):

@@ -112,6 +112,7 @@ CHANNEL_LAYERS = {
 CELERY_BROKER_URL = _kombu_url(REDIS_URL)
 CELERY_TASK_DEFAULT_QUEUE = "agents"
 CELERY_TASK_ROUTES = {
+    "agents.apply_retention": {"queue": "sla"},
     "agents.*": {"queue": "agents"},
     "desk.execute_proposal": {"queue": "actions"},
     "desk.sweep_sla": {"queue": "sla"},
@@ -308,6 +309,9 @@ CELERY_BEAT_SCHEDULE = {
     "nudge-delay-sweep": {"task": "agents.sweep_delays", "schedule": 900.0},
     # Sends what is due, including messages held back by quiet hours.
     "send-due-messages": {"task": "integrations.send_due_messages", "schedule": 60.0},
+    # Daily, at a quiet hour: personal data, webhook payloads and agent traces
+    # past each merchant's retention window.
+    "apply-retention": {"task": "agents.apply_retention", "schedule": crontab(hour=3, minute=40)},
     # Active shipments come due at least every 2 hours; overlapping runs are safe.
     "refresh-tracking": {
         "task": "integrations.refresh_tracking",

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
 from desk import api, board_views, health, views
 from integrations.messaging.webhooks import whatsapp_endpoint
+from tenants import security
 
 desk_patterns = [
     path("", views.home, name="home"),
@@ -50,7 +50,8 @@ api_patterns = [
 ]
 
 # The admin signs in through the same login (rate limits, MFA) as everyone else.
-admin.site.login = secure_admin_login(admin.site.login)
+admin.site.login = security.admin_login
+admin.site.has_permission = security.admin_has_permission
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),

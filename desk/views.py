@@ -201,7 +201,7 @@ def approve(request: HttpRequest, contact_id: str, proposal_id: str) -> HttpResp
         )
     kind = form.cleaned_data["kind"] or proposal.kind
     amount = form.cleaned_data["amount"] or proposal.amount
-    if kind == Proposal.Kind.REFUND:
+    if kind in Proposal.MONEY_KINDS:
         require_mfa_for_money(request)
         above_limit = amount and amount > contact.tenant.specialist_approval_limit
         # A specialist's approval above the limit only records the first seat;

@@ -96,6 +96,19 @@ def update_tenant_settings(tenant: Tenant, actor: Actor, changes: dict) -> Tenan
 
 
 @transaction.atomic
+def update_retention_settings(tenant: Tenant, actor: Actor, changes: dict) -> Tenant:
+    """Change how long personal data, webhook payloads and traces are kept,
+    recording before and after. Takes effect at the next nightly pass."""
+    locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    before = {field: getattr(locked, field) for field in changes}
+    for field, value in changes.items():
+        setattr(locked, field, value)
+    locked.save(update_fields=[*changes, "updated_at"])
+    audit(locked, actor, "tenant.retention", locked, {"before": before, "after": changes})
+    return locked
+
+
+@transaction.atomic
 def invite_member(
     tenant: Tenant, email: str, role: str, actor: Actor, *, first_name: str = ""
 ) -> tuple[User, bool]:

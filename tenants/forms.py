@@ -85,3 +85,30 @@ class ApiKeyForm(forms.Form):
 class AuditFilterForm(forms.Form):
     verb = forms.CharField(required=False, max_length=64)
     actor = forms.CharField(required=False, max_length=120)
+
+
+class RetentionForm(forms.ModelForm):
+    """How long the desk keeps what it no longer needs, per merchant."""
+
+    prefix = "retention"
+
+    class Meta:
+        model = Tenant
+        fields = [
+            "personal_data_retention_days",
+            "webhook_payload_retention_days",
+            "agent_trace_retention_days",
+        ]
+        labels = {
+            "personal_data_retention_days": "Personal data of resolved contacts (days)",
+            "webhook_payload_retention_days": "Raw webhook payloads (days)",
+            "agent_trace_retention_days": "Agent trace inputs and outputs (days)",
+        }
+        help_texts = {
+            "personal_data_retention_days": "Counted from resolution; at least 30. "
+            "The customer's name, address, subject and messages are then anonymised.",
+            "webhook_payload_retention_days": "Bodies and headers are blanked; the "
+            "delivery record stays.",
+            "agent_trace_retention_days": "Steps and tool arguments/results are "
+            "blanked; tokens, latency and outcome stay.",
+        }

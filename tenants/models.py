@@ -8,6 +8,7 @@ import uuid
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -79,6 +80,18 @@ class Tenant(models.Model):
     qa_sample_percent = models.PositiveSmallIntegerField(default=5)
     # Sent to the customer when a case goes to a human; blank sends nothing.
     holding_message = models.TextField(blank=True)
+    # Retention, in days: personal data of resolved contacts, raw webhook
+    # deliveries, and the inputs/outputs of agent traces. Past it, a nightly task
+    # anonymises or blanks them and keeps the rows (desk/retention.py).
+    personal_data_retention_days = models.PositiveIntegerField(
+        default=365, validators=[MinValueValidator(30), MaxValueValidator(3650)]
+    )
+    webhook_payload_retention_days = models.PositiveIntegerField(
+        default=90, validators=[MinValueValidator(7), MaxValueValidator(3650)]
+    )
+    agent_trace_retention_days = models.PositiveIntegerField(
+        default=90, validators=[MinValueValidator(7), MaxValueValidator(3650)]
+    )
     # Onboarding: when an account manager confirmed the autonomy settings, and
     # when it went live.
     autonomy_confirmed_at = models.DateTimeField(null=True, blank=True)

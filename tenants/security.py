@@ -4,7 +4,10 @@
   MFA_REQUIRED_FOR_APPROVALS is on (the default outside DEBUG; the demo turns
   it off so its printed logins work as they are).
 - Approving above the specialist limit (a co-approval, or an edit that
-  raises the amount past it) needs a recent re-authentication."""
+  raises the amount past it) needs a recent re-authentication.
+- The Django admin can change anything, money included: it signs in only
+  through the allauth login (rate limits, the TOTP stage) and, under the same
+  setting, opens only to staff with two-factor authentication."""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django_htmx.http import HttpResponseClientRedirect
 
 
@@ -46,3 +49,28 @@ def require_recent_login(request: HttpRequest, back_to: str) -> None:
     url = f"{reverse('account_reauthenticate')}?{urlencode({'next': back_to})}"
     response = HttpResponseClientRedirect(url) if getattr(request, "htmx", False) else redirect(url)
     raise StepUpRequired(response)
+
+
+def _mfa_missing(user) -> bool:
+    return settings.MFA_REQUIRED_FOR_APPROVALS and not is_mfa_enabled(user)
+
+
+def admin_has_permission(request: HttpRequest) -> bool:
+    """Replaces AdminSite.has_permission: active staff, with two-factor when required."""
+    user = request.user
+    return user.is_active and user.is_staff and not _mfa_missing(user)
+
+
+def admin_login(request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+    """Replaces AdminSite.login. The admin's own password form would sign in
+    around allauth (no rate limit, no TOTP stage), so it is never shown."""
+    next_url = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = reverse("admin:index")
+    if not request.user.is_authenticated:
+        return redirect(f"{reverse('account_login')}?{urlencode({'next': next_url})}")
+    if not (request.user.is_active and request.user.is_staff):
+        raise PermissionDenied("The admin is for staff only.")
+    if _mfa_missing(request.user):
+        return redirect("mfa_index")
+    return redirect(next_url)

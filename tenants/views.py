@@ -25,6 +25,7 @@ from tenants.forms import (
     AuditFilterForm,
     AutonomyForm,
     InviteForm,
+    RetentionForm,
     RoleForm,
     TenantForm,
 )
@@ -79,12 +80,26 @@ def onboarding_page(request: HttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def settings_page(request: HttpRequest, slug: str) -> HttpResponse:
     tenant, _ = get_tenant_for_member(request.user, slug, Permission.MANAGE_TENANT)
-    form = AutonomyForm(request.POST or None, instance=tenant)
-    if request.method == "POST" and form.is_valid():
+    # Two forms on one page; the submit button says which one was posted.
+    posted = request.POST if request.method == "POST" else None
+    is_retention = posted is not None and "save-retention" in posted
+    form = AutonomyForm(None if is_retention else posted, instance=tenant)
+    retention_form = RetentionForm(posted if is_retention else None, instance=tenant)
+    if is_retention and retention_form.is_valid():
+        actions.update_retention_settings(
+            tenant, Actor.member(request.user), dict(retention_form.cleaned_data)
+        )
+        messages.success(request, "Retention saved.")
+        return redirect("tenants:settings", slug=tenant.slug)
+    if posted is not None and not is_retention and form.is_valid():
         actions.update_tenant_settings(tenant, Actor.member(request.user), dict(form.cleaned_data))
         messages.success(request, "Settings saved.")
         return redirect("tenants:settings", slug=tenant.slug)
-    return render(request, "tenants/settings.html", {"tenant": tenant, "form": form})
+    return render(
+        request,
+        "tenants/settings.html",
+        {"tenant": tenant, "form": form, "retention_form": retention_form},
+    )
 
 
 @require_http_methods(["GET", "POST"])

@@ -141,3 +141,110 @@ def test_openapi_schema_describes_both_operations(client):
     assert "post" in schema["paths"]["/api/v1/contacts"]
     assert "get" in schema["paths"]["/api/v1/contacts/{id}"]
     assert schema["components"]["schemas"]["ContactIn"]["required"] == ["customer_email", "body"]
+
+
+# Found by the schema fuzzer (tests/desk/test_api_fuzz.py), kept as plain cases.
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"customer_email": "a@example.com", "body": ["not", "text"]}, "body"),
+        ({"customer_email": "a@example.com", "body": "hi", "order_number": 1042}, "order_number"),
+        ({"customer_email": {"x": 1}, "body": "hi"}, "customer_email"),
+        ({"customer_email": "a@example.com", "body": None}, "body"),
+    ],
+)
+def test_fields_of_the_wrong_json_type_are_400_not_coerced(client, tenant_and_key, payload, field):
+    _, key = tenant_and_key
+    response = _post(client, key, payload)
+    assert response.status_code == 400
+    assert field in response.json()["fields"]
+    assert not Contact.objects.exists()
+
+
+def test_optional_fields_may_be_null(client, tenant_and_key, django_capture_on_commit_callbacks):
+    _, key = tenant_and_key
+    with django_capture_on_commit_callbacks():
+        response = _post(
+            client,
+            key,
+            {"customer_email": "a@example.com", "body": "hi", "channel": None, "subject": None},
+        )
+    assert response.status_code == 202
+    assert Contact.objects.get().channel == "api"
+
+
+def test_nul_characters_and_lone_surrogates_are_stored_as_replacement_characters(
+    client, tenant_and_key, django_capture_on_commit_callbacks
+):
+    """PostgreSQL refuses U+0000 and unpaired surrogates; they used to give a 500."""
+    _, key = tenant_and_key
+    body = b'{"customer_email": "a@example.com", "body": "hi\\u0000there", "extra": {"k\\ud800": "\\u0000"}}'
+    with django_capture_on_commit_callbacks():
+        response = client.post(
+            "/api/v1/contacts",
+            data=body,
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {key}"},
+        )
+    assert response.status_code == 202
+    message = Contact.objects.get().messages.get()
+    assert message.body == "hi\ufffdthere"
+    assert message.raw["extra"] == {"k\ufffd": "\ufffd"}
+
+
+@pytest.mark.parametrize("body", [b'{"body": NaN}', b'{"body": Infinity}', b"[" * 5000])
+def test_non_json_constants_and_absurd_nesting_are_400(client, tenant_and_key, body):
+    _, key = tenant_and_key
+    response = client.post(
+        "/api/v1/contacts",
+        data=body,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]
+
+
+def test_a_body_that_is_not_json_is_415(client, tenant_and_key):
+    _, key = tenant_and_key
+    response = client.post(
+        "/api/v1/contacts",
+        data={"customer_email": "a@example.com", "body": "hi"},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert response.status_code == 415
+    assert "application/json" in response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("get", "/api/v1/contacts", "POST"),
+        ("delete", "/api/v1/contacts", "POST"),
+        ("post", "/api/v1/contacts/00000000-0000-0000-0000-000000000000", "GET, HEAD"),
+        ("put", "/api/v1/contacts/00000000-0000-0000-0000-000000000000", "GET, HEAD"),
+    ],
+)
+def test_other_methods_are_405_in_json_with_allow(client, method, path, allowed):
+    """Not a CSRF page: the API has no session, so it says which methods it has."""
+    response = getattr(client, method)(path)
+    assert response.status_code == 405
+    assert response["Allow"] == allowed
+    assert response.json()["error"]
+
+
+def test_openapi_documents_security_errors_and_the_link_to_follow_a_contact(client):
+    schema = client.get("/api/v1/openapi.json").json()
+    assert schema["components"]["securitySchemes"]["tenantKey"]["scheme"] == "bearer"
+    create = schema["paths"]["/api/v1/contacts"]["post"]
+    read = schema["paths"]["/api/v1/contacts/{id}"]["get"]
+    assert set(create["responses"]) == {"202", "400", "401", "413", "415"}
+    assert set(read["responses"]) == {"200", "401", "404"}
+    for operation in (create, read):
+        for status, response in operation["responses"].items():
+            if status.startswith("4"):
+                content = response["content"]["application/json"]["schema"]
+                assert content == {"$ref": "#/components/schemas/Error"}
+    assert create["responses"]["202"]["links"]["GetContact"]["operationId"] == "getContact"

@@ -328,6 +328,39 @@ def test_approving_money_needs_two_factor_when_required(client, escalated, setti
     assert client.post(_approve(contact, proposal), {"reason_code": "policy_ok"}).status_code == 302
 
 
+@pytest.mark.parametrize("kind", [Proposal.Kind.STORE_CREDIT, Proposal.Kind.CANCEL_ORDER])
+def test_every_kind_that_pays_out_needs_two_factor(
+    client, settings, django_capture_on_commit_callbacks, kind
+):
+    """Not only refunds: store credit and a cancellation (which refunds what was
+    paid) move money too."""
+    settings.MFA_REQUIRED_FOR_APPROVALS = True
+    tenant = make_tenant()
+    contact = make_contact(tenant, order=make_order(tenant, total="40.00"), body="cancel it")
+    with django_capture_on_commit_callbacks(execute=False):
+        proposal = submit_proposal(
+            contact,
+            ProposalDraft(
+                kind=kind,
+                amount=Decimal("40.00"),
+                currency="USD",
+                reply_draft="Done.",
+                confidence=Decimal("0.9"),
+                rationale="Customer asked",
+                parameters={},
+            ),
+            guardrails=[{"name": "kind_allowed", "passed": False, "detail": "needs a human"}],
+            actor=Actor.agent(),
+        )
+    client.force_login(make_member(tenant, Role.SPECIALIST))
+
+    response = client.post(_approve(contact, proposal), {"reason_code": "policy_ok"})
+
+    assert response.status_code == 403
+    proposal.refresh_from_db()
+    assert proposal.status == Proposal.Status.PROPOSED
+
+
 def test_a_lead_approving_above_the_limit_must_have_signed_in_recently(client, escalated):
     tenant, contact, proposal = escalated
     tenant.specialist_approval_limit = Decimal("100")
