@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from celery import current_app
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -355,6 +356,44 @@ def _connection(tenant_id: int, channel: str) -> Connection | None:
         .order_by("-created_at")
         .first()
     )
+
+
+# The credential that names the sender, per provider, in order of preference.
+IDENTITY_FIELDS = {
+    "twilio": ("from_number", "messaging_service_sid"),
+    "whatsapp": ("phone_number_id",),
+    "email": ("from_email",),
+}
+
+
+def sender_identity(connection: Connection) -> str:
+    """Who a messaging connection sends as: a number, a Messaging Service, a WhatsApp
+    phone-number id or a From address. Not a secret, so it may be shown."""
+    credentials = connection.credentials
+    for field in IDENTITY_FIELDS.get(connection.provider, ()):
+        if credentials.get(field):
+            return credentials[field]
+    return ""
+
+
+@dataclass
+class Sender:
+    channel: str
+    connection: Connection | None
+    identity: str
+
+
+def outbox_senders(tenant: Tenant) -> list[Sender]:
+    """Which connection, and so which identity, the outbox uses on each channel: the
+    newest active one (see ``client_for``); email falls back to the site's address."""
+    senders = []
+    for channel in (Channel.EMAIL, Channel.SMS, Channel.WHATSAPP):
+        connection = _connection(tenant.pk, channel)
+        identity = sender_identity(connection) if connection else ""
+        if channel == Channel.EMAIL and not identity:
+            identity = settings.DEFAULT_FROM_EMAIL
+        senders.append(Sender(channel, connection, identity))
+    return senders
 
 
 def configured_channels(tenant_ids: list[int]) -> dict[int, set[str]]:
