@@ -568,3 +568,15 @@ def test_malformed_email_payload_is_refused(client, tenant):
     inbox = _email_connection(tenant)
     assert post_email(client, inbox, None, body="[1, 2").status_code == 400
     assert not InboundMessage.objects.exists()
+
+
+def test_two_customers_known_only_by_phone_do_not_share_a_history(client, tenant, twilio):
+    from agents.tools import get_customer_history
+
+    post_twilio(client, twilio, _sms("First", sid="SM1", sender="+14155550001"))
+    post_twilio(client, twilio, _sms("Second", sid="SM2", sender="+14155550002"))
+    post_twilio(client, twilio, _sms("Third", sid="SM3", sender="+14155550003"))
+    thread_received()
+    contact = Contact.objects.get(tenant=tenant, customer__phone="+14155550001")
+    assert contact.customer_email == ""
+    assert get_customer_history(contact, contact.customer)["contacts_90d"] == 0
