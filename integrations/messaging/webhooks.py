@@ -84,6 +84,8 @@ def process_twilio(delivery: Delivery) -> None:
     if "Body" not in payload or "From" not in payload:
         raise Ignored("Neither a status callback nor an inbound message")
     sender = payload["From"]
+    # A picture with no words (MMS) is kept, but there is nothing for the agent to read.
+    media_only = payload.get("NumMedia", "0") not in ("", "0") and not payload["Body"].strip()
     kept = actions.receive_message(
         delivery.connection,
         actions.Incoming(
@@ -92,6 +94,7 @@ def process_twilio(delivery: Delivery) -> None:
             sender=sender,
             body=payload["Body"],
             sent_at=datetime.now(UTC),
+            kind="media" if media_only else "text",
             sender_name=payload.get("ProfileName", ""),
             raw=payload,
             # With Advanced Opt-Out Twilio classifies the keyword itself, in any language.

@@ -227,6 +227,18 @@ def test_yes_from_a_customer_who_never_opted_out_is_an_answer(client, tenant, tw
     assert contact.messages.last().body == "Yes"
 
 
+def test_a_picture_without_words_is_kept_but_starts_no_contact(client, tenant, twilio):
+    mms = _sms(
+        "",
+        NumMedia="1",
+        MediaContentType0="image/jpeg",
+        MediaUrl0="https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1",
+    )
+    assert post_twilio(client, twilio, mms).status_code == 200
+    assert thread_received() == []
+    assert InboundMessage.objects.get().state == "unsupported"
+
+
 def test_twilio_form_that_is_not_a_message_webhook_is_malformed(client, tenant, twilio):
     response = post_twilio(client, twilio, {"From": PHONE, "Body": "hi"})
     assert response.status_code == 400
