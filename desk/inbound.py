@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from desk import delivery, live, sla
 from desk.actions import create_contact, refresh_search
-from desk.models import Contact, Message
+from desk.models import Contact, Message, SlaClock
 from integrations.messaging.actions import find_or_create_customer
 from integrations.messaging.models import Channel, InboundMessage, OutboundMessage
 from integrations.models import Customer
@@ -140,8 +140,11 @@ def _append(contact: Contact, inbound: InboundMessage) -> Message:
         raw=_raw(inbound),
         created_at=timezone.now(),
     )
-    # Waiting on the customer is over; a clock not paused is left alone.
-    sla.resume_clocks(locked)
+    # Waiting on the customer is over. Clocks paused for the carrier wait on.
+    if SlaClock.objects.filter(
+        contact=locked, state=SlaClock.State.PAUSED, pause_reason=SlaClock.PauseReason.CUSTOMER
+    ).exists():
+        sla.resume_clocks(locked)
     locked.save(update_fields=["updated_at"])
     refresh_search(locked)
     audit(locked.tenant, ACTOR, "contact.customer_reply", locked, {"channel": inbound.channel})

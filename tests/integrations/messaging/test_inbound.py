@@ -172,6 +172,19 @@ def test_sms_joins_the_customers_open_sms_contact_and_resumes_its_clocks(client,
     assert contact.tenant.audit_events.filter(verb="contact.customer_reply").exists()
 
 
+def test_clocks_paused_for_the_carrier_stay_paused_when_the_customer_writes(client, tenant, twilio):
+    customer = make_customer(tenant, phone=PHONE)
+    contact = make_contact(tenant, customer=customer, channel="sms", status="escalated")
+    sla.start_escalation_clocks(contact, timezone.now())
+    paused = sla.pause_clocks(contact, SlaClock.PauseReason.CARRIER)
+
+    post_twilio(client, twilio, _sms("Still nothing"))
+    thread_received()
+
+    assert contact.messages.last().body == "Still nothing"
+    assert SlaClock.objects.filter(contact=contact, state="paused").count() == paused > 0
+
+
 def test_a_resolved_contact_is_not_reopened_by_the_next_sms(client, tenant, twilio):
     customer = make_customer(tenant, phone=PHONE)
     old = make_contact(tenant, customer=customer, channel="sms", status="resolved")
