@@ -92,6 +92,10 @@ def get_customer_history(contact: Contact, customer: Customer | None) -> dict[st
         pk=contact.pk
     )
     refunds = Refund.objects.filter(tenant=contact.tenant, order__email__iexact=email)
+    if not email:
+        # Someone known only by phone (SMS, WhatsApp): a blank address is everyone's.
+        contacts = contacts.filter(customer=customer) if customer else contacts.none()
+        refunds = refunds.filter(order__customer=customer) if customer else refunds.none()
     orders = Order.objects.filter(tenant=contact.tenant, email__iexact=email) if email else None
     return {
         "email": email,

@@ -22,7 +22,7 @@ from desk import csat, delivery, live, sla
 from desk.models import Contact, Decision, Macro, Message, Proposal, QaReview
 from integrations import access as commerce
 from integrations import executors
-from integrations.models import Order
+from integrations.models import Customer, Order
 from tenants.actions import audit
 from tenants.actor import Actor
 from tenants.models import Membership, Tenant, User
@@ -86,13 +86,15 @@ def create_contact(
     order_number: str = "",
     subject: str = "",
     raw: dict[str, Any] | None = None,
+    customer: Customer | None = None,
 ) -> Contact:
-    """Save an inbound contact and its first message; the agent picks it up on commit."""
+    """Save an inbound contact and its first message; the agent picks it up on commit.
+    ``customer`` is given when the sender is known by phone rather than email."""
     order = commerce.find_order(tenant, order_number) if order_number else None
     contact = Contact.objects.create(
         tenant=tenant,
         channel=channel,
-        customer=commerce.find_customer(tenant, customer_email),
+        customer=customer or commerce.find_customer(tenant, customer_email),
         customer_email=customer_email.lower(),
         customer_name=customer_name,
         order=order,

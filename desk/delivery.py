@@ -12,6 +12,18 @@ from integrations.messaging.models import Channel, OutboundMessage
 ANSWER_ON = {Contact.Channel.SMS: Channel.SMS, Contact.Channel.WHATSAPP: Channel.WHATSAPP}
 
 
+KEY_PREFIX = "desk-message:"
+
+
+def message_pks_for(idempotency_keys: list[str]) -> list[int]:
+    """The desk messages behind outbox rows, by the key ``deliver`` gave them."""
+    return [
+        int(key.removeprefix(KEY_PREFIX))
+        for key in idempotency_keys
+        if key.startswith(KEY_PREFIX) and key.removeprefix(KEY_PREFIX).isdigit()
+    ]
+
+
 def deliver(message: Message) -> None:
     """Queue one outbound desk message, once (keyed by the message row)."""
     contact = message.contact
@@ -27,7 +39,7 @@ def deliver(message: Message) -> None:
         subject=f"Re: {contact.subject}"
         if contact.subject
         else f"Your message to {contact.tenant.name}",
-        idempotency_key=f"desk-message:{message.pk}",
+        idempotency_key=f"{KEY_PREFIX}{message.pk}",
         customer=customer,
         order=contact.order,
         trigger="desk_reply",

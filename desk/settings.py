@@ -289,6 +289,9 @@ LOGGING = {
 # --- product defaults -----------------------------------------------------------
 
 DEMO_SIMULATOR_INTERVAL = float(os.environ.get("DEMO_SIMULATOR_INTERVAL", "6"))
+# A customer's SMS, WhatsApp or email joins their open contact if it was active
+# within this many days; otherwise it starts a new contact.
+INBOUND_THREAD_DAYS = int(os.environ.get("INBOUND_THREAD_DAYS", "7"))
 
 CELERY_BEAT_SCHEDULE = {
     "requeue-stalled-work": {"task": "desk.requeue_stalled", "schedule": 60.0},

@@ -1,8 +1,9 @@
-"""Celery tasks of the desk: executing approved proposals."""
+"""Celery tasks of the desk: executing approved proposals, threading inbound messages."""
 
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import OperationalError
 
 from desk import actions
 from integrations.executors import ExecutionError
@@ -25,17 +26,35 @@ def execute_proposal(self, *, proposal_id: int) -> str:
     return proposal.status
 
 
+@shared_task(
+    name="desk.thread_inbound",
+    autoretry_for=(OperationalError,),
+    retry_backoff=2,
+    max_retries=5,
+    soft_time_limit=30,
+)
+def thread_inbound(*, inbound_message_id: int) -> str:
+    """Thread one customer message (SMS, WhatsApp, email) into a contact. Safe to run
+    twice: the message row is locked and only a message not yet threaded is handled."""
+    from desk import inbound
+
+    done = inbound.thread_inbound(inbound_message_id)
+    return done.state if done else "skipped"
+
+
 @shared_task(name="desk.requeue_stalled", soft_time_limit=30)
 def requeue_stalled(*, older_than_seconds: float = 120) -> int:
     """Re-enqueue work whose task was lost (broker restart, a worker killed before
-    it acknowledged): contacts still waiting for the agent and approved proposals
-    not yet executed, after a grace period. Safe because both tasks are idempotent."""
+    it acknowledged): contacts still waiting for the agent, approved proposals
+    not yet executed and customer messages not yet threaded, after a grace
+    period. Safe because all three tasks are idempotent."""
     from datetime import timedelta
 
     from django.utils import timezone
 
     from desk.celery import app
     from desk.models import Contact, Proposal
+    from integrations.messaging.models import InboundMessage
 
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     count = 0
@@ -48,6 +67,11 @@ def requeue_stalled(*, older_than_seconds: float = 120) -> int:
         status=Proposal.Status.APPROVED, created_at__lt=cutoff
     ).values_list("pk", flat=True)[:500]:
         execute_proposal.delay(proposal_id=proposal_id)
+        count += 1
+    for inbound_id in InboundMessage.objects.filter(
+        state=InboundMessage.State.RECEIVED, created_at__lt=cutoff
+    ).values_list("pk", flat=True)[:500]:
+        thread_inbound.delay(inbound_message_id=inbound_id)
         count += 1
     return count
 

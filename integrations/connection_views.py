@@ -1,6 +1,9 @@
-"""A tenant's connections: store platforms and carrier feeds, credentials encrypted at rest."""
+"""A tenant's connections: store platforms, carrier feeds and messaging senders,
+credentials encrypted at rest."""
 
 from __future__ import annotations
+
+import re
 
 from django import forms
 from django.contrib import messages
@@ -9,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from integrations.actions import create_connection
+from integrations.messaging.actions import outbox_senders, sender_identity
 from integrations.models import Connection
 from tenants.access import get_tenant_for_member
 from tenants.actor import Actor
@@ -20,6 +24,9 @@ KIND_OF = {
     Connection.Provider.SANDBOX_CARRIER: Connection.Kind.CARRIER,
     Connection.Provider.UPS: Connection.Kind.CARRIER,
     Connection.Provider.AFTERSHIP: Connection.Kind.CARRIER,
+    Connection.Provider.TWILIO: Connection.Kind.MESSAGING,
+    Connection.Provider.WHATSAPP: Connection.Kind.MESSAGING,
+    Connection.Provider.EMAIL: Connection.Kind.MESSAGING,
 }
 
 
@@ -35,31 +42,104 @@ class ConnectionForm(forms.Form):
     api_key = forms.CharField(
         max_length=255, required=False, widget=forms.PasswordInput, help_text="AfterShip"
     )
-    webhook_secret = forms.CharField(max_length=255, required=False, widget=forms.PasswordInput)
+    webhook_secret = forms.CharField(
+        max_length=255, required=False, widget=forms.PasswordInput, help_text="Shopify"
+    )
+    # Messaging: who the outbox sends as, and how inbound webhooks are checked.
+    account_sid = forms.CharField(max_length=64, required=False, help_text="Twilio account SID")
+    auth_token = forms.CharField(
+        max_length=255, required=False, widget=forms.PasswordInput, help_text="Twilio"
+    )
+    from_number = forms.CharField(
+        max_length=32, required=False, help_text="Twilio: the sending number, +14155550100"
+    )
+    messaging_service_sid = forms.CharField(
+        max_length=64, required=False, help_text="Twilio: instead of a number, MG…"
+    )
+    phone_number_id = forms.CharField(
+        max_length=64, required=False, help_text="WhatsApp Cloud API phone-number id"
+    )
+    app_secret = forms.CharField(
+        max_length=255,
+        required=False,
+        widget=forms.PasswordInput,
+        help_text="WhatsApp: the Meta app secret that signs webhooks",
+    )
+    verify_token = forms.CharField(
+        max_length=255, required=False, help_text="WhatsApp: any phrase, entered at Meta too"
+    )
+    from_email = forms.EmailField(required=False, help_text="Email: the From address")
+    reply_to = forms.EmailField(required=False, help_text="Email: where replies go")
+    inbound_password = forms.CharField(
+        max_length=255,
+        required=False,
+        widget=forms.PasswordInput,
+        help_text="Email: the password in Postmark's inbound webhook URL",
+    )
 
     REQUIRED = {
         Connection.Provider.SHOPIFY: ("shop_domain", "access_token", "webhook_secret"),
         Connection.Provider.UPS: ("client_id", "client_secret"),
         Connection.Provider.AFTERSHIP: ("api_key",),
+        Connection.Provider.TWILIO: ("account_sid", "auth_token"),
+        Connection.Provider.WHATSAPP: (
+            "phone_number_id",
+            "access_token",
+            "app_secret",
+            "verify_token",
+        ),
+        Connection.Provider.EMAIL: ("from_email", "inbound_password"),
     }
+    # Fields whose value is stored in the credentials under another name.
+    STORED_AS = {"app_secret": "webhook_secret", "inbound_password": "webhook_secret"}
+
+    def clean_from_number(self) -> str:
+        number = self.cleaned_data["from_number"].strip()
+        if number and not re.fullmatch(r"\+[1-9]\d{6,14}", number.replace(" ", "")):
+            raise forms.ValidationError("An international number: + then country code and digits.")
+        return number.replace(" ", "")
 
     def clean(self) -> dict:
         data = super().clean()
-        for field in self.REQUIRED.get(data.get("provider"), ()):
+        provider = data.get("provider")
+        for field in self.REQUIRED.get(provider, ()):
             if not data.get(field):
                 self.add_error(field, "Required for this provider.")
+        if provider == Connection.Provider.TWILIO and not (
+            data.get("from_number") or data.get("messaging_service_sid")
+        ):
+            self.add_error("from_number", "A sending number or a Messaging Service SID.")
         return data
 
     def credentials(self) -> dict:
-        secret_fields = (
-            "shop_domain",
-            "access_token",
-            "client_id",
-            "client_secret",
-            "api_key",
-            "webhook_secret",
-        )
-        return {k: self.cleaned_data[k] for k in secret_fields if self.cleaned_data.get(k)}
+        """The chosen provider's fields; a messaging sender stores only its own, so a
+        value typed into another provider's field is never kept."""
+        fields = MESSAGING_FIELDS.get(self.cleaned_data["provider"], STORE_AND_CARRIER_FIELDS)
+        return {
+            self.STORED_AS.get(k, k): self.cleaned_data[k]
+            for k in fields
+            if self.cleaned_data.get(k)
+        }
+
+
+STORE_AND_CARRIER_FIELDS = (
+    "shop_domain",
+    "access_token",
+    "client_id",
+    "client_secret",
+    "api_key",
+    "webhook_secret",
+)
+MESSAGING_FIELDS = {
+    Connection.Provider.TWILIO: (
+        "account_sid",
+        "auth_token",
+        "from_number",
+        "messaging_service_sid",
+    ),
+    Connection.Provider.WHATSAPP: ("phone_number_id", "access_token", "app_secret", "verify_token"),
+    Connection.Provider.EMAIL: ("from_email", "reply_to", "inbound_password"),
+}
 
 
 @require_http_methods(["GET", "POST"])
@@ -78,7 +158,7 @@ def connections_page(request: HttpRequest, slug: str) -> HttpResponse:
         )
         messages.success(request, f"{connection.name} connected.")
         return redirect("connections:page", slug=tenant.slug)
-    connections = tenant.connections.order_by("kind", "name")
+    connections = [(c, sender_identity(c)) for c in tenant.connections.order_by("kind", "name")]
     return render(
         request,
         "integrations/connections.html",
@@ -86,6 +166,9 @@ def connections_page(request: HttpRequest, slug: str) -> HttpResponse:
             "tenant": tenant,
             "form": form,
             "connections": connections,
+            "senders": outbox_senders(tenant),
             "site": request.build_absolute_uri("/").rstrip("/"),
+            "scheme": request.scheme,
+            "host": request.get_host(),
         },
     )

@@ -27,6 +27,9 @@ class Connection(models.Model):
         SHOPIFY = "shopify", "Shopify"
         UPS = "ups", "UPS Track API"
         AFTERSHIP = "aftership", "AfterShip"
+        TWILIO = "twilio", "Twilio SMS"
+        WHATSAPP = "whatsapp", "WhatsApp Cloud API"
+        EMAIL = "email", "Email (Postmark inbound)"
 
     class Kind(models.TextChoices):
         COMMERCE = "commerce"
@@ -123,9 +126,12 @@ class MirrorVersion(models.Model):
 
 
 class Customer(models.Model):
+    """A merchant's customer. Someone who first wrote by SMS or WhatsApp may have no
+    email address yet, only a phone number."""
+
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="customers")
-    email = models.EmailField()
+    email = models.EmailField(blank=True)
     name = models.CharField(max_length=160, blank=True)
     phone = models.CharField(max_length=32, blank=True)
     is_vip = models.BooleanField(default=False)
@@ -134,8 +140,13 @@ class Customer(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "email"], name="customer_email_per_tenant")
+            models.UniqueConstraint(
+                fields=["tenant", "email"],
+                condition=~models.Q(email=""),
+                name="customer_email_per_tenant",
+            )
         ]
+        indexes = [models.Index(fields=["tenant", "phone"])]
 
     def __str__(self) -> str:
         return self.name or self.email

@@ -102,6 +102,13 @@ def _providers() -> dict[str, WebhookProvider]:
             messaging_webhooks.process_whatsapp,
             verify=messaging_webhooks.verify_whatsapp,
         ),
+        "email": WebhookProvider(
+            "",
+            "",
+            "",
+            messaging_webhooks.process_postmark,
+            verify_request=messaging_webhooks.verify_postmark,
+        ),
     }
 
 

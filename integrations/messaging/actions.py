@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery import current_app
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -29,7 +31,13 @@ from integrations.messaging.clients import (
     TwilioClient,
     WhatsAppClient,
 )
-from integrations.messaging.models import Channel, ConversationWindow, OptOut, OutboundMessage
+from integrations.messaging.models import (
+    Channel,
+    ConversationWindow,
+    InboundMessage,
+    OptOut,
+    OutboundMessage,
+)
 from integrations.models import Connection, Customer, Order, Shipment
 from tenants.models import Tenant
 
@@ -122,6 +130,131 @@ def handle_keyword(tenant: Tenant, channel: str, address: str, text: str) -> str
         opt_in(tenant, channel, address)
         return "start"
     return ""
+
+
+@dataclass
+class Incoming:
+    """One customer message as a provider's webhook described it, before it is kept."""
+
+    channel: str
+    provider_id: str
+    sender: str
+    body: str
+    sent_at: datetime
+    kind: str = "text"
+    sender_name: str = ""
+    subject: str = ""
+    thread_refs: list[str] | None = None
+    raw: dict[str, Any] | None = None
+    # The provider's own reading of an opt-out keyword (Twilio's OptOutType).
+    keyword: str = ""
+
+
+def _is_keyword(tenant: Tenant, provider: str, sender: str, incoming: Incoming) -> bool:
+    """Apply STOP / START and say whether the message was only that keyword.
+
+    A START word ("yes") from someone who never opted out is an answer, not a
+    keyword: it must reach the contact it answers."""
+    texts = [incoming.keyword] if incoming.keyword else [incoming.body]
+    if incoming.channel == Channel.EMAIL:
+        # Mail clients unsubscribe by mailing us with the subject "unsubscribe".
+        texts.append(incoming.subject)
+    words = {text.strip().upper().rstrip(".!") for text in texts}
+    if words & STOP_WORDS:
+        source = provider if incoming.keyword else "keyword"
+        opt_out(tenant, incoming.channel, sender, source=source)
+        return True
+    if words & START_WORDS:
+        return opt_in(tenant, incoming.channel, sender) > 0
+    return False
+
+
+def receive_message(connection: Connection, incoming: Incoming) -> InboundMessage | None:
+    """Keep a customer's message once and hand it to the desk to thread into a contact.
+
+    Returns None for a redelivery of a message already kept (nothing happens
+    again). Keywords (STOP, START) are handled here and never become contacts;
+    kinds we cannot read are kept for the record but not handed on. Runs inside
+    the webhook's transaction: the desk is told on commit, by task name, since
+    this app does not import the desk."""
+    tenant = connection.tenant
+    sender = normalize_address(incoming.channel, incoming.sender)
+    if not (sender and incoming.provider_id):
+        raise ValueError("An inbound message needs a sender and the provider's message id")
+    if InboundMessage.objects.filter(
+        tenant=tenant, provider=connection.provider, provider_id=incoming.provider_id
+    ).exists():
+        return None
+    record_inbound(tenant, incoming.channel, sender, incoming.sent_at)
+    state = InboundMessage.State.RECEIVED
+    if incoming.kind != "text":
+        state = InboundMessage.State.UNSUPPORTED
+    elif _is_keyword(tenant, connection.provider, sender, incoming):
+        state = InboundMessage.State.OPTED_OUT
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            message = InboundMessage.objects.create(
+                tenant=tenant,
+                connection=connection,
+                channel=incoming.channel,
+                provider=connection.provider,
+                provider_id=incoming.provider_id[:255],
+                kind=incoming.kind[:32],
+                sender=sender,
+                sender_name=incoming.sender_name[:160],
+                subject=incoming.subject[:255],
+                body=incoming.body,
+                thread_refs=incoming.thread_refs or [],
+                raw=incoming.raw or {},
+                state=state,
+                sent_at=incoming.sent_at,
+                created_at=now,
+                processed_at=None if state == InboundMessage.State.RECEIVED else now,
+            )
+    except IntegrityError:
+        # The same message on two parallel deliveries: the other one keeps it.
+        return None
+    if state == InboundMessage.State.RECEIVED:
+        message_id = message.pk
+        transaction.on_commit(
+            lambda: current_app.send_task(
+                "desk.thread_inbound", kwargs={"inbound_message_id": message_id}
+            )
+        )
+    return message
+
+
+def same_phone(stored: str, address: str) -> bool:
+    """Whether a phone number as a store kept it is ``address`` (+digits). Stores often
+    keep national numbers ("(415) 555-2345", "07700 900123"): those match the
+    international number they end, trunk zero dropped."""
+    if normalize_address(Channel.SMS, stored) == address:
+        return True
+    stored = stored.strip()
+    national = re.sub(r"\D", "", stored).lstrip("0")
+    if stored.startswith(("+", "00")) or len(national) < 8:
+        return False
+    return address.endswith(national)
+
+
+def find_or_create_customer(tenant: Tenant, channel: str, address: str, name: str = "") -> Customer:
+    """The tenant's customer behind an email address or a phone number, created when
+    nobody has written from it before. Phones are compared in one spelling (+digits),
+    whatever format the store mirrored them in."""
+    address = normalize_address(channel, address)
+    if channel == Channel.EMAIL:
+        customer, _ = Customer.objects.get_or_create(
+            tenant=tenant, email__iexact=address, defaults={"email": address, "name": name}
+        )
+        return customer
+    # Narrow by the last digits in SQL, compare the full number in Python.
+    for customer in Customer.objects.filter(tenant=tenant, phone__contains=address[-4:]).order_by(
+        "created_at"
+    ):
+        if same_phone(customer.phone, address):
+            return customer
+    return Customer.objects.create(tenant=tenant, email="", phone=address, name=name)
 
 
 @dataclass
@@ -223,6 +356,44 @@ def _connection(tenant_id: int, channel: str) -> Connection | None:
         .order_by("-created_at")
         .first()
     )
+
+
+# The credential that names the sender, per provider, in order of preference.
+IDENTITY_FIELDS = {
+    "twilio": ("from_number", "messaging_service_sid"),
+    "whatsapp": ("phone_number_id",),
+    "email": ("from_email",),
+}
+
+
+def sender_identity(connection: Connection) -> str:
+    """Who a messaging connection sends as: a number, a Messaging Service, a WhatsApp
+    phone-number id or a From address. Not a secret, so it may be shown."""
+    credentials = connection.credentials
+    for field in IDENTITY_FIELDS.get(connection.provider, ()):
+        if credentials.get(field):
+            return credentials[field]
+    return ""
+
+
+@dataclass
+class Sender:
+    channel: str
+    connection: Connection | None
+    identity: str
+
+
+def outbox_senders(tenant: Tenant) -> list[Sender]:
+    """Which connection, and so which identity, the outbox uses on each channel: the
+    newest active one (see ``client_for``); email falls back to the site's address."""
+    senders = []
+    for channel in (Channel.EMAIL, Channel.SMS, Channel.WHATSAPP):
+        connection = _connection(tenant.pk, channel)
+        identity = sender_identity(connection) if connection else ""
+        if channel == Channel.EMAIL and not identity:
+            identity = settings.DEFAULT_FROM_EMAIL
+        senders.append(Sender(channel, connection, identity))
+    return senders
 
 
 def configured_channels(tenant_ids: list[int]) -> dict[int, set[str]]:

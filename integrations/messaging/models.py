@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from tenants.models import Tenant
 
-__all__ = ["Channel", "ConversationWindow", "OptOut", "OutboundMessage"]
+__all__ = ["Channel", "ConversationWindow", "InboundMessage", "OptOut", "OutboundMessage"]
 
 # WhatsApp lets a business send free text only within 24 hours of the
 # customer's last message; outside it, only an approved template.
@@ -164,6 +164,56 @@ class ConversationWindow(models.Model):
 
     def is_open(self, now: datetime) -> bool:
         return now - self.last_inbound_at < WHATSAPP_SESSION
+
+
+class InboundMessage(models.Model):
+    """One message a customer sent us, once per provider message id.
+
+    The webhook that carried it is kept as a WebhookEvent; this row is what the
+    desk threads into a contact. A provider redelivering the message (with or
+    without a new delivery id) finds this row and changes nothing."""
+
+    class State(models.TextChoices):
+        RECEIVED = "received"  # waiting for the desk to thread it
+        THREADED = "threaded"  # appended to an open contact
+        NEW_CONTACT = "new_contact"  # started a contact of its own
+        OPTED_OUT = "opted_out"  # a STOP/START keyword: handled here, never a contact
+        UNSUPPORTED = "unsupported"  # a kind we cannot read (a sticker, a location)
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="inbound_messages")
+    connection = models.ForeignKey(
+        "integrations.Connection", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    provider = models.CharField(max_length=32)
+    provider_id = models.CharField(max_length=255)
+    kind = models.CharField(max_length=32, default="text")
+    sender = models.CharField(max_length=254)
+    sender_name = models.CharField(max_length=160, blank=True)
+    subject = models.CharField(max_length=255, blank=True)
+    body = models.TextField(blank=True)
+    # Message-IDs of the email this one answers (In-Reply-To first, then References).
+    thread_refs = models.JSONField(default=list, blank=True)
+    raw = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.RECEIVED)
+    # The desk's contact, by public id: this app does not import the desk.
+    contact_public_id = models.UUIDField(null=True, blank=True)
+    sent_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "provider", "provider_id"], name="inbound_message_once"
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "channel", "sender"])]
+
+    def __str__(self) -> str:
+        return f"{self.channel} from {self.sender} ({self.state})"
 
 
 # Celery finds tasks in each app's ``tasks`` module; this package's tasks are
