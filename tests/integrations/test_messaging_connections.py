@@ -13,7 +13,7 @@ from integrations.messaging.actions import client_for
 from integrations.messaging.webhooks import whatsapp_signature
 from integrations.models import Connection, WebhookEvent
 from tenants.roles import Role
-from tests.factories import log_in, make_member, make_tenant
+from tests.factories import apply_webhooks, log_in, make_member, make_tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -107,6 +107,7 @@ def test_a_whatsapp_sender_signs_its_inbound_webhooks_with_the_app_secret(client
         headers={"X-Hub-Signature-256": whatsapp_signature("meta-app-secret", body)},
     )
     assert signed.status_code == 200
+    assert apply_webhooks() == ["processed"]
     assert WebhookEvent.objects.get().status == "processed"
 
 

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integrations', '0006_sandbox_returns'),
+        ('integrations', '0007_webhook_processing_queue'),
         ('tenants', '0004_quality_and_holding_message'),
     ]
 
