@@ -95,13 +95,13 @@ def _answered_contact(inbound: InboundMessage, customer: Customer) -> Contact | 
     the outbox row leads to the desk message and its contact."""
     if inbound.channel != Channel.EMAIL or not inbound.thread_refs:
         return None
-    keys = dict(
-        OutboundMessage.objects.filter(
-            tenant_id=inbound.tenant_id,
-            channel=Channel.EMAIL,
-            provider_id__in=inbound.thread_refs,
-        ).values_list("provider_id", "idempotency_key")
-    )
+    keys = {}
+    for provider_id, email_message_id, key in OutboundMessage.objects.filter(
+        Q(provider_id__in=inbound.thread_refs) | Q(email_message_id__in=inbound.thread_refs),
+        tenant_id=inbound.tenant_id,
+        channel=Channel.EMAIL,
+    ).values_list("provider_id", "email_message_id", "idempotency_key"):
+        keys[email_message_id or provider_id] = key
     # The nearest reference (In-Reply-To) wins over older ones in References.
     for ref in inbound.thread_refs:
         pks = delivery.message_pks_for([keys[ref]]) if ref in keys else []

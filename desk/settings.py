@@ -7,6 +7,7 @@ Redis start under ./var/ (desk.embedded); with them set, those servers are used.
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 import dj_database_url
@@ -156,6 +157,7 @@ INSTALLED_APPS = [
     "channels",
     "django_htmx",
     "template_partials",
+    "anymail",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -252,6 +254,13 @@ if not ENCRYPTION_KEY and not DEBUG:
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "desk@localhost")
+# Postmark's delivery events authenticate with HTTP basic credentials in the
+# webhook URL ("user:password"). Unset, a random one is made per process,
+# which refuses every event until it is configured.
+ANYMAIL = {
+    "WEBHOOK_SECRET": os.environ.get("ANYMAIL_WEBHOOK_SECRET")
+    or f"desk:{secrets.token_urlsafe(24)}",
+}
 
 # --- production hardening (all on unless DEBUG) --------------------------------
 

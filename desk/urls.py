@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from anymail.webhooks.postmark import PostmarkTrackingWebhookView
 from django.contrib import admin
 from django.urls import include, path
 
@@ -59,6 +60,11 @@ urlpatterns = [
     path("api/v1/", include((api_patterns, "api"))),
     # Meta verifies a WhatsApp callback URL with a GET before posting to it.
     path("webhooks/whatsapp/<str:connection_id>", whatsapp_endpoint, name="whatsapp-webhook"),
+    path(
+        "webhooks/postmark/events",
+        PostmarkTrackingWebhookView.as_view(),
+        name="postmark-tracking",
+    ),
     path("webhooks/", include("integrations.urls")),
     path("t/<slug:slug>/billing/", include("billing.urls")),
     path("t/<slug:slug>/policy/", include("agents.policy.urls")),

@@ -8,8 +8,13 @@ class IntegrationsConfig(AppConfig):
     verbose_name = "Integrations and mirrored commerce data"
 
     def ready(self) -> None:
+        from anymail.signals import tracking
+
+        from integrations.messaging.email_events import on_tracking
         from integrations.models import Connection
         from tenants import onboarding
+
+        tracking.connect(on_tracking, dispatch_uid="integrations.postmark-events")
 
         def has(kind: str):
             return lambda tenant: Connection.objects.filter(

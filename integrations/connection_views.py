@@ -76,6 +76,13 @@ class ConnectionForm(forms.Form):
         widget=forms.PasswordInput,
         help_text="Email: the password in Postmark's inbound webhook URL",
     )
+    postmark_server_token = forms.CharField(
+        max_length=255,
+        required=False,
+        widget=forms.PasswordInput,
+        help_text="Email: Postmark server token, to send through Postmark and hear back "
+        "about deliveries and bounces (empty: the desk's own mail server)",
+    )
 
     REQUIRED = {
         Connection.Provider.SHOPIFY: ("shop_domain", "access_token", "webhook_secret"),
@@ -138,7 +145,12 @@ MESSAGING_FIELDS = {
         "messaging_service_sid",
     ),
     Connection.Provider.WHATSAPP: ("phone_number_id", "access_token", "app_secret", "verify_token"),
-    Connection.Provider.EMAIL: ("from_email", "reply_to", "inbound_password"),
+    Connection.Provider.EMAIL: (
+        "from_email",
+        "reply_to",
+        "inbound_password",
+        "postmark_server_token",
+    ),
 }
 
 

@@ -34,6 +34,7 @@ PUBLIC_NAMES = {
     "webhooks:receive",
     "desk:csat",
     "whatsapp-webhook",
+    "postmark-tracking",
 }
 PUBLIC_PREFIXES = ("account_", "mfa_", "admin:")
 

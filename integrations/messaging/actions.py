@@ -416,7 +416,9 @@ def client_for(tenant_id: int, channel: str):
     credentials = connection.credentials if connection else {}
     if channel == Channel.EMAIL:
         return EmailClient(
-            from_email=credentials.get("from_email", ""), reply_to=credentials.get("reply_to", "")
+            from_email=credentials.get("from_email", ""),
+            reply_to=credentials.get("reply_to", ""),
+            postmark_server_token=credentials.get("postmark_server_token", ""),
         )
     if connection is None:
         raise PermanentError(f"No {channel} sender is configured for this tenant")
@@ -526,6 +528,7 @@ def send_now(message_id: int, *, now: datetime | None = None) -> str:
         state=OutboundMessage.State.SENT,
         provider=sent.provider,
         provider_id=sent.provider_id,
+        email_message_id=sent.email_message_id,
         sent_at=now,
         error="",
         provider_responses=[*message.provider_responses, {"at": now.isoformat(), **sent.response}],
@@ -558,6 +561,9 @@ def fail(
 # say nothing we do not know already.
 _PROVIDER_STATES = {
     "sent": OutboundMessage.State.SENT,
+    "deferred": OutboundMessage.State.SENT,
+    "bounced": OutboundMessage.State.FAILED,
+    "rejected": OutboundMessage.State.FAILED,
     "delivered": OutboundMessage.State.DELIVERED,
     "read": OutboundMessage.State.DELIVERED,
     "undelivered": OutboundMessage.State.FAILED,

@@ -14,8 +14,9 @@ from email.utils import make_msgid
 from typing import Any
 
 import httpx
+from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, get_connection
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
@@ -25,6 +26,8 @@ class Sent:
     provider: str
     provider_id: str
     response: dict[str, Any] = field(default_factory=dict)
+    # The Message-ID header of an email, which replies quote back.
+    email_message_id: str = ""
 
 
 class SendError(Exception):
@@ -73,17 +76,30 @@ def _json(response: httpx.Response) -> dict[str, Any]:
 
 
 class EmailClient:
-    """Email through Django's configured mail backend (console, SMTP, or an anymail provider)."""
+    """Email through Django's configured mail backend (console, SMTP), or through
+    Postmark's API (django-anymail) when the tenant's sender has a server token,
+    which also brings delivery, bounce and complaint events back."""
 
     provider = "email"
 
-    def __init__(self, *, from_email: str = "", reply_to: str = "") -> None:
+    def __init__(
+        self, *, from_email: str = "", reply_to: str = "", postmark_server_token: str = ""
+    ) -> None:
         self.from_email = from_email or settings.DEFAULT_FROM_EMAIL
         self.reply_to = reply_to
+        self.postmark_server_token = postmark_server_token
 
     def send(self, message: OutgoingMessage, *, session_open: bool = False) -> Sent:
         domain = self.from_email.rpartition("@")[2] or "localhost"
+        # Ours, so a customer's reply (In-Reply-To) finds its way back to the case.
         message_id = make_msgid(domain=domain)
+        connection = (
+            get_connection(
+                "anymail.backends.postmark.EmailBackend", server_token=self.postmark_server_token
+            )
+            if self.postmark_server_token
+            else None
+        )
         email = EmailMessage(
             subject=message.subject or message.body.splitlines()[0][:120],
             body=message.body,
@@ -91,14 +107,37 @@ class EmailClient:
             to=[message.to],
             reply_to=[self.reply_to] if self.reply_to else None,
             headers={"Message-ID": message_id, "X-Desk-Reference": message.reference},
+            connection=connection,
         )
         try:
             email.send(fail_silently=False)
+        except AnymailRecipientsRefused as exc:
+            raise PermanentError(f"Recipient refused: {exc}") from exc
+        except AnymailAPIError as exc:
+            # Postmark answers 422 for what no retry fixes (inactive recipient,
+            # unverified sender); 401 for a bad token; 5xx and 429 are temporary.
+            if exc.status_code in {401, 403, 422}:
+                raise PermanentError(
+                    f"Postmark refused the message: {exc.describe_response()}"
+                ) from exc
+            raise TemporaryError(f"Postmark: {exc}") from exc
         except smtplib.SMTPRecipientsRefused as exc:
             raise PermanentError(f"Recipient refused: {exc.recipients}") from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise TemporaryError(f"Mail server: {exc}") from exc
-        return Sent(self.provider, message_id, {"message_id": message_id})
+        if connection is not None:
+            status = email.anymail_status
+            if not status.message_id or status.status & {"rejected", "invalid"}:
+                raise PermanentError(f"Postmark did not accept the message ({status.status})")
+            return Sent(
+                "postmark",
+                status.message_id or "",
+                {"message_id": message_id, "postmark_message_id": status.message_id},
+                email_message_id=message_id,
+            )
+        return Sent(
+            self.provider, message_id, {"message_id": message_id}, email_message_id=message_id
+        )
 
 
 class TwilioClient:

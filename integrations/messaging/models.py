@@ -84,6 +84,8 @@ class OutboundMessage(models.Model):
     context = models.JSONField(default=dict, blank=True)
     provider = models.CharField(max_length=32, blank=True)
     provider_id = models.CharField(max_length=128, blank=True)
+    # Email only: our Message-ID header, which a reply names in In-Reply-To.
+    email_message_id = models.CharField(max_length=255, blank=True, db_index=True)
     provider_responses = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
