@@ -133,3 +133,16 @@ def test_a_resolved_contact_is_described_by_the_schema(own_key, django_capture_o
     assert response.status_code == 200
     assert response.json()["resolution"]["decision"] == "approve"
     operation.validate_response(response)
+
+
+def test_a_fresh_contact_with_nothing_decided_is_described_by_the_schema(own_key):
+    tenant = ApiKey.objects.get(lookup=ApiKey.split(own_key)[0]).tenant
+    contact = make_contact(tenant)
+    operation = schema.find_operation_by_id("getContact")
+    case = operation.Case(path_parameters={"id": str(contact.public_id)})
+
+    response = case.call(headers={"Authorization": f"Bearer {own_key}"})
+
+    assert response.status_code == 200
+    assert response.json()["proposal"] is None and response.json()["resolution"] is None
+    operation.validate_response(response)
