@@ -18,7 +18,7 @@ from django.db.models import Sum, Value
 from django.utils import timezone
 
 from billing.actions import record_usage
-from desk import csat, delivery, live, sla
+from desk import csat, delivery, live, rollups, sla
 from desk.models import Contact, Decision, Macro, Message, Proposal, QaReview
 from integrations import access as commerce
 from integrations import executors
@@ -752,6 +752,7 @@ def _finish_execution(proposal: Proposal, result: dict[str, Any]) -> Proposal:
     locked.executed_at = timezone.now()
     locked.execution_result = result
     locked.save(update_fields=["status", "executed_at", "execution_result"])
+    rollups.note_change(locked.tenant, locked.executed_at)
     first = locked.decisions.order_by("created_at").first()
     decided_by = first.decided_by if first else None
     actor = Actor.member(decided_by) if decided_by else Actor.agent()
@@ -801,6 +802,7 @@ def _resolve(contact: Contact, *, by_ai: bool, reply: str, actor: Actor) -> None
         update_fields=["status", "resolution", "resolved_at", "claim_expires_at", "updated_at"]
     )
     record_usage(contact.tenant, contact.public_id, by_ai=by_ai, occurred_at=now)
+    rollups.note_change(contact.tenant, now)
     if by_ai and sampled_for_qa(contact):
         QaReview.objects.get_or_create(tenant=contact.tenant, contact=contact)
     sla.stop_clocks(contact, now)

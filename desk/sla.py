@@ -22,6 +22,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from desk import rollups
 from desk.models import (
     Contact,
     Decision,
@@ -321,6 +322,7 @@ def _stop(clock: SlaClock, at: datetime, now: datetime) -> SlaBreach | None:
     clock.save(update_fields=fields)
     if not late:
         return None
+    rollups.note_change(clock.contact.tenant, now)
     breach, _ = SlaBreach.objects.get_or_create(
         contact_id=clock.contact_id,
         target=clock.target,
@@ -488,6 +490,8 @@ def _mark(now: datetime, result: SweepResult, *, kind: str) -> int:
                 ],
                 ignore_conflicts=True,
             )
+            for tenant in Tenant.objects.filter(pk__in={c.tenant_id for c in clocks}):
+                rollups.note_change(tenant, now)
             result.breached += len(clocks)
             result.breached_ids += ids
         else:

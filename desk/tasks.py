@@ -1,4 +1,4 @@
-"""Celery tasks of the desk: executing approved proposals."""
+"""Celery tasks of the desk: executing approved proposals, the SLA sweep and board rollups."""
 
 from __future__ import annotations
 
@@ -62,3 +62,14 @@ def sweep_sla() -> dict:
     from desk import sla
 
     return sla.sweep().as_dict()
+
+
+@shared_task(name="desk.refresh_board_days", soft_time_limit=240, time_limit=300)
+def refresh_board_days() -> int:
+    """Summarise closed local days for the SLA boards: days never summarised and
+    days a late write changed. Safe to run twice or in parallel (day rows are
+    locked while they are redone); a board that finds a day still stale
+    summarises it itself, so a missed run only makes that board slower."""
+    from desk import rollups
+
+    return rollups.refresh_due()

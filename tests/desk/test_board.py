@@ -159,23 +159,32 @@ def test_tenant_board_query_count_is_constant(client, tenant):
     client.force_login(make_member(tenant, Role.LEAD))
     _resolved(tenant, by="ai", minutes=1)
     url = _board(tenant)
-    # session, user, membership (access), memberships (menu); contacts aggregate,
-    # refunds, backlog, breaches, CSAT; ledger totals and contract (month_summary);
-    # burn-down ledger days; alert counts, alert list.
-    assert _count(client, url) == 14
+    # session, user, membership (access), memberships (menu); contacts, refunds,
+    # breaches and CSAT of the last 24 h (raw: no whole day in range), backlog;
+    # ledger totals and contract (month_summary); burn-down ledger days; alert
+    # counts, alert list.
+    assert _count(client, url) == 11
     for minutes in range(20):
         _resolved(tenant, by="human", minutes=minutes)
         make_contact(tenant, status=Contact.Status.ESCALATED)
-    assert _count(client, url) == 14
+    assert _count(client, url) == 11
+    # Over 30 days, once the closed days are summarised: stale days (none),
+    # summed rollup, the partial days raw, backlog — instead of scanning the month.
+    boards.figures(
+        [tenant],
+        boards.period("30d", timezone.now(), timezone.get_current_timezone()),
+        timezone.now(),
+    )
+    assert _count(client, url + "?range=30d") == 13
 
 
 def test_overview_query_count_grows_only_with_tenants(client, tenant):
     lead = make_member(tenant, Role.LEAD)
     client.force_login(lead)
     url = reverse("desk:board")
-    # session, user, memberships (access), memberships (menu); five aggregates;
-    # two ledger queries per tenant; alert counts, alert list.
-    assert _count(client, url) == 13
+    # session, user, memberships (access), memberships (menu); the raw figures
+    # of the last 24 h, backlog; two ledger queries per tenant; alert counts, alert list.
+    assert _count(client, url) == 10
     for minutes in range(20):
         _resolved(tenant, by="ai", minutes=minutes)
-    assert _count(client, url) == 13
+    assert _count(client, url) == 10
