@@ -282,10 +282,14 @@ def pause_clocks(contact: Contact, reason: str, now: datetime | None = None) -> 
 
 
 @transaction.atomic
-def resume_clocks(contact: Contact, now: datetime | None = None) -> int:
-    """The customer wrote back or the carrier moved: count again from what was left."""
+def resume_clocks(contact: Contact, now: datetime | None = None, reason: str | None = None) -> int:
+    """The customer wrote back or the carrier moved: count again from what was left.
+    With ``reason``, only clocks paused for that reason resume (a customer's
+    message does not end a wait on the carrier). Idempotent: running clocks are
+    left alone, so calling it for every inbound message is safe."""
     now = now or timezone.now()
-    clocks = _locked_clocks(contact, state=SlaClock.State.PAUSED)
+    filters = {"pause_reason": reason} if reason else {}
+    clocks = _locked_clocks(contact, state=SlaClock.State.PAUSED, **filters)
     for clock in clocks:
         left = max(0, clock.budget_seconds - clock.consumed_seconds)
         clock.state = SlaClock.State.RUNNING

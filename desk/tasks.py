@@ -73,3 +73,20 @@ def refresh_board_days() -> int:
     from desk import rollups
 
     return rollups.refresh_due()
+
+
+@shared_task(name="desk.carrier_delivered", soft_time_limit=30)
+def carrier_delivered(*, shipment_id: int) -> int:
+    """A delivered scan: if the parcel is a return coming back, the open cases about
+    its order stop waiting on the carrier. Safe to run twice (resuming is idempotent)."""
+    from integrations.models import Return, Shipment
+
+    shipment = Shipment.objects.filter(pk=shipment_id).first()
+    if shipment is None or not shipment.tracking_number:
+        return 0
+    resumed = 0
+    for ret in Return.objects.select_related("order").filter(
+        tenant_id=shipment.tenant_id, label_tracking_number=shipment.tracking_number
+    ):
+        resumed += actions.carrier_delivered(ret.order)
+    return resumed
