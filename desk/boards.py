@@ -4,9 +4,9 @@ Every figure is an aggregate grouped by tenant, so a board costs the same
 handful of queries for one merchant or twenty and for a hundred contacts or a
 million. Whole days come from the daily rollup (``desk.rollups``), the partial
 days at the range's ends from the raw tables over covering partial indexes
-(migrations 0005-0006); durations are percentiles read from histograms. Money comes from the billing
-ledger through ``billing.queries.month_summary``, the same numbers the
-merchant's statement shows."""
+(migrations 0005-0006); durations are percentiles read from histograms.
+Money comes from the billing ledger through ``billing.queries.period_summaries``,
+the same numbers the merchant's statement shows."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 
 from billing.models import UsageRecord
-from billing.queries import PeriodSummary, month_summary
+from billing.queries import PeriodSummary, period_summaries
 from desk import rollups
 from desk.models import Contact, SlaClock
 from tenants.models import Tenant
@@ -182,42 +182,40 @@ class TenantFigures:
 
 
 def _fill(f: TenantFigures, facts: rollups.Facts) -> None:
-    """Turn a tenant's counts and duration histograms into its figures."""
-    counts, hist = facts.counts, facts.histograms
+    """Turn a tenant's counts and histograms into its figures."""
+    counts = facts.counts
+
+    def hist(metric: str) -> rollups.Histogram:
+        return facts.histograms.get(metric) or rollups.Histogram()
+
     f.ai_resolved = counts.get("resolved:ai", 0)
     f.human_resolved = counts.get("resolved:human", 0)
     for name in ("first_response", "resolution"):
-        hist_ = hist.get(name, rollups.Histogram())
-        setattr(f, name, (_duration(hist_.percentile(0.5)), _duration(hist_.percentile(0.9))))
-    f.wismo_handle_ai = _duration(hist.get("wismo_ai", rollups.Histogram()).percentile(0.5))
-    f.wismo_handle_human = _duration(hist.get("wismo_human", rollups.Histogram()).percentile(0.5))
-    cycle = hist.get("refund_cycle", rollups.Histogram())
-    f.refunds, f.refund_cycle_p80 = cycle.total, _duration(cycle.percentile(0.8))
+        median, p90 = hist(name).percentile(0.5), hist(name).percentile(0.9)
+        setattr(f, name, (_duration(median), _duration(p90)))
+    f.wismo_handle_ai = _duration(hist("wismo_ai").percentile(0.5))
+    f.wismo_handle_human = _duration(hist("wismo_human").percentile(0.5))
+    f.refunds = hist("refund_cycle").total
+    f.refund_cycle_p80 = _duration(hist("refund_cycle").percentile(0.8))
     f.refunds_under_target = counts.get("refund_on_time", 0)
     for metric, n in sorted(counts.items()):
         if metric.startswith("breach:") and n:
             f.breaches[SlaClock.Target(metric.removeprefix("breach:")).label] = n
-    for resolution, attr in (
-        (Contact.Resolution.AI, "csat_ai"),
-        (Contact.Resolution.HUMAN, "csat_human"),
-    ):
-        scores = hist.get(f"csat:{resolution}", rollups.Histogram())
+    for resolution, attr in (("ai", "csat_ai"), ("human", "csat_human")):
+        scores = hist(f"csat:{resolution}")
         if scores.total:
-            setattr(
-                f,
-                attr,
-                CsatSplit(
-                    count=scores.total,
-                    average=sum(s * n for s, n in scores.items()) / scores.total,
-                    satisfied=sum(n for s, n in scores.items() if s >= 4),
-                ),
+            split = CsatSplit(
+                count=scores.total,
+                average=sum(s * n for s, n in scores.items()) / scores.total,
+                satisfied=sum(n for s, n in scores.items() if s >= 4),  # 4 or 5 out of 5
             )
+            setattr(f, attr, split)
 
 
 def figures(tenants: list[Tenant], span: Period, now: datetime) -> list[TenantFigures]:
-    """The board for ``tenants``: three queries for all of them (four if some
-    closed day has to be summarised first), the backlog, plus the ledger summary
-    (two queries) per tenant.
+    """The board for ``tenants``: the same handful of queries for one tenant or
+    twenty: stale days, the rollup, the partial days (two), the backlog and the
+    ledger (two); more only when a closed day has to be summarised first.
 
     Whole local days inside the range come from the daily rollup, the partial
     days at its ends from the raw tables (see ``desk.rollups`` for the precision)."""
@@ -254,10 +252,10 @@ def figures(tenants: list[Tenant], span: Period, now: datetime) -> list[TenantFi
         out[row["tenant_id"]].backlog = [(label, row[f"b{i}"]) for i, label in enumerate(buckets)]
     for f in out.values():
         f.backlog = f.backlog or [(label, 0) for label in buckets]
-    # 5. money at contract prices, from the ledger
+    # 5. money at contract prices, from the ledger (two queries for all tenants)
+    money = period_summaries([(t, *span.days(ZoneInfo(t.time_zone))) for t in tenants])
     for f in out.values():
-        first_day, after_last = span.days(ZoneInfo(f.tenant.time_zone))
-        f.money = month_summary(f.tenant, first_day, after_last)
+        f.money = money[f.tenant.pk]
     return [out[t.pk] for t in tenants]
 
 

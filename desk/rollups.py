@@ -43,64 +43,60 @@ KEEP_DAYS = 35
 
 
 def bucket(seconds: float) -> int:
-    """The bucket a duration is counted in (mirrors ``_BUCKET_SQL``)."""
+    """The bucket a duration is counted in (mirrors ``_bucket_sql``): whole
+    seconds, minutes or hours, rounded half up."""
     if seconds < 3600:
-        return _round(seconds)
+        return math.floor(seconds + 0.5)
     if seconds < 48 * 3600:
-        return _round(seconds / 60) * 60
-    return _round(seconds / 3600) * 3600
-
-
-def _round(x: float) -> int:
-    # PostgreSQL's round() on numeric goes half away from zero; Python's round() to even.
-    return math.floor(abs(x) + 0.5) * (1 if x >= 0 else -1)
+        return math.floor(seconds / 60 + 0.5) * 60
+    return math.floor(seconds / 3600 + 0.5) * 3600
 
 
 def _bucket_sql(expr: str) -> str:
     return (
-        f"(CASE WHEN {expr} < 3600 THEN round({expr})"
-        f" WHEN {expr} < 172800 THEN round({expr} / 60) * 60"
-        f" ELSE round({expr} / 3600) * 3600 END)::bigint"
+        f"(CASE WHEN {expr} < 3600 THEN floor({expr} + 0.5)"
+        f" WHEN {expr} < 172800 THEN floor({expr} / 60 + 0.5) * 60"
+        f" ELSE floor({expr} / 3600 + 0.5) * 3600 END)::bigint"
     )
 
 
-# One row per (slot, metric, value) with its count. ``w`` is the list of windows
-# [lo, hi) per tenant; each row counts in the window of its own timestamp.
-FACTS_SQL = f"""
+_WINDOWS = """
 WITH w (tenant_id, lo, hi, slot) AS (
     SELECT * FROM unnest(%(tenants)s::bigint[], %(los)s::timestamptz[], %(his)s::timestamptz[],
         %(slots)s::bigint[])
-), resolved AS (
-    SELECT w.slot, c.resolution, c.intent = 'wismo' AS is_wismo,
-        extract(epoch FROM coalesce(fr.stopped_at, c.resolved_at) - c.created_at) AS first_response_s,
-        extract(epoch FROM c.resolved_at - c.created_at) AS resolution_s,
-        extract(epoch FROM c.resolved_at - coalesce(c.claimed_at, c.escalated_at, c.created_at))
-            AS handle_s
-    FROM w JOIN desk_contact c ON c.tenant_id = w.tenant_id
-        AND c.resolved_at >= w.lo AND c.resolved_at < w.hi
-    LEFT JOIN desk_slaclock fr ON fr.contact_id = c.id AND fr.target = %(first_response)s
-        AND fr.state = %(stopped)s
-), refunds AS (
+)"""
+
+# Resolved contacts in windows ``w`` [lo, hi) per tenant, grouped by slot, who
+# resolved, and the buckets of their durations: one pass over the board's
+# covering index. (Bucketing here, rather than four GROUP BYs or grouping sets,
+# measured fastest.) Durations are float8 seconds, cheaper than numeric.
+RESOLVED_SQL = f"""{_WINDOWS}
+SELECT w.slot, c.resolution, c.intent = 'wismo',
+    {_bucket_sql("date_part('epoch', coalesce(fr.stopped_at, c.resolved_at) - c.created_at)")},
+    {_bucket_sql("date_part('epoch', c.resolved_at - c.created_at)")},
+    {_bucket_sql("date_part('epoch', c.resolved_at - coalesce(c.claimed_at, c.escalated_at, c.created_at))")},
+    count(*)
+FROM w JOIN desk_contact c ON c.tenant_id = w.tenant_id
+    AND c.resolved_at >= w.lo AND c.resolved_at < w.hi
+LEFT JOIN desk_slaclock fr ON fr.contact_id = c.id AND fr.target = %(first_response)s
+    AND fr.state = %(stopped)s
+GROUP BY 1, 2, 3, 4, 5, 6
+"""  # noqa: S608 - only the constant bucket expressions are interpolated
+# First response: the first-response clock's stop (set at the first reply) where
+# one ran; an AI resolution's reply is its first response, so resolved_at otherwise.
+# Human-assisted handle time counts from the claim, when a person picked it up.
+
+# Refunds, breaches and CSAT answers in the windows: (slot, metric, value, count),
+# each counted in the window of its own timestamp.
+OTHER_SQL = f"""{_WINDOWS}, refunds AS (
     SELECT w.slot, p.executed_at - c.escalated_at AS cycle
     FROM w JOIN desk_proposal p ON p.tenant_id = w.tenant_id
         AND p.executed_at >= w.lo AND p.executed_at < w.hi
     JOIN desk_contact c ON c.id = p.contact_id
     WHERE p.kind = 'refund' AND p.status = 'executed' AND c.escalated_at IS NOT NULL
 )
-SELECT slot, 'resolved:' || resolution, 0, count(*) FROM resolved GROUP BY 1, 2
-UNION ALL
-SELECT slot, 'first_response', {_bucket_sql("first_response_s")}, count(*) FROM resolved GROUP BY 1, 3
-UNION ALL
-SELECT slot, 'resolution', {_bucket_sql("resolution_s")}, count(*) FROM resolved GROUP BY 1, 3
-UNION ALL
-SELECT slot, 'wismo_ai', {_bucket_sql("resolution_s")}, count(*) FROM resolved
-    WHERE is_wismo AND resolution = 'ai' GROUP BY 1, 3
-UNION ALL
-SELECT slot, 'wismo_human', {_bucket_sql("handle_s")}, count(*) FROM resolved
-    WHERE is_wismo AND resolution = 'human' GROUP BY 1, 3
-UNION ALL
-SELECT slot, 'refund_cycle', {_bucket_sql("extract(epoch FROM cycle)")}, count(*) FROM refunds
-    GROUP BY 1, 3
+SELECT slot, 'refund_cycle', {_bucket_sql("date_part('epoch', cycle)")}, count(*) FROM refunds
+GROUP BY 1, 3
 UNION ALL
 SELECT slot, 'refund_on_time', 0, count(*) FROM refunds WHERE cycle <= %(target)s GROUP BY 1
 UNION ALL
@@ -113,10 +109,7 @@ SELECT w.slot, 'csat:' || r.resolution, r.score, count(*)
 FROM w JOIN desk_csatresponse r ON r.tenant_id = w.tenant_id
     AND r.created_at >= w.lo AND r.created_at < w.hi
 GROUP BY 1, 2, 3
-"""  # noqa: S608 - only the constant bucket expressions above are interpolated
-# First response: the first-response clock's stop (set at the first reply) where
-# one ran; an AI resolution's reply is its first response, so resolved_at otherwise.
-# Human-assisted handle time counts from the claim, when a person picked it up.
+"""  # noqa: S608 - only the constant bucket expressions are interpolated
 
 SUMMED_SQL = """
 SELECT f.tenant_id, f.metric, f.value, sum(f.count)
@@ -196,23 +189,31 @@ def _rows(sql: str, params: dict) -> list[tuple]:
 
 
 def raw_facts(windows: list[tuple[int, datetime, datetime, int]]) -> list[tuple]:
-    """(slot, metric, value, count) rows over raw tables for the given
-    (tenant id, start, end, slot) windows; one query."""
+    """(slot, metric, value, count) rows over the raw tables for the given
+    (tenant id, start, end, slot) windows; two queries."""
     if not windows:
         return []
     tenants, los, his, slots = (list(column) for column in zip(*windows, strict=True))
-    return _rows(
-        FACTS_SQL,
-        {
-            "tenants": tenants,
-            "los": los,
-            "his": his,
-            "slots": slots,
-            "first_response": SlaClock.Target.FIRST_RESPONSE,
-            "stopped": SlaClock.State.STOPPED,
-            "target": REFUND_CYCLE_TARGET,
-        },
-    )
+    params = {
+        "tenants": tenants,
+        "los": los,
+        "his": his,
+        "slots": slots,
+        "first_response": SlaClock.Target.FIRST_RESPONSE,
+        "stopped": SlaClock.State.STOPPED,
+        "target": REFUND_CYCLE_TARGET,
+    }
+    out: dict[tuple[int, str, int], int] = defaultdict(int)
+    for slot, resolution, is_wismo, first, resolved, handle, n in _rows(RESOLVED_SQL, params):
+        out[slot, f"resolved:{resolution}", 0] += n
+        out[slot, "first_response", first] += n
+        out[slot, "resolution", resolved] += n
+        if is_wismo and resolution == "ai":
+            out[slot, "wismo_ai", resolved] += n
+        elif is_wismo and resolution == "human":
+            out[slot, "wismo_human", handle] += n
+    rows = [(*key, n) for key, n in out.items()]
+    return rows + _rows(OTHER_SQL, params)
 
 
 # --- days ------------------------------------------------------------------------------
