@@ -52,7 +52,7 @@ def run() -> list[dict]:
     from django.urls import reverse
 
     from desk import rollups
-    from desk.models import Contact
+    from desk.models import BoardDay, BoardDayFigure, Contact
     from tenants.models import Membership, Tenant, User
     from tenants.roles import Role
 
@@ -65,6 +65,9 @@ def run() -> list[dict]:
         cursor.execute(CSAT_SQL)
         cursor.execute("ANALYZE desk_csatresponse")
     total = Contact.objects.filter(tenant__in=tenants).count()
+    # From scratch each run, so the figure means the same thing every time.
+    BoardDay.objects.filter(tenant__in=tenants).delete()
+    BoardDayFigure.objects.filter(tenant__in=tenants).delete()
     started = time.perf_counter()
     summarised = 0
     while batch := rollups.refresh_due(limit=200):
