@@ -80,6 +80,7 @@ def plan(
             confidence=Decimal("0.2"),
             rationale="No order could be matched from the order number or the customer's email.",
             evidence=evidence,
+            asks_customer=True,
         )
     if evidence.get("returns"):
         return _plan_return(conf, evidence, hello)

@@ -54,34 +54,65 @@ class PeriodSummary:
 def month_summary(tenant: Tenant, month_start: date, next_month_start: date) -> PeriodSummary:
     """Net counts and amounts of a calendar month in the tenant's own time zone: an AI
     resolution reopened within the window counts as human-resolved (two queries)."""
-    zone = ZoneInfo(tenant.time_zone)
-    start = datetime.combine(month_start, time.min, tzinfo=zone)
-    end = datetime.combine(next_month_start, time.min, tzinfo=zone)
+    return period_summaries([(tenant, month_start, next_month_start)])[tenant.pk]
+
+
+def period_summaries(periods: list[tuple[Tenant, date, date]]) -> dict[int, PeriodSummary]:
+    """``month_summary`` for several tenants at once, each over its own days
+    [first, after last) in its own time zone: two queries whatever their number
+    (a cross-tenant board would otherwise make two per tenant)."""
+    if not periods:
+        return {}
     kinds = UsageRecord.Kind
     ai = Q(kind__in=[kinds.AI_RESOLUTION, kinds.AI_REVERSAL])
     human = Q(kind__in=[kinds.HUMAN_RESOLUTION, kinds.HUMAN_CONVERSION])
-    totals = UsageRecord.objects.filter(
-        tenant=tenant, occurred_at__gte=start, occurred_at__lt=end
-    ).aggregate(
-        ai_made=Count("pk", filter=Q(kind=kinds.AI_RESOLUTION)),
-        ai_reversed=Count("pk", filter=Q(kind=kinds.AI_REVERSAL)),
-        human_count=Count("pk", filter=human),
-        ai_amount=Sum("unit_price", filter=ai),
-        human_amount=Sum("unit_price", filter=human),
-    )
-    contract = (
-        Contract.objects.filter(tenant=tenant, starts_on__lt=next_month_start)
-        .exclude(ends_on__lt=month_start)
-        .order_by("-starts_on")
-        .first()
-    )
-    return PeriodSummary(
-        start=month_start,
-        end=next_month_start,
-        ai_count=totals["ai_made"] - totals["ai_reversed"],
-        human_count=totals["human_count"],
-        ai_amount=totals["ai_amount"] or Decimal("0"),
-        human_amount=totals["human_amount"] or Decimal("0"),
-        currency=contract.currency if contract else tenant.currency,
-        deflection_floor=contract.deflection_floor if contract else None,
-    )
+    windows = Q()
+    for tenant, first, after_last in periods:
+        zone = ZoneInfo(tenant.time_zone)
+        windows |= Q(
+            tenant=tenant,
+            occurred_at__gte=datetime.combine(first, time.min, tzinfo=zone),
+            occurred_at__lt=datetime.combine(after_last, time.min, tzinfo=zone),
+        )
+    totals = {
+        row["tenant_id"]: row
+        for row in UsageRecord.objects.filter(windows)
+        .values("tenant_id")
+        .annotate(
+            ai_made=Count("pk", filter=Q(kind=kinds.AI_RESOLUTION)),
+            ai_reversed=Count("pk", filter=Q(kind=kinds.AI_REVERSAL)),
+            human_count=Count("pk", filter=human),
+            ai_amount=Sum("unit_price", filter=ai),
+            human_amount=Sum("unit_price", filter=human),
+        )
+        .order_by()
+    }
+    # The version in force over the period: the latest one started before its end
+    # and not ended before its start.
+    versions: dict[int, list[Contract]] = {}
+    for contract in Contract.objects.filter(tenant_id__in=[t.pk for t, _, _ in periods]).order_by(
+        "tenant_id", "-starts_on"
+    ):
+        versions.setdefault(contract.tenant_id, []).append(contract)
+    out = {}
+    for tenant, first, after_last in periods:
+        row = totals.get(tenant.pk, {})
+        contract = next(
+            (
+                c
+                for c in versions.get(tenant.pk, [])
+                if c.starts_on < after_last and (c.ends_on is None or c.ends_on >= first)
+            ),
+            None,
+        )
+        out[tenant.pk] = PeriodSummary(
+            start=first,
+            end=after_last,
+            ai_count=row.get("ai_made", 0) - row.get("ai_reversed", 0),
+            human_count=row.get("human_count", 0),
+            ai_amount=row.get("ai_amount") or Decimal("0"),
+            human_amount=row.get("human_amount") or Decimal("0"),
+            currency=contract.currency if contract else tenant.currency,
+            deflection_floor=contract.deflection_floor if contract else None,
+        )
+    return out

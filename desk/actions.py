@@ -18,8 +18,17 @@ from django.db.models import Sum, Value
 from django.utils import timezone
 
 from billing.actions import record_usage
-from desk import csat, delivery, live, sla
-from desk.models import Contact, Decision, Macro, Message, Proposal, QaReview
+from desk import csat, delivery, live, rollups, sla
+from desk.models import (
+    Contact,
+    Decision,
+    Macro,
+    Message,
+    Proposal,
+    QaReview,
+    SlaClock,
+    SlaPolicy,
+)
 from integrations import access as commerce
 from integrations import executors
 from integrations.models import Customer, Order
@@ -65,6 +74,9 @@ class ProposalDraft:
     currency: str = ""
     parameters: dict[str, Any] = field(default_factory=dict)
     evidence: dict[str, Any] = field(default_factory=dict)
+    # The reply is a question only the customer can answer (an order number, a
+    # photo): it goes out at once and the SLA waits for the answer.
+    asks_customer: bool = False
 
 
 def _enqueue(task_name: str, **kwargs: Any) -> None:
@@ -201,7 +213,8 @@ def submit_proposal(
         },
     )
     if failed:
-        _escalate(locked, "; ".join(g["detail"] for g in failed))
+        question = draft.reply_draft.strip() if draft.asks_customer else ""
+        _escalate(locked, "; ".join(g["detail"] for g in failed), question=question)
         locked.risk_flags = [
             r["name"] for r in (draft.evidence or {}).get("risk", []) if "name" in r
         ]
@@ -222,8 +235,10 @@ def submit_proposal(
     return proposal
 
 
-def _escalate(contact: Contact, reason: str) -> None:
-    """Hand the contact to a human, with the decision clock started."""
+def _escalate(contact: Contact, reason: str, *, question: str = "") -> None:
+    """Hand the contact to a human, with the decision clock started. With a
+    ``question`` for the customer, it is sent instead of the holding message and
+    the clocks pause until the customer answers (``customer_replied``)."""
     now = timezone.now()
     contact.status = Contact.Status.ESCALATED
     contact.escalated_at = contact.escalated_at or now
@@ -233,8 +248,19 @@ def _escalate(contact: Contact, reason: str) -> None:
         update_fields=["status", "escalated_at", "sla_due_at", "escalation_reason", "updated_at"]
     )
     holding = contact.tenant.holding_message.strip()
+    if question:
+        delivery.deliver(
+            Message.objects.create(
+                contact=contact,
+                direction=Message.Direction.OUTBOUND,
+                author_type=Message.Author.AGENT,
+                body=question,
+                raw={"kind": "question", "waiting_on_customer": True},
+            )
+        )
+        sla.pause_clocks(contact, SlaClock.PauseReason.CUSTOMER)
     # Once per case, and only if nobody has written to the customer yet.
-    if holding and not contact.messages.filter(direction=Message.Direction.OUTBOUND).exists():
+    elif holding and not contact.messages.filter(direction=Message.Direction.OUTBOUND).exists():
         delivery.deliver(
             Message.objects.create(
                 contact=contact,
@@ -546,8 +572,12 @@ def add_note(contact: Contact, user: User, body: str) -> Message:
 
 
 @transaction.atomic
-def send_reply(contact: Contact, user: User, body: str) -> Message:
-    """Write to the customer without deciding (e.g. to ask for a photo). Claimant only."""
+def send_reply(
+    contact: Contact, user: User, body: str, *, waiting_on_customer: bool = False
+) -> Message:
+    """Write to the customer without deciding (e.g. to ask for a photo). Claimant only.
+    ``waiting_on_customer`` pauses the resolution and decision clocks until the
+    customer answers (``customer_replied``)."""
     locked = (
         Contact.objects.select_for_update(of=("self",))
         .select_related("tenant", "assigned_to")
@@ -560,11 +590,79 @@ def send_reply(contact: Contact, user: User, body: str) -> Message:
         author_type=Message.Author.MEMBER,
         author_user=user,
         body=body,
+        raw={"waiting_on_customer": True} if waiting_on_customer else {},
     )
     delivery.deliver(message)
-    audit(locked.tenant, Actor.member(user), "contact.reply", locked)
+    if waiting_on_customer:
+        sla.pause_clocks(locked, SlaClock.PauseReason.CUSTOMER)
+    audit(
+        locked.tenant,
+        Actor.member(user),
+        "contact.reply",
+        locked,
+        {"waiting_on_customer": True} if waiting_on_customer else None,
+    )
     refresh_search(locked)
+    live.push_inbox_on_commit(locked)
     return message
+
+
+@transaction.atomic
+def customer_replied(
+    contact: Contact,
+    body: str,
+    *,
+    raw: dict[str, Any] | None = None,
+    channel: str = "",
+    now=None,
+) -> Message:
+    """A new message from the customer on an existing contact (email reply, SMS,
+    chat). Stores it and resumes the clocks that were waiting on the customer.
+    Safe to call for any contact: with nothing paused, only the message is stored."""
+    message = Message.objects.create(
+        contact=contact,
+        direction=Message.Direction.INBOUND,
+        author_type=Message.Author.CUSTOMER,
+        body=body,
+        raw=raw or {},
+        **({"created_at": now} if now else {}),
+    )
+    resumed = sla.resume_clocks(contact, now, reason=SlaClock.PauseReason.CUSTOMER)
+    audit(
+        contact.tenant,
+        Actor.system("customer"),
+        "contact.customer_reply",
+        contact,
+        {"resumed": resumed, **({"channel": channel} if channel else {})},
+    )
+    refresh_search(contact)
+    if contact.status == Contact.Status.ESCALATED:
+        live.push_inbox_on_commit(contact)
+    return message
+
+
+def _open_contacts_of(order_id: int):
+    return Contact.objects.select_related("tenant").filter(
+        order_id=order_id, status__in=sla.OPEN_STATUSES
+    )
+
+
+def wait_on_carrier(order: Order, now=None) -> int:
+    """A return label is out (the parcel is on its way back) or a carrier claim is
+    open: every open contact about the order stops its resolution and decision
+    clocks until the carrier moves (``carrier_delivered``). Idempotent."""
+    return sum(
+        sla.pause_clocks(c, SlaClock.PauseReason.CARRIER, now) for c in _open_contacts_of(order.pk)
+    )
+
+
+def carrier_delivered(order: Order, now=None) -> int:
+    """The parcel the desk was waiting for arrived (the return was received):
+    clocks paused on the carrier count again. Idempotent."""
+    return sum(
+        sla.resume_clocks(c, now, reason=SlaClock.PauseReason.CARRIER)
+        for c in _open_contacts_of(order.pk)
+    )
 
 
 def execute_proposal(proposal_id: int) -> Proposal:
@@ -754,12 +852,16 @@ def _finish_execution(proposal: Proposal, result: dict[str, Any]) -> Proposal:
     locked.executed_at = timezone.now()
     locked.execution_result = result
     locked.save(update_fields=["status", "executed_at", "execution_result"])
+    rollups.note_change(locked.tenant, locked.executed_at)
     first = locked.decisions.order_by("created_at").first()
     decided_by = first.decided_by if first else None
     actor = Actor.member(decided_by) if decided_by else Actor.agent()
     contact = Contact.objects.select_for_update().get(pk=locked.contact_id)
     audit(locked.tenant, actor, "proposal.execute", locked, result)
     _resolve(contact, by_ai=decided_by is None, reply=locked.reply_draft, actor=actor)
+    if locked.kind == Proposal.Kind.RETURN_LABEL and contact.order_id:
+        # The parcel is on its way back: other open cases about the order wait on it.
+        wait_on_carrier(contact.order)
     return locked
 
 
@@ -803,6 +905,7 @@ def _resolve(contact: Contact, *, by_ai: bool, reply: str, actor: Actor) -> None
         update_fields=["status", "resolution", "resolved_at", "claim_expires_at", "updated_at"]
     )
     record_usage(contact.tenant, contact.public_id, by_ai=by_ai, occurred_at=now)
+    rollups.note_change(contact.tenant, now)
     if by_ai and sampled_for_qa(contact):
         QaReview.objects.get_or_create(tenant=contact.tenant, contact=contact)
     sla.stop_clocks(contact, now)
@@ -862,3 +965,37 @@ def fill_macro(macro: Macro, contact: Contact) -> str:
     }
     # One pass: a value that itself looks like "{merchant}" is never expanded again.
     return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), macro.body)
+
+
+# --- SLA policies ------------------------------------------------------------------
+
+SLA_POLICY_FIELDS = (
+    "first_response_minutes",
+    "resolution_minutes",
+    "decision_minutes",
+    "carrier_response_minutes",
+    "business_hours",
+    "holidays",
+)
+
+
+@transaction.atomic
+def save_sla_policy(tenant: Tenant, user: User, *, priority: str, **values: Any) -> SlaPolicy:
+    """Set a tenant's targets for one priority; the audit row keeps before and after.
+    Clocks already running keep the budget and deadline they started with."""
+    policy = SlaPolicy.objects.select_for_update().filter(tenant=tenant, priority=priority).first()
+    before = {f: getattr(policy, f) for f in SLA_POLICY_FIELDS} if policy else None
+    policy = policy or SlaPolicy(tenant=tenant, priority=priority)
+    for name in SLA_POLICY_FIELDS:
+        setattr(policy, name, values[name])
+    policy.save()
+    after = {f: getattr(policy, f) for f in SLA_POLICY_FIELDS}
+    if after != before:
+        audit(
+            tenant,
+            Actor.member(user),
+            "sla_policy.save",
+            policy,
+            {"priority": priority, "before": before, "after": after},
+        )
+    return policy

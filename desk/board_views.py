@@ -6,6 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
@@ -13,7 +14,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from desk import boards, csat, sla
+from desk import actions, boards, csat, sla
+from desk.forms import SlaPolicyForm
+from desk.models import Priority, SlaPolicy
 from tenants.access import get_tenant_for_member, memberships_of
 from tenants.models import Tenant, User
 from tenants.roles import Permission
@@ -167,3 +170,36 @@ def csat_survey(request: HttpRequest, token: str) -> HttpResponse:
     }
     template = "desk/csat.html#csat-form" if request.htmx else "desk/csat.html"
     return render(request, template, context)
+
+
+@require_http_methods(["GET", "POST"])
+def sla_policies(request: HttpRequest, slug: str) -> HttpResponse:
+    """A tenant's SLA targets, one form per priority. A priority without its own
+    policy falls back to the normal one (or built-in defaults), shown as the
+    starting values; saving one creates it."""
+    tenant, _ = get_tenant_for_member(request.user, slug, Permission.MANAGE_SLA)
+    saved = {p.priority: p for p in SlaPolicy.objects.filter(tenant=tenant)}
+    fallback = saved.get(Priority.NORMAL) or SlaPolicy(tenant=tenant)
+    posted = request.POST.get("priority") if request.method == "POST" else None
+    if posted is not None and posted not in Priority.values:
+        raise Http404("No such priority")
+    forms_by_priority = {}
+    for priority, label in Priority.choices:
+        initial = SlaPolicyForm.initial_for(saved.get(priority) or fallback)
+        data = request.POST if priority == posted else None
+        forms_by_priority[priority] = (
+            label,
+            priority in saved,
+            SlaPolicyForm(data, initial=initial, prefix=priority),
+        )
+    if posted is not None:
+        form = forms_by_priority[posted][2]
+        if form.is_valid():
+            actions.save_sla_policy(tenant, request.user, priority=posted, **form.policy_values())
+            messages.success(request, f"{Priority(posted).label} priority targets saved.")
+            return redirect("desk:sla", slug=tenant.slug)
+    return render(
+        request,
+        "desk/sla_policies.html",
+        {"tenant": tenant, "forms": [(p, *v) for p, v in forms_by_priority.items()]},
+    )

@@ -1,11 +1,12 @@
 """Read side of the SLA boards: one set of figures per tenant over a time range.
 
-Every figure is an aggregate computed by PostgreSQL, grouped by tenant, so a
-board costs the same handful of queries for one merchant or twenty and for a
-hundred contacts or a million. Durations are percentiles (percentile_cont)
-over covering partial indexes (migrations 0005-0006). Money comes from the billing
-ledger through ``billing.queries.month_summary``, the same numbers the
-merchant's statement shows."""
+Every figure is an aggregate grouped by tenant, so a board costs the same
+handful of queries for one merchant or twenty and for a hundred contacts or a
+million. Whole days come from the daily rollup (``desk.rollups``), the partial
+days at the range's ends from the raw tables over covering partial indexes
+(migrations 0005-0006); durations are percentiles read from histograms.
+Money comes from the billing ledger through ``billing.queries.period_summaries``,
+the same numbers the merchant's statement shows."""
 
 from __future__ import annotations
 
@@ -16,17 +17,16 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db import connection
-from django.db.models import Avg, Count, Q
+from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 
 from billing.models import UsageRecord
-from billing.queries import PeriodSummary, month_summary
-from desk.models import Contact, CsatResponse, SlaBreach, SlaClock
+from billing.queries import PeriodSummary, period_summaries
+from desk import rollups
+from desk.models import Contact, SlaClock
 from tenants.models import Tenant
 
 LEGACY_COST_PER_CONTACT = Decimal("6.20")
-REFUND_CYCLE_TARGET = timedelta(hours=4)
 # Open contacts by age: label, lower bound, upper bound (None = no bound).
 AGE_BUCKETS = (
     ("under 1 h", None, timedelta(hours=1)),
@@ -180,74 +180,61 @@ class TenantFigures:
 
 # --- the queries ---------------------------------------------------------------------
 
-CONTACTS_SQL = """
-SELECT c.tenant_id,
-    count(*) FILTER (WHERE c.resolution = 'ai'),
-    count(*) FILTER (WHERE c.resolution = 'human'),
-    percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (
-        ORDER BY extract(epoch FROM coalesce(fr.stopped_at, c.resolved_at) - c.created_at)),
-    percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (
-        ORDER BY extract(epoch FROM c.resolved_at - c.created_at)),
-    percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM c.resolved_at - c.created_at))
-        FILTER (WHERE c.intent = 'wismo' AND c.resolution = 'ai'),
-    percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM
-        c.resolved_at - coalesce(c.claimed_at, c.escalated_at, c.created_at)))
-        FILTER (WHERE c.intent = 'wismo' AND c.resolution = 'human')
-FROM desk_contact c
-LEFT JOIN desk_slaclock fr ON fr.contact_id = c.id AND fr.target = %(first_response)s
-    AND fr.state = %(stopped)s
-WHERE c.tenant_id = ANY(%(tenants)s) AND c.resolved_at >= %(start)s AND c.resolved_at < %(end)s
-GROUP BY c.tenant_id
-"""
-# First response: the first-response clock's stop (set at the first reply) where
-# one ran; an AI resolution's reply is its first response, so resolved_at otherwise.
-# Human-assisted handle time counts from the claim, when a person picked it up.
 
-REFUNDS_SQL = """
-SELECT p.tenant_id, count(*),
-    percentile_cont(0.8) WITHIN GROUP (ORDER BY extract(epoch FROM p.executed_at - c.escalated_at)),
-    count(*) FILTER (WHERE p.executed_at - c.escalated_at <= %(target)s)
-FROM desk_proposal p JOIN desk_contact c ON c.id = p.contact_id
-WHERE p.kind = 'refund' AND p.status = 'executed' AND p.tenant_id = ANY(%(tenants)s)
-    AND p.executed_at >= %(start)s AND p.executed_at < %(end)s AND c.escalated_at IS NOT NULL
-GROUP BY p.tenant_id
-"""
+def _fill(f: TenantFigures, facts: rollups.Facts) -> None:
+    """Turn a tenant's counts and histograms into its figures."""
+    counts = facts.counts
 
+    def hist(metric: str) -> rollups.Histogram:
+        return facts.histograms.get(metric) or rollups.Histogram()
 
-def _rows(sql: str, params: dict) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
-def _pair(values: list[float] | None) -> tuple[Duration | None, Duration | None]:
-    return (_duration(values[0]), _duration(values[1])) if values else (None, None)
+    f.ai_resolved = counts.get("resolved:ai", 0)
+    f.human_resolved = counts.get("resolved:human", 0)
+    for name in ("first_response", "resolution"):
+        median, p90 = hist(name).percentile(0.5), hist(name).percentile(0.9)
+        setattr(f, name, (_duration(median), _duration(p90)))
+    f.wismo_handle_ai = _duration(hist("wismo_ai").percentile(0.5))
+    f.wismo_handle_human = _duration(hist("wismo_human").percentile(0.5))
+    f.refunds = hist("refund_cycle").total
+    f.refund_cycle_p80 = _duration(hist("refund_cycle").percentile(0.8))
+    f.refunds_under_target = counts.get("refund_on_time", 0)
+    for metric, n in sorted(counts.items()):
+        if metric.startswith("breach:") and n:
+            f.breaches[SlaClock.Target(metric.removeprefix("breach:")).label] = n
+    for resolution, attr in (("ai", "csat_ai"), ("human", "csat_human")):
+        scores = hist(f"csat:{resolution}")
+        if scores.total:
+            split = CsatSplit(
+                count=scores.total,
+                average=sum(s * n for s, n in scores.items()) / scores.total,
+                satisfied=sum(n for s, n in scores.items() if s >= 4),  # 4 or 5 out of 5
+            )
+            setattr(f, attr, split)
 
 
 def figures(tenants: list[Tenant], span: Period, now: datetime) -> list[TenantFigures]:
-    """The board for ``tenants``: five aggregate queries for all of them, plus the
-    ledger summary (two queries) per tenant."""
+    """The board for ``tenants``: the same handful of queries for one tenant or
+    twenty: stale days, the rollup, the partial days (two), the backlog and the
+    ledger (two); more only when a closed day has to be summarised first.
+
+    Whole local days inside the range come from the daily rollup, the partial
+    days at its ends from the raw tables (see ``desk.rollups`` for the precision)."""
     out = {t.pk: TenantFigures(tenant=t) for t in tenants}
     ids = list(out)
-    window = {"tenants": ids, "start": span.start, "end": span.end}
-    # 1. contacts resolved in the period: volumes and duration percentiles
-    for tid, ai, human, first, resolution, wismo_ai, wismo_human in _rows(
-        CONTACTS_SQL,
-        {
-            **window,
-            "first_response": SlaClock.Target.FIRST_RESPONSE,
-            "stopped": SlaClock.State.STOPPED,
-        },
-    ):
-        f = out[tid]
-        f.ai_resolved, f.human_resolved = ai, human
-        f.first_response, f.resolution = _pair(first), _pair(resolution)
-        f.wismo_handle_ai, f.wismo_handle_human = _duration(wismo_ai), _duration(wismo_human)
-    # 2. refunds executed in the period: escalation → money back
-    for tid, count, p80, under in _rows(REFUNDS_SQL, {**window, "target": REFUND_CYCLE_TARGET}):
-        f = out[tid]
-        f.refunds, f.refund_cycle_p80, f.refunds_under_target = count, _duration(p80), under
-    # 3. the open backlog by age, now (not range-bound: a backlog is a present fact)
+    splits = {t.pk: rollups.split(span.start, span.end, ZoneInfo(t.time_zone)) for t in tenants}
+    ranges = [(tid, s.first_day, s.after_last_day) for tid, s in splits.items() if s.first_day]
+    # 1. closed days nobody summarised yet, or changed since (normally the beat
+    #    task got there first and this finds none)
+    rollups.refresh(rollups.stale_days(ranges), now)
+    # 2. the whole days, summed from the rollup
+    facts = rollups.summed_facts(ranges)
+    # 3. the partial days at both ends, from the raw tables
+    windows = [(tid, lo, hi, tid) for tid, s in splits.items() for lo, hi in s.raw]
+    for tid, metric, value, n in rollups.raw_facts(windows):
+        facts[tid].add(metric, value, n)
+    for tid, tenant_facts in facts.items():
+        _fill(out[tid], tenant_facts)
+    # 4. the open backlog by age, now (not range-bound: a backlog is a present fact)
     buckets = {}
     for label, low, high in AGE_BUCKETS:
         condition = Q()
@@ -265,35 +252,10 @@ def figures(tenants: list[Tenant], span: Period, now: datetime) -> list[TenantFi
         out[row["tenant_id"]].backlog = [(label, row[f"b{i}"]) for i, label in enumerate(buckets)]
     for f in out.values():
         f.backlog = f.backlog or [(label, 0) for label in buckets]
-    # 4. breaches recorded in the period, by target
-    for row in (
-        SlaBreach.objects.filter(
-            tenant_id__in=ids, breached_at__gte=span.start, breached_at__lt=span.end
-        )
-        .values("tenant_id", "target")
-        .annotate(n=Count("pk"))
-        .order_by()
-    ):
-        out[row["tenant_id"]].breaches[SlaClock.Target(row["target"]).label] = row["n"]
-    # 5. CSAT answers given in the period, split by who resolved the contact
-    for row in (
-        CsatResponse.objects.filter(
-            tenant_id__in=ids, created_at__gte=span.start, created_at__lt=span.end
-        )
-        .values("tenant_id", "resolution")
-        .annotate(n=Count("pk"), avg=Avg("score"), happy=Count("pk", filter=Q(score__gte=4)))
-        .order_by()
-    ):
-        split = CsatSplit(count=row["n"], average=row["avg"], satisfied=row["happy"])
-        f = out[row["tenant_id"]]
-        if row["resolution"] == Contact.Resolution.AI:
-            f.csat_ai = split
-        else:
-            f.csat_human = split
-    # 6. money at contract prices, from the ledger
+    # 5. money at contract prices, from the ledger (two queries for all tenants)
+    money = period_summaries([(t, *span.days(ZoneInfo(t.time_zone))) for t in tenants])
     for f in out.values():
-        first_day, after_last = span.days(ZoneInfo(f.tenant.time_zone))
-        f.money = month_summary(f.tenant, first_day, after_last)
+        f.money = money[f.tenant.pk]
     return [out[t.pk] for t in tenants]
 
 

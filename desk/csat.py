@@ -13,6 +13,7 @@ from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 
+from desk import rollups
 from desk.models import Contact, CsatResponse, Message
 from tenants.actions import audit
 from tenants.actor import Actor
@@ -86,5 +87,7 @@ def record_response(contact: Contact, *, score: int, comment: str = "") -> CsatR
     if comment.strip():
         response.comment = comment.strip()[:2000]
     response.save()
+    # A changed score moves the figures of the day the first answer came in.
+    rollups.note_change(contact.tenant, response.created_at)
     audit(contact.tenant, Actor.system("customer"), "contact.csat", contact, {"score": score})
     return response

@@ -15,13 +15,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from desk import delivery, live, sla
-from desk.actions import create_contact, refresh_search
-from desk.models import Contact, Message, SlaClock
+from desk import delivery, live
+from desk.actions import create_contact, customer_replied
+from desk.models import Contact, Message
 from integrations.messaging.actions import find_or_create_customer
 from integrations.messaging.models import Channel, InboundMessage, OutboundMessage
 from integrations.models import Customer
-from tenants.actions import audit
 from tenants.actor import Actor
 
 CONTACT_CHANNEL = {
@@ -130,23 +129,10 @@ def _open_contact(inbound: InboundMessage, customer: Customer) -> Contact | None
 
 
 def _append(contact: Contact, inbound: InboundMessage) -> Message:
-    """The customer wrote again: add it to the contact, count the SLA again, tell the inbox."""
+    """The customer wrote again: add it to the contact, end a wait on the
+    customer (a wait on the carrier goes on), tell the inbox."""
     locked = Contact.objects.select_for_update(of=("self",)).get(pk=contact.pk)
-    message = Message.objects.create(
-        contact=locked,
-        direction=Message.Direction.INBOUND,
-        author_type=Message.Author.CUSTOMER,
-        body=inbound.body,
-        raw=_raw(inbound),
-        created_at=timezone.now(),
-    )
-    # Waiting on the customer is over. Clocks paused for the carrier wait on.
-    if SlaClock.objects.filter(
-        contact=locked, state=SlaClock.State.PAUSED, pause_reason=SlaClock.PauseReason.CUSTOMER
-    ).exists():
-        sla.resume_clocks(locked)
+    message = customer_replied(locked, inbound.body, raw=_raw(inbound), channel=inbound.channel)
     locked.save(update_fields=["updated_at"])
-    refresh_search(locked)
-    audit(locked.tenant, ACTOR, "contact.customer_reply", locked, {"channel": inbound.channel})
     live.push_inbox_on_commit(locked)
     return message

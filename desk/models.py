@@ -498,3 +498,59 @@ class DeadLetter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_name} {self.task_id}"
+
+
+# --- board rollups: one tenant's closed local day, summarised -------------------------
+
+
+class BoardDay(models.Model):
+    """Marks a tenant's local day whose board figures are summarised in
+    ``BoardDayFigure``. A day is only summarised once it has ended in the
+    tenant's time zone; the day in progress is always read from the raw tables."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "day"], name="one_board_day_per_tenant_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.day}"
+
+
+class BoardDayFigure(models.Model):
+    """One count of a summarised day: ``metric`` names what was counted and
+    ``value`` the bucket (a duration in whole seconds, a CSAT score, or 0 for a
+    plain count). Durations round to the second below an hour, to the minute
+    below two days and to the hour beyond (see ``desk.rollups``)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    metric = models.CharField(max_length=32)
+    value = models.BigIntegerField()
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "day"], name="board_figure_tenant_day")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.day} {self.metric}={self.value}×{self.count}"
+
+
+class BoardDayChange(models.Model):
+    """Something that counts on a board happened (or was recorded late) on this
+    local day: its summary, if any, must be recomputed. Append-only, so writers
+    never contend on a row; the refresh deletes what it has taken into account."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "day"], name="board_change_tenant_day")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.day}"

@@ -117,6 +117,7 @@ CELERY_TASK_ROUTES = {
     "agents.*": {"queue": "agents"},
     "desk.execute_proposal": {"queue": "actions"},
     "desk.sweep_sla": {"queue": "sla"},
+    "desk.refresh_board_days": {"queue": "sla"},
     "desk.*": {"queue": "actions"},
     # Webhook intake is acknowledged first and applied here, apart from money.
     "integrations.process_webhook": {"queue": "intake"},
@@ -317,6 +318,12 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Breaches must fire within seconds of the deadline; expired runs are dropped.
     "sweep-sla": {"task": "desk.sweep_sla", "schedule": 10.0, "options": {"expires": 10}},
+    # Board rollups: a day is summarised soon after it ends in the tenant's zone.
+    "refresh-board-days": {
+        "task": "desk.refresh_board_days",
+        "schedule": 300.0,
+        "options": {"expires": 300},
+    },
     # Time-based nudges (delays, stalls); scan-driven ones run per event.
     "nudge-delay-sweep": {"task": "agents.sweep_delays", "schedule": 900.0},
     # Sends what is due, including messages held back by quiet hours.

@@ -22,6 +22,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from desk import rollups
 from desk.models import (
     Contact,
     Decision,
@@ -281,10 +282,14 @@ def pause_clocks(contact: Contact, reason: str, now: datetime | None = None) -> 
 
 
 @transaction.atomic
-def resume_clocks(contact: Contact, now: datetime | None = None) -> int:
-    """The customer wrote back or the carrier moved: count again from what was left."""
+def resume_clocks(contact: Contact, now: datetime | None = None, reason: str | None = None) -> int:
+    """The customer wrote back or the carrier moved: count again from what was left.
+    With ``reason``, only clocks paused for that reason resume (a customer's
+    message does not end a wait on the carrier). Idempotent: running clocks are
+    left alone, so calling it for every inbound message is safe."""
     now = now or timezone.now()
-    clocks = _locked_clocks(contact, state=SlaClock.State.PAUSED)
+    filters = {"pause_reason": reason} if reason else {}
+    clocks = _locked_clocks(contact, state=SlaClock.State.PAUSED, **filters)
     for clock in clocks:
         left = max(0, clock.budget_seconds - clock.consumed_seconds)
         clock.state = SlaClock.State.RUNNING
@@ -321,6 +326,7 @@ def _stop(clock: SlaClock, at: datetime, now: datetime) -> SlaBreach | None:
     clock.save(update_fields=fields)
     if not late:
         return None
+    rollups.note_change(clock.contact.tenant, now)
     breach, _ = SlaBreach.objects.get_or_create(
         contact_id=clock.contact_id,
         target=clock.target,
@@ -488,6 +494,8 @@ def _mark(now: datetime, result: SweepResult, *, kind: str) -> int:
                 ],
                 ignore_conflicts=True,
             )
+            for tenant in Tenant.objects.filter(pk__in={c.tenant_id for c in clocks}):
+                rollups.note_change(tenant, now)
             result.breached += len(clocks)
             result.breached_ids += ids
         else:

@@ -1,4 +1,5 @@
-"""Celery tasks of the desk: executing approved proposals, threading inbound messages."""
+"""Celery tasks of the desk: executing approved proposals, threading inbound messages,
+the SLA sweep and board rollups."""
 
 from __future__ import annotations
 
@@ -86,3 +87,31 @@ def sweep_sla() -> dict:
     from desk import sla
 
     return sla.sweep().as_dict()
+
+
+@shared_task(name="desk.refresh_board_days", soft_time_limit=240, time_limit=300)
+def refresh_board_days() -> int:
+    """Summarise closed local days for the SLA boards: days never summarised and
+    days a late write changed. Safe to run twice or in parallel (day rows are
+    locked while they are redone); a board that finds a day still stale
+    summarises it itself, so a missed run only makes that board slower."""
+    from desk import rollups
+
+    return rollups.refresh_due()
+
+
+@shared_task(name="desk.carrier_delivered", soft_time_limit=30)
+def carrier_delivered(*, shipment_id: int) -> int:
+    """A delivered scan: if the parcel is a return coming back, the open cases about
+    its order stop waiting on the carrier. Safe to run twice (resuming is idempotent)."""
+    from integrations.models import Return, Shipment
+
+    shipment = Shipment.objects.filter(pk=shipment_id).first()
+    if shipment is None or not shipment.tracking_number:
+        return 0
+    resumed = 0
+    for ret in Return.objects.select_related("order").filter(
+        tenant_id=shipment.tenant_id, label_tracking_number=shipment.tracking_number
+    ):
+        resumed += actions.carrier_delivered(ret.order)
+    return resumed

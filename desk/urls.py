@@ -41,6 +41,7 @@ desk_patterns = [
     path("board/board.csv", board_views.overview_csv, name="board-csv"),
     path("t/<slug:slug>/board/", board_views.tenant_board, name="tenant-board"),
     path("t/<slug:slug>/board/board.csv", board_views.tenant_board_csv, name="tenant-board-csv"),
+    path("t/<slug:slug>/sla/", board_views.sla_policies, name="sla"),
     path("csat/<str:token>/", board_views.csat_survey, name="csat"),
 ]
 

@@ -26,6 +26,7 @@ from desk.forms import (
     QaVerdictForm,
     ReassignForm,
     RejectForm,
+    ReplyForm,
 )
 from desk.models import Contact, Macro, Proposal
 from tenants.access import get_tenant_for_member, require, tenants_where
@@ -374,13 +375,18 @@ def reply(request: HttpRequest, contact_id: str) -> HttpResponse:
     contact, membership = get_contact_for_member(
         request.user, contact_id, Permission.DECIDE_PROPOSALS
     )
-    form = MessageForm(request.POST)
+    form = ReplyForm(request.POST)
     if not form.is_valid():
         return _after_change(
             request, contact, membership, ok=None, error="A reply needs text.", status=400
         )
     try:
-        actions.send_reply(contact, request.user, form.cleaned_data["body"])
+        actions.send_reply(
+            contact,
+            request.user,
+            form.cleaned_data["body"],
+            waiting_on_customer=form.cleaned_data["waiting_on_customer"],
+        )
     except actions.DecisionError as exc:
         return _after_change(request, contact, membership, ok=None, error=str(exc), status=409)
     return _after_change(request, contact, membership, ok="Reply sent.", error=None)

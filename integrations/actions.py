@@ -66,6 +66,13 @@ def record_tracking_event(
                 "agents.evaluate_nudges", kwargs={"tracking_event_id": event.pk}, queue="nudges"
             )
         )
+        if status == TrackingStatus.DELIVERED:
+            # A returned parcel arriving ends the desk's wait on the carrier (by name, too).
+            transaction.on_commit(
+                lambda: current_app.send_task(
+                    "desk.carrier_delivered", kwargs={"shipment_id": locked.pk}, queue="actions"
+                )
+            )
         return event
 
 

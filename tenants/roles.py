@@ -7,6 +7,7 @@
 | billing.view      |            |  ✓   |        ✓        |       ✓        |   ✓   |
 | tenant.manage     |            |      |        ✓        |                |   ✓   |
 | quality.review    |            |  ✓   |        ✓        |                |   ✓   |
+| sla.manage        |            |  ✓   |        ✓        |                |   ✓   |
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class Permission(models.TextChoices):
     VIEW_BILLING = "billing.view"
     MANAGE_TENANT = "tenant.manage"
     REVIEW_QUALITY = "quality.review"
+    MANAGE_SLA = "sla.manage"
 
 
 GRANTS: dict[str, frozenset[str]] = {
@@ -38,6 +40,7 @@ GRANTS: dict[str, frozenset[str]] = {
             Permission.DECIDE_PROPOSALS,
             Permission.VIEW_BILLING,
             Permission.REVIEW_QUALITY,
+            Permission.MANAGE_SLA,
         }
     ),
     Role.ACCOUNT_MANAGER: frozenset(
@@ -46,6 +49,7 @@ GRANTS: dict[str, frozenset[str]] = {
             Permission.VIEW_BILLING,
             Permission.MANAGE_TENANT,
             Permission.REVIEW_QUALITY,
+            Permission.MANAGE_SLA,
         }
     ),
     Role.MERCHANT_ADMIN: frozenset({Permission.VIEW_BILLING}),

@@ -111,6 +111,7 @@ TENANT_PAGES: dict[str, TenantPage] = {
     "nudges:outbox": TenantPage("get", Role.LEAD, Role.SPECIALIST, slug),
     "desk:tenant-board": TenantPage("get", Role.LEAD, Role.SPECIALIST, slug),
     "desk:tenant-board-csv": TenantPage("get", Role.LEAD, Role.SPECIALIST, slug),
+    "desk:sla": TenantPage("get", Role.ACCOUNT_MANAGER, Role.SPECIALIST, slug),
     "billing:statements": TenantPage("get", Role.LEAD, Role.SPECIALIST, slug),
     "billing:statement": TenantPage("get", Role.LEAD, Role.SPECIALIST, month),
     "billing:statement-csv": TenantPage("get", Role.LEAD, Role.SPECIALIST, month),

@@ -46,6 +46,8 @@ Rules:
 - Tracking questions: kind "reply" with the status from get_tracking. Carrier
   exceptions, lost or stolen parcels: kind "none".
 - When unsure, propose kind "none"; a human specialist takes over.
+- If only the customer can unblock the case (no order found, a photo needed),
+  propose kind "none" with the question as the reply and asks_customer true.
 - The reply is short, friendly, and states only facts from the tools."""
 
 
@@ -211,4 +213,6 @@ def _draft(
         currency=order.currency if (order and amount is not None) else "",
         parameters=parameters,
         evidence=evidence,
+        # Only a question with no action attached waits on the customer.
+        asks_customer=bool(arguments.get("asks_customer")) and arguments["kind"] == "none",
     )

@@ -53,6 +53,7 @@ PROPOSAL_SCHEMA: dict[str, Any] = {
         "reply": {"type": "string", "maxLength": 2000},
         "rationale": {"type": "string", "maxLength": 2000},
         "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+        "asks_customer": {"type": "boolean"},
     },
 }
 

@@ -204,3 +204,32 @@ def test_the_model_follows_the_policy_for_a_damaged_item(stub, django_capture_on
     result = ToolCall.objects.get(name="llm.evaluate_return").result
     assert result["outcome"] == "keep_item_refund"
     assert contact.current_proposal.kind == Proposal.Kind.REFUND
+
+
+def test_a_question_from_the_model_is_sent_and_the_sla_waits_on_the_customer(
+    stub, django_capture_on_commit_callbacks
+):
+    from desk.models import SlaClock
+
+    tenant = make_tenant()
+    order = make_order(tenant, shipment_status="delivered")
+    stub.replies = [
+        llm_stub.tool_call(
+            "propose_action",
+            {
+                "kind": "none",
+                "reply": "Could you send us a photo of the damaged item?",
+                "rationale": "Damage claim without evidence",
+                "confidence": 0.8,
+                "asks_customer": True,
+            },
+        )
+    ]
+    contact = make_contact(tenant, order=order, body="my vase arrived broken")
+    run_agent(contact, django_capture_on_commit_callbacks)
+
+    assert contact.status == Contact.Status.ESCALATED
+    question = contact.messages.get(direction="outbound")
+    assert "photo" in question.body
+    decision = contact.sla_clocks.get(target=SlaClock.Target.DECISION)
+    assert (decision.state, decision.pause_reason) == ("paused", "customer")

@@ -54,6 +54,11 @@ def test_account_manager_takes_a_merchant_live_and_outsiders_get_404(browser, as
         page.click("#invite")
         page.wait_for_selector(f"td:has-text('{email}')")
 
+    # The normal priority's SLA targets, as the page proposes them.
+    page.goto(f"{asgi_server}/t/acme/sla/")
+    page.click("#save-sla-normal")
+    page.wait_for_selector("text=Normal priority targets saved.")
+
     page.goto(f"{asgi_server}/t/acme/api-keys/")
     page.fill("input[name=name]", "intake")
     page.click("#issue-key")

@@ -78,6 +78,17 @@ def test_an_account_manager_onboards_a_merchant_to_go_live(client, manager):
             reverse("tenants:members", kwargs={"slug": "acme"}), {"email": email, "role": role}
         )
     client.post(reverse("tenants:api-keys", kwargs={"slug": "acme"}), {"name": "intake"})
+    client.post(
+        reverse("desk:sla", kwargs={"slug": "acme"}),
+        {
+            "priority": "normal",
+            "normal-first_response_minutes": "60",
+            "normal-resolution_minutes": "1440",
+            "normal-decision_minutes": "240",
+            "normal-carrier_response_minutes": "240",
+            "normal-hours_0": "09:00-17:00",
+        },
+    )
     from agents.policy.actions import create_draft, publish_version
     from tenants.actor import Actor
 
