@@ -99,9 +99,12 @@ def create_contact(
     subject: str = "",
     raw: dict[str, Any] | None = None,
     customer: Customer | None = None,
+    idempotency_key: str = "",
 ) -> Contact:
     """Save an inbound contact and its first message; the agent picks it up on commit.
-    ``customer`` is given when the sender is known by phone rather than email."""
+    ``customer`` is given when the sender is known by phone rather than email.
+    With an ``idempotency_key`` already used by the tenant this raises
+    IntegrityError (in a transaction of its own, callers can look the first one up)."""
     order = commerce.find_order(tenant, order_number) if order_number else None
     contact = Contact.objects.create(
         tenant=tenant,
@@ -112,6 +115,7 @@ def create_contact(
         order=order,
         order_number_given=order_number,
         subject=subject,
+        idempotency_key=idempotency_key,
     )
     Message.objects.create(
         contact=contact,

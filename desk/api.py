@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -53,6 +54,7 @@ def _reject_constant(name: str) -> Any:
 
 # PostgreSQL text and jsonb cannot hold U+0000, and a lone UTF-16 surrogate
 # ("\ud800" is valid JSON) is not UTF-8: both would fail the insert.
+IDEMPOTENCY_KEY = re.compile(r"[!-~]{1,128}")
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
@@ -136,6 +138,11 @@ def contacts(request: HttpRequest) -> JsonResponse:
     if auth is None:
         return _unauthorized()
     tenant, key = auth
+    idempotency_key = request.headers.get("Idempotency-Key")
+    if idempotency_key is not None and not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+        return _error(
+            400, "Idempotency-Key must be 1 to 128 visible ASCII characters without spaces."
+        )
     if request.content_type != "application/json":
         return _error(415, "Send the contact as JSON (Content-Type: application/json).")
     try:
@@ -160,19 +167,43 @@ def contacts(request: HttpRequest) -> JsonResponse:
             },
         )
     data = form.cleaned_data
-    contact = actions.create_contact(
-        tenant,
-        actor=Actor.api(key.name),
-        channel=data["channel"],
-        customer_email=data["customer_email"],
-        customer_name=data["customer_name"],
-        order_number=data["order_number"],
-        subject=data["subject"],
-        body=data["body"],
-        raw=payload,
+    earlier = (
+        Contact.objects.filter(tenant=tenant, idempotency_key=idempotency_key).first()
+        if idempotency_key
+        else None
     )
+    if earlier is not None:
+        return _accepted(earlier, replayed=True)
+    try:
+        with transaction.atomic():
+            contact = actions.create_contact(
+                tenant,
+                actor=Actor.api(key.name),
+                channel=data["channel"],
+                customer_email=data["customer_email"],
+                customer_name=data["customer_name"],
+                order_number=data["order_number"],
+                subject=data["subject"],
+                body=data["body"],
+                raw=payload,
+                idempotency_key=idempotency_key or "",
+            )
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        # Sent twice at once: the first submission to commit is the answer.
+        return _accepted(
+            Contact.objects.get(tenant=tenant, idempotency_key=idempotency_key), replayed=True
+        )
+    return _accepted(contact)
+
+
+def _accepted(contact: Contact, *, replayed: bool = False) -> JsonResponse:
     response = JsonResponse({"id": str(contact.public_id), "status": contact.status}, status=202)
     response["Location"] = f"/api/v1/contacts/{contact.public_id}"
+    if replayed:
+        # The same Idempotency-Key again: its first contact, nothing created.
+        response["Idempotent-Replayed"] = "true"
     return response
 
 
@@ -367,6 +398,22 @@ OPENAPI: dict[str, Any] = {
             "post": {
                 "operationId": "createContact",
                 "summary": "Submit a customer contact; the agent takes it from here.",
+                "parameters": [
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": False,
+                        "description": "Any unique string per submission: sending the same "
+                        "key again (a retry after a timeout) answers with the first contact "
+                        "instead of creating another, with Idempotent-Replayed: true",
+                        "schema": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 128,
+                            "pattern": "^[!-~]+$",
+                        },
+                    }
+                ],
                 "requestBody": {
                     "required": True,
                     "content": {

@@ -86,6 +86,9 @@ class Contact(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     # Set when retention anonymised the customer's data; the case itself stays.
     personal_data_erased_at = models.DateTimeField(null=True, blank=True)
+    # The client's Idempotency-Key: the same submission sent again (a timeout,
+    # a retry after an outage) is the same contact, never a second one.
+    idempotency_key = models.CharField(max_length=128, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -95,6 +98,13 @@ class Contact(models.Model):
             models.Index(fields=["tenant", "status", "escalated_at"]),
             models.Index(fields=["status", "sla_due_at", "id"], name="inbox_order"),
             GinIndex(fields=["search_vector"], name="contact_search"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="contact_submitted_once",
+            )
         ]
 
     def __str__(self) -> str:

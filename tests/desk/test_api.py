@@ -248,3 +248,71 @@ def test_openapi_documents_security_errors_and_the_link_to_follow_a_contact(clie
                 content = response["content"]["application/json"]["schema"]
                 assert content == {"$ref": "#/components/schemas/Error"}
     assert create["responses"]["202"]["links"]["GetContact"]["operationId"] == "getContact"
+
+
+def _submit(client, key, idempotency_key, body="where is my parcel"):
+    return client.post(
+        "/api/v1/contacts",
+        data={"customer_email": "ada@example.com", "body": body},
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {key}", "Idempotency-Key": idempotency_key},
+    )
+
+
+def test_the_same_idempotency_key_sent_again_is_the_same_contact(client, tenant_and_key):
+    tenant, key = tenant_and_key
+    first = _submit(client, key, "order-5123-msg-1")
+    again = _submit(client, key, "order-5123-msg-1")
+    assert first.status_code == again.status_code == 202
+    assert again.json()["id"] == first.json()["id"]
+    assert again["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first
+    assert Contact.objects.filter(tenant=tenant).count() == 1
+
+
+def test_idempotency_keys_belong_to_their_tenant(client, tenant_and_key):
+    _, key = tenant_and_key
+    other = make_tenant()
+    other_key = issue_api_key(other, "other", Actor.system())
+    mine = _submit(client, key, "shared-key")
+    theirs = _submit(client, other_key, "shared-key")
+    assert mine.json()["id"] != theirs.json()["id"]
+    assert Contact.objects.get(public_id=theirs.json()["id"]).tenant == other
+
+
+def test_two_submissions_racing_with_one_key_make_one_contact(transactional_db, tenant_and_key):
+    import threading
+
+    from django.db import connection
+    from django.test import Client
+
+    tenant, key = tenant_and_key
+    barrier = threading.Barrier(2)
+    ids: list[str] = []
+
+    def submit() -> None:
+        barrier.wait()
+        try:
+            ids.append(_submit(Client(), key, "raced").json()["id"])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(ids) == 2 and ids[0] == ids[1]
+    assert Contact.objects.filter(tenant=tenant).count() == 1
+
+
+@pytest.mark.parametrize("bad", ["has space", "x" * 129])
+def test_a_malformed_idempotency_key_is_400(client, tenant_and_key, bad):
+    _, key = tenant_and_key
+    assert _submit(client, key, bad).status_code == 400
+    assert not Contact.objects.exists()
+
+
+def test_an_empty_idempotency_key_is_400(client, tenant_and_key):
+    _, key = tenant_and_key
+    assert _submit(client, key, "").status_code == 400
