@@ -77,3 +77,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include((desk_patterns, "desk"))),
 ]
+
+# A database or queue outage answers 503 with a page that says so, not a bare 500.
+handler500 = "desk.outage.handler500"
