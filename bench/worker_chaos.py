@@ -5,7 +5,8 @@ against a local Shopify stand-in (the test suite's fake: cost-based
 throttling, ``@idempotent`` refunds). Meanwhile the harness sends SIGKILL at
 random moments, sometimes to a pool process in the middle of a task,
 sometimes to the whole worker, and starts a new one; it re-sends stalled work
-every few seconds, as beat does. A poison task (it kills whatever process
+every few seconds, as beat does. The shop misbehaves too: 10% of requests
+answer 503 and 5% of refunds are made with their answer lost. A poison task (it kills whatever process
 runs it) is queued too. At the end: every proposal executed, each refund made
 once at the shop and recorded once, one usage record per contact, and the
 poison task in the dead-letter queue instead of looping.
@@ -167,9 +168,9 @@ def run() -> list[dict]:
     from integrations.models import Refund
     from tests.integrations.shopify.fake_shop import FakeShop
 
-    # Some answers are lost on the way back (the refund is made, the worker sees
-    # a 502), on top of the kills.
-    fake = FakeShop(restore_rate=100.0, lose_answer_rate=0.05)
+    # On top of the kills, the shop fails: one request in ten answers 503, and
+    # one refund in twenty is made but its answer is lost (the worker sees a 502).
+    fake = FakeShop(restore_rate=100.0, lose_answer_rate=0.05, unavailable_rate=0.1)
     base = fake.start()
     endpoint = base + "/{shop}/admin/api/{version}/graphql.json"
     proposal_ids, tenant = _setup(fake)
