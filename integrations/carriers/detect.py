@@ -83,7 +83,7 @@ S10 = re.compile(r"^[A-Z]{2}\d{9}[A-Z]{2}$")
 S10_POSTS = {
     "US": ("usps",), "GB": ("royalmail",), "CA": ("canadapost",), "AU": ("australiapost",),
     "FR": ("laposte", "colissimo", "chronopost"), "BE": ("bpost",), "DE": ("dhl",),
-    "NL": ("spring",), "CN": ("yanwen", "yunexpress"),
+    "NL": ("postnl", "spring"), "CN": ("chinapost", "yanwen", "yunexpress"),
 }  # fmt: skip
 
 SIMPLE_PATTERNS: tuple[tuple[re.Pattern[str], str, str], ...] = (
@@ -96,6 +96,15 @@ SIMPLE_PATTERNS: tuple[tuple[re.Pattern[str], str, str], ...] = (
     (re.compile(r"^\d[A-Z]\d{11}$"), "colissimo", "Colissimo parcel number"),
     (re.compile(r"^32\d{22}$"), "bpost", "bpost 24-digit barcode"),
     (re.compile(r"^EZ\d{10}$"), "easypost", "EasyPost test tracker"),
+    (re.compile(r"^JT\d{13}$"), "jtexpress", "J&T Express JT waybill"),
+    (re.compile(r"^LP\d{14}$"), "cainiao", "Cainiao LP logistics order"),
+    (re.compile(r"^CNAQV\d{8,12}$"), "cainiao", "Cainiao CNAQV number"),
+    (re.compile(r"^4PX\d{13,16}(CN)?$"), "4px", "4PX number"),
+    (re.compile(r"^3S[A-Z]{4}\d{6,11}$"), "postnl", "PostNL 3S barcode"),
+)
+# Formats shared with other carriers' numbers: plausible, never certain.
+WEAK_PATTERNS: tuple[tuple[re.Pattern[str], str, str], ...] = (
+    (re.compile(r"^P0\d{10,14}$"), "4px", "4PX P0 order number"),
 )
 
 
@@ -118,6 +127,10 @@ def _digits(number: str) -> list[Candidate]:
     if n == 11:
         out.append(Candidate("gls", MEDIUM, None, "11-digit parcel number"))
         out.append(Candidate("aramex", LOW, None, "11-digit waybill"))
+    if n == 12:
+        out.append(Candidate("jtexpress", LOW, None, "12-digit J&T waybill"))
+    if n == 13 and number[0] in "19":
+        out.append(Candidate("chinapost", LOW, None, "13-digit domestic mail number"))
     if n == 14:
         out.append(Candidate("dpd", MEDIUM, None, "14-digit parcel number"))
         out.append(Candidate("hermes", LOW, None, "14-digit barcode"))
@@ -149,9 +162,10 @@ def detect(raw_number: str) -> list[Candidate]:
     if S10.fullmatch(number):
         ok = s10_check_digit_ok(number)
         for carrier in S10_POSTS.get(number[-2:], ()):
-            out.append(
-                Candidate(carrier, HIGH if ok else LOW, ok, f"UPU S10, issued by {number[-2:]}")
-            )
+            reason = f"UPU S10, issued by {number[-2:]}"
+            if carrier == "chinapost" and number[0] == "E":
+                reason += " (EMS)"
+            out.append(Candidate(carrier, HIGH if ok else LOW, ok, reason))
         if number[-2:] not in S10_POSTS:
             # An S10 from a post we do not integrate: the aggregators cover it.
             level = MEDIUM if ok else LOW
@@ -160,6 +174,9 @@ def detect(raw_number: str) -> list[Candidate]:
     for pattern, carrier, reason in SIMPLE_PATTERNS:
         if pattern.fullmatch(number):
             out.append(Candidate(carrier, MEDIUM, None, reason))
+    for pattern, carrier, reason in WEAK_PATTERNS:
+        if pattern.fullmatch(number):
+            out.append(Candidate(carrier, LOW, None, reason))
     if number.isdigit():
         out.extend(_digits(number))
     seen: set[str] = set()

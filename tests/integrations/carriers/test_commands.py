@@ -95,6 +95,7 @@ def test_track_carriers_json_lists_thirty_plus_codes_with_capabilities():
     assert {"ups", "fedex", "usps", "dhl_express", "aftership", "17track", "easypost"} <= {
         c["code"] for c in data
     }
+    assert {"jtexpress", "cainiao", "chinapost", "4px", "postnl"} <= {c["code"] for c in data}
     assert data[0]["capabilities"]["parse"] is True
     clients = {c["code"] for c in data if c["capabilities"]["client"]}
     assert clients == {"ups", "aftership"}
