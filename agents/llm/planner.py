@@ -18,7 +18,7 @@ from typing import Any
 import openai
 from jsonschema import Draft202012Validator
 
-from agents.llm import config
+from agents.llm import breaker, config
 from agents.llm.toolbox import PROPOSAL_SCHEMA, SCHEMAS, Toolbox, ToolError
 from agents.models import AgentRun
 from agents.tools import Trace
@@ -90,6 +90,16 @@ def plan(
     cfg = config.load()
     from agents import risk
 
+    if breaker.is_open(cfg.base_url):
+        trace.add(
+            "llm.skipped",
+            {},
+            None,
+            0,
+            error=f"the endpoint kept failing; embedded planner for up to {breaker.OPEN_SECONDS}s",
+        )
+        return None
+
     text = text if text is not None else risk.contact_text(contact)
     client = openai.OpenAI(
         base_url=cfg.base_url,
@@ -128,7 +138,14 @@ def plan(
                     (time.perf_counter() - started) * 1000,
                     error=f"{type(exc).__name__}: {exc}"[:500],
                 )
+                if isinstance(
+                    exc,
+                    openai.APIConnectionError | openai.InternalServerError | openai.RateLimitError,
+                ):
+                    # Down or too slow (timeouts are connection errors): count it.
+                    breaker.record_failure(cfg.base_url)
                 return None
+            breaker.record_success(cfg.base_url)
             tokens = _account(run, response)
             choice = response.choices[0] if response.choices else None
             message = choice.message if choice else None

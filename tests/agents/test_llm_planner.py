@@ -233,3 +233,39 @@ def test_a_question_from_the_model_is_sent_and_the_sla_waits_on_the_customer(
     assert "photo" in question.body
     decision = contact.sla_clocks.get(target=SlaClock.Target.DECISION)
     assert (decision.state, decision.pause_reason) == ("paused", "customer")
+
+
+def test_a_failing_endpoint_is_skipped_for_a_while_then_tried_again(
+    stub, monkeypatch, django_capture_on_commit_callbacks
+):
+    """At peak, paying every contact's timeout to a dead endpoint builds a backlog:
+    after a few failures the agent plans without it, then tries it again."""
+    import time
+
+    from agents.llm import breaker
+
+    monkeypatch.setattr(breaker, "OPEN_SECONDS", 1)
+    tenant = make_tenant()
+    stub.status = 500
+    stub.replies = [llm_stub.chat("unused")]
+
+    def handle() -> AgentRun:
+        contact = make_contact(tenant, order=make_order(tenant), body="where is my order")
+        run_agent(contact, django_capture_on_commit_callbacks)
+        assert contact.status == Contact.Status.RESOLVED
+        return AgentRun.objects.get(contact=contact)
+
+    for _ in range(breaker.FAILURES):
+        handle()
+    assert len(stub.requests) == breaker.FAILURES
+
+    skipped = handle()
+    assert len(stub.requests) == breaker.FAILURES  # not asked at all
+    assert skipped.planner == "embedded-fallback"
+    assert ToolCall.objects.filter(agent_run=skipped, name="llm.skipped").exists()
+
+    time.sleep(1.2)  # the breaker's open time passes
+    stub.status = 200
+    stub.replies = [llm_stub.tool_call("propose_action", _reply("On its way."))]
+    assert handle().planner == "llm"
+    assert len(stub.requests) == breaker.FAILURES + 1
