@@ -10,6 +10,7 @@ stays closed (each contact pays its own timeout, nothing is lost)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 
@@ -52,7 +53,5 @@ def record_failure(base_url: str) -> bool:
 
 
 def record_success(base_url: str) -> None:
-    try:
+    with contextlib.suppress(Exception):  # Redis away: nothing to reset
         cache.delete(_keys(base_url)[0])
-    except Exception:
-        pass
