@@ -6,4 +6,7 @@ from integrations import connection_views
 
 app_name = "connections"
 
-urlpatterns = [path("", connection_views.connections_page, name="page")]
+urlpatterns = [
+    path("", connection_views.connections_page, name="page"),
+    path("<str:connection_id>/test/", connection_views.test_connection, name="test"),
+]

@@ -4,17 +4,20 @@ credentials encrypted at rest."""
 from __future__ import annotations
 
 import re
+import uuid
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
 
+from integrations import connection_checks
 from integrations.actions import create_connection
 from integrations.messaging.actions import outbox_senders, sender_identity
 from integrations.models import Connection
 from tenants.access import get_tenant_for_member
+from tenants.actions import audit
 from tenants.actor import Actor
 from tenants.roles import Permission
 
@@ -170,7 +173,9 @@ def connections_page(request: HttpRequest, slug: str) -> HttpResponse:
         )
         messages.success(request, f"{connection.name} connected.")
         return redirect("connections:page", slug=tenant.slug)
-    connections = [(c, sender_identity(c)) for c in tenant.connections.order_by("kind", "name")]
+    rows = list(tenant.connections.order_by("kind", "name"))
+    health = connection_checks.webhook_health(rows)
+    connections = [(c, sender_identity(c), health.get(c.pk)) for c in rows]
     return render(
         request,
         "integrations/connections.html",
@@ -184,3 +189,27 @@ def connections_page(request: HttpRequest, slug: str) -> HttpResponse:
             "host": request.get_host(),
         },
     )
+
+
+@require_POST
+def test_connection(request: HttpRequest, slug: str, connection_id: str) -> HttpResponse:
+    """One read-only call to the provider with the stored credentials."""
+    tenant, _ = get_tenant_for_member(request.user, slug, Permission.MANAGE_TENANT)
+    try:
+        public_id = uuid.UUID(connection_id)
+    except ValueError:
+        raise Http404("No such connection") from None
+    connection = get_object_or_404(Connection, tenant=tenant, public_id=public_id)
+    result = connection_checks.check(connection)
+    audit(
+        tenant,
+        Actor.member(request.user),
+        "connection.test",
+        connection,
+        {"ok": result.ok, "message": result.message, "ms": result.ms},
+    )
+    if result.ok:
+        messages.success(request, f"{connection.name}: {result.message}")
+    else:
+        messages.error(request, f"{connection.name} failed its test: {result.message}")
+    return redirect("connections:page", slug=tenant.slug)

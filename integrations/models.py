@@ -45,6 +45,10 @@ class Connection(models.Model):
     credentials = EncryptedJSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The last "test connection": when, whether the provider answered, what it said.
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_check_ok = models.BooleanField(null=True)
+    last_check_message = models.CharField(max_length=500, blank=True)
 
     def __str__(self) -> str:
         return f"{self.tenant.slug}: {self.name}"

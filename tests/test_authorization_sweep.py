@@ -17,6 +17,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from desk.actions import ProposalDraft, submit_proposal
 from desk.models import Proposal
+from integrations.models import Connection
 from tenants.actions import issue_api_key
 from tenants.actor import Actor
 from tenants.models import ApiKey
@@ -135,6 +136,12 @@ TENANT_PAGES: dict[str, TenantPage] = {
         lambda w: {**slug(w), "backtest_id": w["backtest"].public_id},
     ),
     "connections:page": TenantPage("get", Role.ACCOUNT_MANAGER, Role.LEAD, slug),
+    "connections:test": TenantPage(
+        "post",
+        Role.ACCOUNT_MANAGER,
+        Role.LEAD,
+        lambda w: {**slug(w), "connection_id": w["connection"].public_id},
+    ),
     "simulator:page": TenantPage("get", Role.ACCOUNT_MANAGER, Role.LEAD, slug),
     "simulator:sample": TenantPage("get", Role.ACCOUNT_MANAGER, Role.LEAD, slug),
     "simulator:run": TenantPage("get", Role.ACCOUNT_MANAGER, Role.LEAD, simulation),
@@ -227,6 +234,13 @@ def _world(tenant) -> dict[str, Any]:
 
     return {
         "macro": Macro.objects.create(tenant=tenant, name="Sorry", body="Sorry {customer_name}"),
+        "connection": Connection.objects.create(
+            tenant=tenant,
+            provider=Connection.Provider.SANDBOX_CARRIER,
+            kind=Connection.Kind.CARRIER,
+            name="Feed",
+            credentials={"webhook_secret": "s"},
+        ),
         "backtest": start_backtest(draft_version, days=30),
         "simulation": simulation,
         "nudge_rule": NudgeRule.objects.filter(tenant=tenant).first(),
