@@ -660,6 +660,43 @@ def wait_on_carrier(order: Order, now=None) -> int:
     )
 
 
+@transaction.atomic
+def carrier_claim(
+    contact: Contact, user: User, *, opened: bool, reference: str = "", now=None
+) -> int:
+    """The claimant filed a claim with the carrier (lost, damaged) or heard back.
+    While it is open the contact's resolution and decision clocks wait on the
+    carrier; closing it counts them again. Kept as an internal note and
+    audited. Returns the clocks paused or resumed."""
+    locked = (
+        Contact.objects.select_for_update(of=("self",))
+        .select_related("tenant", "assigned_to")
+        .get(pk=contact.pk)
+    )
+    _ensure_claim(locked, user)
+    if opened:
+        changed = sla.pause_clocks(locked, SlaClock.PauseReason.CARRIER, now)
+        text = f"Carrier claim filed{f' ({reference})' if reference else ''}: SLA waits on the carrier."
+    else:
+        changed = sla.resume_clocks(locked, now, reason=SlaClock.PauseReason.CARRIER)
+        text = f"Carrier claim answered{f' ({reference})' if reference else ''}: SLA counts again."
+    Message.objects.create(
+        contact=locked,
+        direction=Message.Direction.INTERNAL,
+        author_type=Message.Author.MEMBER,
+        author_user=user,
+        body=text,
+    )
+    audit(
+        locked.tenant,
+        Actor.member(user),
+        "contact.carrier_claim_opened" if opened else "contact.carrier_claim_closed",
+        locked,
+        {"reference": reference, "clocks": changed},
+    )
+    return changed
+
+
 def carrier_delivered(order: Order, now=None) -> int:
     """The parcel the desk was waiting for arrived (the return was received):
     clocks paused on the carrier count again. Idempotent."""

@@ -72,6 +72,13 @@ class MessageForm(forms.Form):
     body = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
 
 
+class CarrierClaimForm(forms.Form):
+    opened = forms.TypedChoiceField(
+        choices=[("1", "Claim filed"), ("0", "Claim answered")], coerce=lambda v: v == "1"
+    )
+    reference = forms.CharField(max_length=64, required=False, label="Carrier's claim number")
+
+
 class ReplyForm(MessageForm):
     waiting_on_customer = forms.BooleanField(
         required=False,

@@ -33,6 +33,7 @@ desk_patterns = [
     path("contacts/<str:contact_id>/reassign/", views.reassign, name="reassign"),
     path("contacts/<str:contact_id>/note/", views.note, name="note"),
     path("contacts/<str:contact_id>/reply/", views.reply, name="reply"),
+    path("contacts/<str:contact_id>/carrier-claim/", views.carrier_claim, name="carrier-claim"),
     path("t/<slug:slug>/overrides/", views.overrides, name="overrides"),
     path("t/<slug:slug>/macros/", views.macros, name="macros"),
     path("t/<slug:slug>/macros/<str:macro_id>/delete/", views.macro_delete, name="macro-delete"),

@@ -19,6 +19,7 @@ from desk.access import (
 )
 from desk.forms import (
     ApproveForm,
+    CarrierClaimForm,
     CoApproveForm,
     InboxFilterForm,
     MacroForm,
@@ -368,6 +369,36 @@ def note(request: HttpRequest, contact_id: str) -> HttpResponse:
         )
     actions.add_note(contact, request.user, form.cleaned_data["body"])
     return _after_change(request, contact, membership, ok="Note added.", error=None)
+
+
+@require_POST
+def carrier_claim(request: HttpRequest, contact_id: str) -> HttpResponse:
+    contact, membership = get_contact_for_member(
+        request.user, contact_id, Permission.DECIDE_PROPOSALS
+    )
+    form = CarrierClaimForm(request.POST)
+    if not form.is_valid():
+        return _after_change(
+            request,
+            contact,
+            membership,
+            ok=None,
+            error="Say whether the claim was filed.",
+            status=400,
+        )
+    try:
+        changed = actions.carrier_claim(
+            contact,
+            request.user,
+            opened=form.cleaned_data["opened"],
+            reference=form.cleaned_data["reference"],
+        )
+    except actions.DecisionError as exc:
+        return _after_change(request, contact, membership, ok=None, error=str(exc), status=409)
+    verb = "wait on the carrier" if form.cleaned_data["opened"] else "count again"
+    return _after_change(
+        request, contact, membership, ok=f"{changed} SLA clock(s) {verb}.", error=None
+    )
 
 
 @require_POST

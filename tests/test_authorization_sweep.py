@@ -94,6 +94,7 @@ TENANT_PAGES: dict[str, TenantPage] = {
     "desk:reassign": TenantPage("post", Role.LEAD, Role.SPECIALIST, contact),
     "desk:note": TenantPage("post", Role.SPECIALIST, Role.MERCHANT_ADMIN, contact),
     "desk:reply": TenantPage("post", Role.SPECIALIST, Role.ACCOUNT_MANAGER, contact),
+    "desk:carrier-claim": TenantPage("post", Role.SPECIALIST, Role.ACCOUNT_MANAGER, contact),
     "billing:page": TenantPage("get", Role.LEAD, Role.SPECIALIST, slug),
     "desk:overrides": TenantPage("get", Role.LEAD, Role.SPECIALIST, slug),
     "desk:macros": TenantPage("get", Role.LEAD, Role.SPECIALIST, slug),

@@ -183,3 +183,35 @@ def test_a_return_on_its_way_back_pauses_the_order_and_its_delivery_resumes(
     assert decision.state == "running"
     # 1 h used on Tuesday; 3 h left from Thursday 09:00.
     assert decision.due_at == _berlin(2026, 3, 26, 12, 0)
+
+
+def test_an_open_carrier_claim_holds_the_clock_and_its_answer_releases_it(
+    client, tenant, django_capture_on_commit_callbacks
+):
+    from tests.factories import log_in
+
+    specialist = make_member(tenant, Role.SPECIALIST)
+    with time_machine.travel(_berlin(2026, 3, 23, 10, 0), tick=False):  # Monday 10:00
+        contact = _escalate(tenant, django_capture_on_commit_callbacks)
+        log_in(client, specialist)
+        url = reverse("desk:carrier-claim", kwargs={"contact_id": contact.public_id})
+        assert client.post(url, {"opened": "1", "reference": "UPS-CLM-7781"}).status_code in {
+            200,
+            302,
+        }
+    clock = _clock(contact)
+    assert (clock.state, clock.pause_reason) == ("paused", "carrier")
+    # The customer writing in does not end a wait on the carrier.
+    with time_machine.travel(_berlin(2026, 3, 24, 10, 0), tick=False):
+        customer_replied(contact, "any news?")
+    assert _clock(contact).state == "paused"
+    # A day later the carrier answers: the clock counts again from there,
+    # with all four business hours of its target left (it paused at once).
+    with time_machine.travel(_berlin(2026, 3, 25, 9, 0), tick=False):
+        client.post(url, {"opened": "0", "reference": "UPS-CLM-7781"})
+    clock = _clock(contact)
+    assert clock.state == "running"
+    assert clock.due_at == _berlin(2026, 3, 25, 13, 0)
+    notes = contact.messages.filter(direction="internal").values_list("body", flat=True)
+    assert any("UPS-CLM-7781" in n for n in notes)
+    assert tenant.audit_events.filter(verb="contact.carrier_claim_opened").exists()
