@@ -252,7 +252,20 @@ class Shipment(models.Model):
                 fields=["tenant", "carrier", "tracking_number"], name="tracking_number_per_carrier"
             )
         ]
-        indexes = [models.Index(fields=["tenant", "status"])]
+        indexes = [
+            models.Index(fields=["tenant", "status"]),
+            # The problem board: exceptions, failed attempts, stalled and
+            # unscanned shipments by status, longest silent first.
+            models.Index(
+                fields=["tenant", "status", "last_event_at"], name="shipment_status_last_scan"
+            ),
+            # Late shipments: only those still on their way have a date that matters.
+            models.Index(
+                fields=["tenant", "estimated_delivery"],
+                condition=~models.Q(status__in=["delivered", "expired"]),
+                name="shipment_open_eta",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.carrier} {self.tracking_number}"

@@ -135,6 +135,7 @@ TENANT_PAGES: dict[str, TenantPage] = {
         lambda w: {**slug(w), "backtest_id": w["backtest"].public_id},
     ),
     "connections:page": TenantPage("get", Role.ACCOUNT_MANAGER, Role.LEAD, slug),
+    "shipments:problems": TenantPage("get", Role.SPECIALIST, Role.MERCHANT_ADMIN, slug),
     "simulator:page": TenantPage("get", Role.ACCOUNT_MANAGER, Role.LEAD, slug),
     "simulator:sample": TenantPage("get", Role.ACCOUNT_MANAGER, Role.LEAD, slug),
     "simulator:run": TenantPage("get", Role.ACCOUNT_MANAGER, Role.LEAD, simulation),
