@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import models
-from django.db.models import Q, QuerySet
+from django.db.models import Count, F, Max, Min, Q, QuerySet
+from django.db.models.fields.json import KT
 
 from integrations.carriers.schema import NOT_SCANNED_DAYS, STALLED_DAYS
-from integrations.models import Shipment, TrackingStatus
+from integrations.models import Shipment, TrackingEvent, TrackingStatus
 from tenants.models import Tenant
 
 S = TrackingStatus
@@ -123,3 +124,24 @@ def problem_counts(tenant: Tenant, carrier: str, now: datetime) -> dict[str, int
             qs = qs.filter(carrier=carrier)
         counts[kind] = qs.count()
     return counts
+
+
+def unmapped_codes() -> list[dict]:
+    """Carrier codes stored unmapped, one row per (carrier, code), most frequent first.
+
+    Each row: carrier, code, count, shipments, first_seen, last_seen and an
+    example description."""
+    rows = (
+        TrackingEvent.objects.filter(raw__is_mapped=False)
+        .exclude(carrier_code="")
+        .values(carrier=KT("raw__carrier"), code=F("carrier_code"))
+        .annotate(
+            count=Count("pk"),
+            shipments=Count("shipment_id", distinct=True),
+            first_seen=Min("occurred_at"),
+            last_seen=Max("occurred_at"),
+            example=Max("description"),
+        )
+        .order_by("-count", "carrier", "code")
+    )
+    return list(rows)

@@ -47,6 +47,7 @@ MEMBER_PAGES: dict[str, tuple[str, str, str | None]] = {
     "tenants:create": ("get", Role.ACCOUNT_MANAGER, Role.SPECIALIST),
     "desk:board": ("get", Role.LEAD, Role.SPECIALIST),
     "desk:board-csv": ("get", Role.LEAD, Role.SPECIALIST),
+    "carriers:unmapped": ("get", Role.ADMIN, Role.ACCOUNT_MANAGER),
 }
 
 
