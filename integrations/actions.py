@@ -7,6 +7,7 @@ from typing import Any
 
 from celery import current_app
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from integrations.carriers import overrides
 from integrations.models import (
@@ -109,9 +110,12 @@ def create_connection(
 REAPPLY_BATCH = 500
 
 
-def _unmapped_events(carrier: str, code: str):
+def _events_to_remap(override: CarrierCodeOverride):
+    """Scans under the override's code that do not read as it says yet: the
+    unmapped ones, and those an earlier version of the override mapped."""
+    stale = Q(raw__override=True) & ~Q(status=override.status, substatus=override.substatus)
     return TrackingEvent.objects.filter(
-        carrier_code=code, raw__carrier=carrier, raw__is_mapped=False
+        Q(raw__is_mapped=False) | stale, carrier_code=override.code, raw__carrier=override.carrier
     )
 
 
@@ -139,7 +143,7 @@ def map_carrier_code(
         override.status, override.substatus = status, substatus
         override.save()
         tenants = Tenant.objects.filter(
-            pk__in=_unmapped_events(carrier, code).values("shipment__tenant_id")
+            pk__in=_events_to_remap(override).values("shipment__tenant_id")
         )
         for tenant in tenants:
             audit(
@@ -167,7 +171,7 @@ def map_carrier_code(
 
 
 def reapply_carrier_code_override(override_id: int, *, batch: int = REAPPLY_BATCH) -> int:
-    """Re-map one batch of stored scans still unmapped under the override's code.
+    """Re-map one batch of stored scans under the override's code that do not read as it says.
 
     Returns how many scans changed; 0 means none is left that could be
     claimed. Scans another transaction holds are skipped (``SKIP LOCKED``)
@@ -178,13 +182,11 @@ def reapply_carrier_code_override(override_id: int, *, batch: int = REAPPLY_BATC
         return 0
     with transaction.atomic():
         events = list(
-            _unmapped_events(override.carrier, override.code)
-            .select_for_update(skip_locked=True)
-            .order_by("pk")[:batch]
+            _events_to_remap(override).select_for_update(skip_locked=True).order_by("pk")[:batch]
         )
         for event in events:
             event.status, event.substatus = override.status, override.substatus
-            event.raw = {**event.raw, "is_mapped": True, "override_id": override.pk}
+            event.raw = {**event.raw, "is_mapped": True, "override": True}
         TrackingEvent.objects.bulk_update(events, ["status", "substatus", "raw"])
         shipment_ids = sorted({e.shipment_id for e in events})
         for shipment in (

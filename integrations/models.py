@@ -294,10 +294,11 @@ class TrackingEvent(models.Model):
             )
         ]
         indexes = [
-            # The unmapped-codes page and their re-mapping read only these few.
+            # The unmapped-codes page and their re-mapping read only these few:
+            # scans left unmapped and scans mapped by a staff override.
             models.Index(
                 fields=["carrier_code"],
-                condition=models.Q(raw__is_mapped=False),
+                condition=models.Q(raw__is_mapped=False) | models.Q(raw__override=True),
                 name="tracking_event_unmapped",
             )
         ]

@@ -73,7 +73,7 @@ def apply_carrier_code_override(*, override_id: int) -> int:
     ``select_for_update(skip_locked=True)`` and only unmapped scans are
     claimed. Scans held elsewhere when the run ends are left for one more run
     a minute later; returns how many scans changed."""
-    from integrations.actions import _unmapped_events, reapply_carrier_code_override
+    from integrations.actions import _events_to_remap, reapply_carrier_code_override
     from integrations.models import CarrierCodeOverride
 
     changed = 0
@@ -84,7 +84,7 @@ def apply_carrier_code_override(*, override_id: int) -> int:
         apply_carrier_code_override.apply_async(kwargs={"override_id": override_id}, countdown=5)
         return changed
     override = CarrierCodeOverride.objects.filter(pk=override_id).first()
-    if override and _unmapped_events(override.carrier, override.code).exists():
+    if override and _events_to_remap(override).exists():
         # Everything left was locked by someone else: look again shortly.
         apply_carrier_code_override.apply_async(kwargs={"override_id": override_id}, countdown=60)
     return changed

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from integrations.carriers.schema import TrackingResult
+from integrations.carriers.schema import Event, TrackingResult
 
 TTL = 30.0
 
@@ -37,12 +37,12 @@ def forget() -> None:
     _cache = None
 
 
-def apply(result: TrackingResult, overrides: Table) -> int:
-    """Map ``result``'s unmapped scans through ``overrides``; returns how many changed.
+def apply(result: TrackingResult, overrides: Table) -> list[Event]:
+    """Map ``result``'s unmapped scans through ``overrides``; returns the scans it changed.
 
     The shipment's status is then the newest mapped scan's again, as
     ``payloads.finish`` decides it."""
-    changed = 0
+    changed = []
     for event in result.events:
         if event.is_mapped:
             continue
@@ -50,7 +50,7 @@ def apply(result: TrackingResult, overrides: Table) -> int:
         if hit is not None:
             event.status, event.substatus = hit
             event.is_mapped = True
-            changed += 1
+            changed.append(event)
     if changed:
         newest = next((e for e in result.events if e.is_mapped), None)
         if newest is not None:

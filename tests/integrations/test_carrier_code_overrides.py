@@ -103,6 +103,28 @@ def test_scans_stored_after_the_mapping_use_it():
 
 
 @pytest.mark.django_db
+def test_changing_a_mapping_reaches_scans_mapped_by_it_before(django_capture_on_commit_callbacks):
+    CarrierCodeOverride.objects.create(carrier="usps", code="ZZ", status="delivered")
+    stored_after = _shipment_with_unmapped_scan()  # mapped as it was stored
+    overrides.forget()
+
+    with django_capture_on_commit_callbacks(execute=False):
+        override = map_carrier_code(
+            Actor.system(), carrier="usps", code="ZZ", status="exception", substatus="lost"
+        )
+    apply_carrier_code_override(override_id=override.pk)
+
+    event = stored_after.events.get(carrier_code="ZZ")
+    assert (event.status, event.substatus) == ("exception", "lost")
+    stored_after.refresh_from_db()
+    assert stored_after.status == "exception"
+    assert AuditEvent.objects.get(verb="carrier_code.mapped").data["previous"] == [
+        "delivered",
+        "",
+    ]
+
+
+@pytest.mark.django_db
 def test_an_override_for_another_carrier_leaves_the_scan_unmapped():
     CarrierCodeOverride.objects.create(carrier="fedex", code="ZZ", status="delivered")
 
