@@ -73,13 +73,14 @@ def karrio_rate(python: str, carrier: str, payload: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])[carrier]
 
 
-def _figure(metric: str, value: float, unit: str, target: float) -> dict:
+def _figure(metric: str, value: float, unit: str, target: float | None) -> dict:
+    """One result row; a row without a target is context for its neighbours."""
     return {
         "metric": metric,
         "value": round(value, 2) if unit == "x" else round(value),
         "unit": unit,
-        "target": target,
-        "pass": value >= target,
+        "target": "" if target is None else round(target, 2),
+        "pass": target is None or value >= target,
     }
 
 
@@ -93,20 +94,32 @@ def run() -> list[dict]:
         label: json.dumps({"carrier": carrier, "payload": payloads[label]})
         for label, carrier, _ in SAMPLES
     }
-    mixed = _rate([lines[label] for label in MIX], parse_line)
-    figures = [
-        _figure("track_parse payloads/s (UPS+FedEx+USPS+DHL mix)", mixed, "payloads/s", TARGET)
-    ]
+    figures = []
+    karrio_rates = {}
     for label in lines:
         ours = _rate([lines[label]], parse_line)
-        figures.append(_figure(f"track_parse payloads/s ({label})", ours, "payloads/s", TARGET))
-        if karrio_python and label in KARRIO:
-            # Timed right after ours, so both see the same load on a shared machine.
-            theirs = karrio_rate(karrio_python, KARRIO[label], payloads[label])
-            figures.append(
-                _figure(f"karrio parser payloads/s ({label})", theirs["rate"], "payloads/s", 0)
-            )
-            figures.append(
-                _figure(f"track_parse / karrio ({label})", ours / theirs["rate"], "x", TARGET_RATIO)
-            )
+        if not (karrio_python and label in KARRIO):
+            # Beside karrio, a sample it cannot read (FedEx SOAP) is context only.
+            target = None if karrio_python else TARGET
+            figures.append(_figure(f"track_parse payloads/s ({label})", ours, "payloads/s", target))
+            continue
+        # Timed right after ours, so both see the same load on a shared machine;
+        # the bar is then 2x what karrio did just now, not the reference figure.
+        theirs = karrio_rate(karrio_python, KARRIO[label], payloads[label])["rate"]
+        karrio_rates[label] = theirs
+        figures += [
+            _figure(f"track_parse payloads/s ({label})", ours, "payloads/s", TARGET_RATIO * theirs),
+            _figure(f"karrio parser payloads/s ({label})", theirs, "payloads/s", None),
+            _figure(f"track_parse / karrio ({label})", ours / theirs, "x", TARGET_RATIO),
+        ]
+    mixed = _rate([lines[label] for label in MIX], parse_line)
+    mix_target = TARGET
+    if len(karrio_rates) == len(KARRIO):
+        # karrio over the same four carriers (FedEx as JSON): time per payload, averaged.
+        per_payload = sum(1 / rate for rate in karrio_rates.values()) / len(karrio_rates)
+        mix_target = TARGET_RATIO / per_payload
+    figures.insert(
+        0,
+        _figure("track_parse payloads/s (UPS+FedEx+USPS+DHL mix)", mixed, "payloads/s", mix_target),
+    )
     return figures
