@@ -72,6 +72,8 @@ urlpatterns = [
     path("t/<slug:slug>/policy/", include("agents.policy.urls")),
     path("t/<slug:slug>/simulator/", include("agents.simulator.urls")),
     path("t/<slug:slug>/connections/", include("integrations.connection_urls")),
+    path("t/<slug:slug>/shipments/", include("integrations.shipment_urls")),
+    path("carriers/", include("integrations.carrier_urls")),
     path("t/<slug:slug>/", include("agents.nudges.urls")),
     path("t/", include("tenants.urls")),
     path("contacts/<str:contact_id>/trace/", include("agents.trace_urls")),

@@ -7,8 +7,16 @@ from typing import Any
 
 from celery import current_app
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
-from integrations.models import Connection, Shipment, TrackingEvent, TrackingStatus
+from integrations.carriers import overrides
+from integrations.models import (
+    CarrierCodeOverride,
+    Connection,
+    Shipment,
+    TrackingEvent,
+    TrackingStatus,
+)
 
 # Statuses after which a shipment no longer moves on its own.
 TERMINAL_STATUSES = {TrackingStatus.DELIVERED, TrackingStatus.EXPIRED}
@@ -95,3 +103,103 @@ def create_connection(
             {"provider": provider, "fields": sorted(credentials)},
         )
     return connection
+
+
+# --- carrier code overrides ------------------------------------------------
+
+REAPPLY_BATCH = 500
+
+
+def _events_to_remap(override: CarrierCodeOverride):
+    """Scans under the override's code that do not read as it says yet: the
+    unmapped ones, and those an earlier version of the override mapped."""
+    stale = Q(raw__override=True) & ~Q(status=override.status, substatus=override.substatus)
+    return TrackingEvent.objects.filter(
+        Q(raw__is_mapped=False) | stale, carrier_code=override.code, raw__carrier=override.carrier
+    )
+
+
+def map_carrier_code(
+    actor, *, carrier: str, code: str, status: str, substatus: str = ""
+) -> CarrierCodeOverride:
+    """Give an unmapped carrier code our status (create or change the override).
+
+    Audited in every merchant whose stored scans carry the code, since their
+    shipments' statuses may change; the stored scans are re-mapped in the
+    background (``integrations.apply_carrier_code_override``), enqueued on
+    commit. Saving the same mapping twice changes nothing but the audit."""
+    from tenants.actions import audit
+    from tenants.models import Tenant
+
+    with transaction.atomic():
+        override = (
+            CarrierCodeOverride.objects.select_for_update()
+            .filter(carrier=carrier, code=code)
+            .first()
+        )
+        previous = (override.status, override.substatus) if override else None
+        if override is None:
+            override = CarrierCodeOverride(carrier=carrier, code=code, created_by=actor.user)
+        override.status, override.substatus = status, substatus
+        override.save()
+        tenants = Tenant.objects.filter(
+            pk__in=_events_to_remap(override).values("shipment__tenant_id")
+        )
+        for tenant in tenants:
+            audit(
+                tenant,
+                actor,
+                "carrier_code.mapped",
+                override,
+                {
+                    "carrier": carrier,
+                    "code": code,
+                    "status": status,
+                    "substatus": substatus,
+                    "previous": list(previous) if previous else None,
+                },
+            )
+        transaction.on_commit(overrides.forget)
+        transaction.on_commit(
+            lambda: current_app.send_task(
+                "integrations.apply_carrier_code_override",
+                kwargs={"override_id": override.pk},
+                queue="actions",
+            )
+        )
+    return override
+
+
+def reapply_carrier_code_override(override_id: int, *, batch: int = REAPPLY_BATCH) -> int:
+    """Re-map one batch of stored scans under the override's code that do not read as it says.
+
+    Returns how many scans changed; 0 means none is left that could be
+    claimed. Scans another transaction holds are skipped (``SKIP LOCKED``)
+    and picked up by a later batch. Each touched shipment takes the status of
+    its newest scan again, as ``record_tracking_event`` would have set it."""
+    override = CarrierCodeOverride.objects.filter(pk=override_id).first()
+    if override is None:
+        return 0
+    with transaction.atomic():
+        events = list(
+            _events_to_remap(override).select_for_update(skip_locked=True).order_by("pk")[:batch]
+        )
+        for event in events:
+            event.status, event.substatus = override.status, override.substatus
+            event.raw = {**event.raw, "is_mapped": True, "override": True}
+        TrackingEvent.objects.bulk_update(events, ["status", "substatus", "raw"])
+        shipment_ids = sorted({e.shipment_id for e in events})
+        for shipment in (
+            Shipment.objects.select_for_update().filter(pk__in=shipment_ids).order_by("pk")
+        ):
+            newest = shipment.events.order_by("-occurred_at", "-pk").first()
+            if newest is None or (newest.status, newest.substatus) == (
+                shipment.status,
+                shipment.substatus,
+            ):
+                continue
+            shipment.status, shipment.substatus = newest.status, newest.substatus
+            if newest.status == TrackingStatus.DELIVERED and shipment.delivered_at is None:
+                shipment.delivered_at = newest.occurred_at
+            shipment.save(update_fields=["status", "substatus", "delivered_at"])
+    return len(events)

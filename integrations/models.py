@@ -256,7 +256,20 @@ class Shipment(models.Model):
                 fields=["tenant", "carrier", "tracking_number"], name="tracking_number_per_carrier"
             )
         ]
-        indexes = [models.Index(fields=["tenant", "status"])]
+        indexes = [
+            models.Index(fields=["tenant", "status"]),
+            # The problem board: exceptions, failed attempts, stalled and
+            # unscanned shipments by status, longest silent first.
+            models.Index(
+                fields=["tenant", "status", "last_event_at"], name="shipment_status_last_scan"
+            ),
+            # Late shipments: only those still on their way have a date that matters.
+            models.Index(
+                fields=["tenant", "estimated_delivery"],
+                condition=~models.Q(status__in=["delivered", "expired"]),
+                name="shipment_open_eta",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.carrier} {self.tracking_number}"
@@ -284,6 +297,15 @@ class TrackingEvent(models.Model):
                 fields=["shipment", "occurred_at", "carrier_code"], name="tracking_event_once"
             )
         ]
+        indexes = [
+            # The unmapped-codes page and their re-mapping read only these few:
+            # scans left unmapped and scans mapped by a staff override.
+            models.Index(
+                fields=["carrier_code"],
+                condition=models.Q(raw__is_mapped=False) | models.Q(raw__override=True),
+                name="tracking_event_unmapped",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.status}: {self.description}"
@@ -291,6 +313,33 @@ class TrackingEvent(models.Model):
     @property
     def location(self) -> str:
         return ", ".join(part for part in (self.city, self.region, self.country) if part)
+
+
+class CarrierCodeOverride(models.Model):
+    """Our status for a carrier code the carrier's mapping does not know yet.
+
+    Set by platform staff from the unmapped-codes page. Applies to scans
+    stored from then on and, through a background task, to the scans already
+    stored under that code. ``carrier`` is the mapping's code (an aggregator
+    such as ``aftership`` has codes of its own)."""
+
+    carrier = models.CharField(max_length=32)
+    code = models.CharField(max_length=32)
+    status = models.CharField(max_length=24, choices=TrackingStatus.choices)
+    substatus = models.CharField(max_length=48, blank=True)
+    created_by = models.ForeignKey(
+        "tenants.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["carrier", "code"], name="carrier_code_override_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.carrier} {self.code} -> {self.status}"
 
 
 class Refund(models.Model):

@@ -6,6 +6,7 @@ import time
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from django.db import OperationalError
 
 from integrations.carriers import polling
 
@@ -55,3 +56,35 @@ def process_waiting_webhooks() -> int:
     from integrations import webhooks
 
     return webhooks.process_waiting()
+
+
+@shared_task(
+    name="integrations.apply_carrier_code_override",
+    soft_time_limit=240,
+    time_limit=300,
+    autoretry_for=(OperationalError,),
+    retry_backoff=5,
+    max_retries=5,
+)
+def apply_carrier_code_override(*, override_id: int) -> int:
+    """Re-map the stored scans of a newly mapped carrier code, in batches.
+
+    Safe to run twice and beside the poller: each batch claims its scans with
+    ``select_for_update(skip_locked=True)`` and only unmapped scans are
+    claimed. Scans held elsewhere when the run ends are left for one more run
+    a minute later; returns how many scans changed."""
+    from integrations.actions import _events_to_remap, reapply_carrier_code_override
+    from integrations.models import CarrierCodeOverride
+
+    changed = 0
+    try:
+        while done := reapply_carrier_code_override(override_id):
+            changed += done
+    except SoftTimeLimitExceeded:
+        apply_carrier_code_override.apply_async(kwargs={"override_id": override_id}, countdown=5)
+        return changed
+    override = CarrierCodeOverride.objects.filter(pk=override_id).first()
+    if override and _events_to_remap(override).exists():
+        # Everything left was locked by someone else: look again shortly.
+        apply_carrier_code_override.apply_async(kwargs={"override_id": override_id}, countdown=60)
+    return changed

@@ -8,6 +8,7 @@
 | tenant.manage     |            |      |        ✓        |                |   ✓   |
 | quality.review    |            |  ✓   |        ✓        |                |   ✓   |
 | sla.manage        |            |  ✓   |        ✓        |                |   ✓   |
+| carrier.map       |            |      |                 |                |   ✓   |
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ class Permission(models.TextChoices):
     MANAGE_TENANT = "tenant.manage"
     REVIEW_QUALITY = "quality.review"
     MANAGE_SLA = "sla.manage"
+    # Platform-wide: carrier codes belong to no merchant. Staff users hold it too.
+    MAP_CARRIER_CODES = "carrier.map"
 
 
 GRANTS: dict[str, frozenset[str]] = {

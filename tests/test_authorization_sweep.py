@@ -48,6 +48,7 @@ MEMBER_PAGES: dict[str, tuple[str, str, str | None]] = {
     "tenants:create": ("get", Role.ACCOUNT_MANAGER, Role.SPECIALIST),
     "desk:board": ("get", Role.LEAD, Role.SPECIALIST),
     "desk:board-csv": ("get", Role.LEAD, Role.SPECIALIST),
+    "carriers:unmapped": ("get", Role.ADMIN, Role.ACCOUNT_MANAGER),
 }
 
 
@@ -143,6 +144,7 @@ TENANT_PAGES: dict[str, TenantPage] = {
         Role.LEAD,
         lambda w: {**slug(w), "connection_id": w["connection"].public_id},
     ),
+    "shipments:problems": TenantPage("get", Role.SPECIALIST, Role.MERCHANT_ADMIN, slug),
     "simulator:page": TenantPage("get", Role.ACCOUNT_MANAGER, Role.LEAD, slug),
     "simulator:sample": TenantPage("get", Role.ACCOUNT_MANAGER, Role.LEAD, slug),
     "simulator:run": TenantPage("get", Role.ACCOUNT_MANAGER, Role.LEAD, simulation),

@@ -36,6 +36,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from integrations.actions import record_tracking_event
+from integrations.carriers import overrides
 from integrations.carriers.client import (
     ClientError,
     PermanentError,
@@ -210,12 +211,17 @@ class ClientPool:
 
 
 def store_result(shipment: Shipment, result: TrackingResult) -> int:
-    """Record every timed scan of a found result, oldest first; returns how many were new."""
+    """Record every timed scan of a found result, oldest first; returns how many were new.
+
+    Codes the mapping does not know get the status staff gave them, if any."""
+    overridden = {id(e) for e in overrides.apply(result, overrides.table())}
     stored = 0
     for event in reversed(result.events):
         if event.occurred_at is None:
             continue  # a scan without a time cannot be placed in the timeline
         raw = {"carrier": result.carrier, "event": event.raw, "is_mapped": event.is_mapped}
+        if id(event) in overridden:
+            raw["override"] = True  # so a later change of the mapping reaches it too
         loc = event.location
         created = record_tracking_event(
             shipment,

@@ -196,6 +196,9 @@ class Incident(models.TextChoices):
 _SETTLED = {TrackingStatus.DELIVERED, TrackingStatus.EXPIRED}
 # Most carriers give up after the third attempt and start the return.
 FINAL_ATTEMPT_COUNT = 3
+# Days of silence before a label without a scan, or a moving shipment, needs a look.
+NOT_SCANNED_DAYS = 3
+STALLED_DAYS = 5
 
 
 def incident_flags(
@@ -204,8 +207,8 @@ def incident_flags(
     now: datetime,
     label_created_at: datetime | None = None,
     estimated_delivery: date | None = None,
-    not_scanned_days: int = 3,
-    stalled_days: int = 5,
+    not_scanned_days: int = NOT_SCANNED_DAYS,
+    stalled_days: int = STALLED_DAYS,
 ) -> list[str]:
     """Incidents a human should know about, computed from the event stream alone.
 

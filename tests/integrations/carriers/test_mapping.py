@@ -77,6 +77,7 @@ EXPECTED = [
     ("easypost", "TrackingResponseJSON.json", "found", "info_received"),
     ("fedex", "TrackingAuthErrorXML.xml", "error", None),
     ("fedex", "TrackingErrorResponseXML.xml", "not_found", None),
+    ("fedex", "TrackingResponseJSON.json", "found", "in_transit"),
     ("fedex", "TrackingResponseXML.xml", "found", "in_transit"),
     ("gls", "ErrorResponse.json", "not_found", None),
     ("gls", "TrackingResponse.json", "found", "in_transit"),
