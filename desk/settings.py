@@ -129,6 +129,13 @@ CELERY_QUEUES_ALL = "agents,actions,nudges,sla,intake"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Processes, not threads: soft time limits need a process per task, and the agent's
+# ORM and template work is Python that one interpreter lock would serialise. Two per
+# core, because a contact spends about half its time waiting on PostgreSQL and Redis:
+# a second process per core runs while the first waits. `make run` and the loop
+# benchmark both start workers with exactly this.
+CELERY_WORKER_POOL = "prefork"
+CELERY_WORKER_CONCURRENCY = int(os.environ.get("WORKER_CONCURRENCY") or 2 * (os.cpu_count() or 1))
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 # Longer than any task may run (hard limit above), or Redis hands a task
