@@ -55,6 +55,17 @@ def _cpu_seconds(pid: int) -> float:
     return total
 
 
+def _queued(app) -> int:
+    from django.conf import settings
+
+    with app.connection_for_read() as connection:
+        channel = connection.default_channel
+        return sum(
+            channel._size(queue)  # the Redis transport's count over its priority lists
+            for queue in settings.CELERY_QUEUES_ALL.split(",")
+        )
+
+
 def run() -> list[dict]:
     from bench._django import setup
 
@@ -106,7 +117,10 @@ def run() -> list[dict]:
         deadline = time.monotonic() + 60
         while not app.control.ping(timeout=0.5) and time.monotonic() < deadline:
             time.sleep(0.5)
-        time.sleep(2)  # the pool's processes finish starting
+        # Building the orders queued tracking nudges: let the worker finish them first.
+        quiet_by = time.monotonic() + 120
+        while _queued(app) and time.monotonic() < quiet_by:
+            time.sleep(0.5)
         cpu_before = _cpu_seconds(worker.pid)
         created: dict[int, float] = {}
         started = time.monotonic()
