@@ -87,11 +87,14 @@ def check(
     order: Order | None,
     customer: Customer | None,
     contact: Contact | None = None,
+    signals: list[risk.Signal] | None = None,
 ) -> list[dict[str, Any]]:
     """Every verdict, in order; the proposal may run alone only if all passed.
 
     ``contact`` adds the checks that need the conversation: the order belongs to
-    whoever wrote, and the risk signals that depend on what they claim."""
+    whoever wrote, and the risk signals that depend on what they claim. A caller
+    that has just assessed those signals for the same contact (and the claim its
+    text makes) may hand them over as ``signals`` instead of having them re-read."""
     verdicts = []
     allowed = tenant.auto_action_kinds or DEFAULT_AUTO_KINDS
     if draft.kind == Proposal.Kind.NONE:
@@ -118,9 +121,12 @@ def check(
             f"Confidence {draft.confidence} vs threshold {threshold}",
         )
     )
-    is_vip = bool(customer and customer.is_vip) or bool(
-        order is not None and order.customer_id and order.customer.is_vip
-    )
+    order_customer = None
+    if order is not None and order.customer_id:
+        # Usually the customer already in hand: no second read of the same row.
+        same = customer is not None and customer.pk == order.customer_id
+        order_customer = customer if same else order.customer
+    is_vip = bool(customer and customer.is_vip) or bool(order_customer and order_customer.is_vip)
     verdicts.append(
         _verdict(
             "not_vip", not is_vip, "VIP customer: a human handles it" if is_vip else "Not a VIP"
@@ -130,9 +136,11 @@ def check(
         return verdicts
     if contact is not None and order is not None:
         verdicts.append(_owner_check(contact, order))
-    verdicts.append(_reply_grounded(draft, order))
+    # Refunds read once for every check below: they all judge the same moment.
+    refunded = order.refunded_total if order is not None else None
+    verdicts.append(_reply_grounded(draft, order, refunded))
     if draft.kind in VALUE_KINDS:
-        verdicts.append(_risk_check(tenant, order, customer, contact))
+        verdicts.append(_risk_check(tenant, order, customer, contact, signals))
     if draft.kind in POLICY_OUTCOMES and (
         draft.kind != Proposal.Kind.REFUND
         or draft.parameters.get("amount_source") == AMOUNT_FROM_POLICY
@@ -145,7 +153,7 @@ def check(
     if draft.kind in GOODS_KINDS:
         verdicts.extend(_goods_checks(tenant, draft, order))
     if draft.kind in MONEY_KINDS:
-        verdicts.extend(_money_checks(tenant, draft, order))
+        verdicts.extend(_money_checks(tenant, draft, order, refunded))
     return verdicts
 
 
@@ -164,20 +172,25 @@ def _owner_check(contact: Contact, order: Order) -> dict[str, Any]:
     )
 
 
-def _system_amounts(order: Order | None) -> set[Decimal]:
-    if order is None:
+def _system_amounts(order: Order | None, refunded: Decimal | None) -> set[Decimal]:
+    if order is None or refunded is None:
         return set()
     amounts = {
         order.total,
         order.subtotal,
         order.shipping_total,
         order.tax_total,
-        order.refunded_total,
-        order.refundable_remainder,
+        refunded,
+        _remainder(order, refunded),
     }
     for line in order.lines.all():
         amounts |= {line.unit_price, line.line_total}
     return {a.quantize(Decimal("0.01")) for a in amounts}
+
+
+def _remainder(order: Order, refunded: Decimal) -> Decimal:
+    """``Order.refundable_remainder`` from refunds already read."""
+    return max(order.total - refunded, Decimal("0"))
 
 
 def _amounts_in(text: str) -> list[Decimal]:
@@ -191,11 +204,13 @@ def _amounts_in(text: str) -> list[Decimal]:
     return found
 
 
-def _reply_grounded(draft: ProposalDraft, order: Order | None) -> dict[str, Any]:
+def _reply_grounded(
+    draft: ProposalDraft, order: Order | None, refunded: Decimal | None
+) -> dict[str, Any]:
     """What we tell the customer is held to system data too: a fooled planner must not
     promise money, quote made-up amounts, point at links or talk about other orders."""
     text = draft.reply_draft or ""
-    allowed = _system_amounts(order)
+    allowed = _system_amounts(order, refunded)
     if draft.amount is not None:
         allowed.add(draft.amount.quantize(Decimal("0.01")))
     problems = []
@@ -219,12 +234,17 @@ def _reply_grounded(draft: ProposalDraft, order: Order | None) -> dict[str, Any]
 
 
 def _risk_check(
-    tenant: Tenant, order: Order | None, customer: Customer | None, contact: Contact | None
+    tenant: Tenant,
+    order: Order | None,
+    customer: Customer | None,
+    contact: Contact | None,
+    signals: list[risk.Signal] | None,
 ) -> dict[str, Any]:
-    claim = None
-    if contact is not None:
-        claim = risk.claim_kind(risk.contact_text(contact), contact.intent)
-    signals = risk.assess(tenant, order=order, customer=customer, contact=contact, claim=claim)
+    if signals is None:
+        claim = None
+        if contact is not None:
+            claim = risk.claim_kind(risk.contact_text(contact), contact.intent)
+        signals = risk.assess(tenant, order=order, customer=customer, contact=contact, claim=claim)
     return _verdict(
         "no_risk_flags",
         not signals,
@@ -296,13 +316,13 @@ def _policy_check(
 
 
 def _money_checks(
-    tenant: Tenant, draft: ProposalDraft, order: Order | None
+    tenant: Tenant, draft: ProposalDraft, order: Order | None, refunded: Decimal | None
 ) -> list[dict[str, Any]]:
     amount = draft.amount or Decimal("0")
-    if order is None:
+    if order is None or refunded is None:
         return [_verdict("order_known", False, "No order: nothing to refund against")]
-    # Re-read the remainder from the store mirror now, not from the draft's evidence.
-    remainder = order.refundable_remainder
+    # The remainder from the store mirror as read for this check, not from the draft's evidence.
+    remainder = _remainder(order, refunded)
     limit = tenant.auto_refund_limit
     return [
         _amount_from_system(tenant, draft, order, amount, remainder),

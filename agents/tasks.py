@@ -9,6 +9,7 @@ from typing import Any
 
 from celery import shared_task
 from django.db import OperationalError
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from agents import extraction, guardrails, intents, planner, risk, tools
@@ -98,15 +99,18 @@ def _decide(contact: Contact, run: AgentRun, trace: tools.Trace) -> str:
     for number in claims.order_numbers:
         order = order or commerce.find_order(contact.tenant, number)
     order = order or commerce.latest_order_for_email(contact.tenant, contact.customer_email)
+    if order is not None:
+        # The evidence, the guardrails and the policy all walk the order's lines: read them once.
+        prefetch_related_objects([order], "lines")
     desk_actions.record_understanding(
         contact,
         intent=understood.intent,
         confidence=Decimal(str(understood.confidence)),
         language=claims.language,
-        order_id=order.pk if order else None,
+        order=order,
     )
     customer = contact.customer or commerce.find_customer(contact.tenant, contact.customer_email)
-    evidence = gather_evidence(contact, order, customer, understood, claims, text, trace)
+    evidence, signals = gather_evidence(contact, order, customer, understood, claims, text, trace)
     draft = None
     if llm_config.configured():
         from agents.llm import planner as llm_planner
@@ -133,7 +137,14 @@ def _decide(contact: Contact, run: AgentRun, trace: tools.Trace) -> str:
     # What the specialist sees is the system's evidence, whatever the planner attached.
     draft.evidence = {**(draft.evidence or {}), **evidence}
     verdicts = guardrails.check(
-        contact.tenant, draft, order=order, customer=customer, contact=contact
+        contact.tenant,
+        draft,
+        order=order,
+        customer=customer,
+        contact=contact,
+        # The rule planner answers at once, so the signals just assessed still hold; after
+        # a model's answer, which takes seconds, the guardrails assess them afresh.
+        signals=signals if run.planner == planner.NAME else None,
     )
     run.steps.append({"tool": "guardrails", "result": verdicts})
     proposal = desk_actions.submit_proposal(
@@ -152,8 +163,9 @@ def gather_evidence(
     claims: extraction.Extracted,
     text: str,
     trace: tools.Trace,
-) -> dict[str, Any]:
-    """System facts for the planner and the specialist; customer words kept apart."""
+) -> tuple[dict[str, Any], list[risk.Signal]]:
+    """System facts for the planner and the specialist, customer words kept apart;
+    and the risk signals behind the evidence's ``risk``."""
     tenant = contact.tenant
     intent = understood.intent
     facts = tools.return_facts_from_text(text)
@@ -196,15 +208,16 @@ def gather_evidence(
             ),
             {**facts, "order": order.number},
         )
-    signals = trace.call(
-        "risk_signals",
-        lambda: risk.as_evidence(
+    signals: list[risk.Signal] = []
+
+    def assess() -> list[dict[str, str]]:
+        signals.extend(
             risk.assess(tenant, order=order, customer=customer, contact=contact, claim=claim)
-        ),
-        {"claim": claim},
-    )
-    evidence["risk"] = signals
-    return evidence
+        )
+        return risk.as_evidence(signals)
+
+    evidence["risk"] = trace.call("risk_signals", assess, {"claim": claim})
+    return evidence, signals
 
 
 @shared_task(name="agents.run_policy_backtest", soft_time_limit=600, time_limit=900)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Sum
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from agents.models import AgentRun, ToolCall
@@ -97,17 +97,15 @@ def get_customer_history(contact: Contact, customer: Customer | None) -> dict[st
         contacts = contacts.filter(customer=customer) if customer else contacts.none()
         refunds = refunds.filter(order__customer=customer) if customer else refunds.none()
     orders = Order.objects.filter(tenant=contact.tenant, email__iexact=email) if email else None
+    recent_refunds = refunds.filter(created_at__gte=since).aggregate(n=Count("id"), s=Sum("amount"))
     return {
         "email": email,
         "name": (customer.name if customer else contact.customer_name) or "",
         "is_vip": bool(customer and customer.is_vip),
         "orders": orders.count() if orders is not None else 0,
         "contacts_90d": contacts.filter(created_at__gte=since).count(),
-        "refunds_90d": refunds.filter(created_at__gte=since).count(),
-        "refunded_90d": _money(
-            refunds.filter(created_at__gte=since).aggregate(s=Sum("amount"))["s"]
-        )
-        or "0.00",
+        "refunds_90d": recent_refunds["n"],
+        "refunded_90d": _money(recent_refunds["s"]) or "0.00",
     }
 
 

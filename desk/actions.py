@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.contrib.postgres.search import SearchVector
@@ -133,6 +133,10 @@ def create_contact(
 def refresh_search(contact: Contact) -> None:
     """Rebuild the contact's search document: customer, order number, subject, messages.
     The 'simple' configuration: customers write in many languages and in email addresses."""
+    Contact.objects.filter(pk=contact.pk).update(search_vector=_search_vector(contact))
+
+
+def _search_vector(contact: Contact) -> SearchVector:
     order_number = contact.order.number if contact.order_id else ""
     bodies = " ".join(
         contact.messages.exclude(direction=Message.Direction.INTERNAL).values_list(
@@ -150,24 +154,36 @@ def refresh_search(contact: Contact) -> None:
             bodies[:20000],
         ]
     )
-    Contact.objects.filter(pk=contact.pk).update(
-        search_vector=SearchVector(Value(text), config="simple")
-    )
+    return SearchVector(Value(text), config="simple")
 
 
 @transaction.atomic
 def record_understanding(
-    contact: Contact, *, intent: str, confidence: Decimal, language: str, order_id: int | None
+    contact: Contact,
+    *,
+    intent: str,
+    confidence: Decimal,
+    language: str,
+    order: Order | None,
 ) -> None:
-    """What the agent understood: intent, language and, if found, the order."""
+    """What the agent understood: intent, language and, if found, the order.
+
+    ``contact`` is updated in place (its loaded tenant, customer and order stay),
+    so the caller carries on without reading the row back."""
+    contact.intent = intent
+    # As the column keeps it (three places), for whoever reads the instance next.
+    contact.intent_confidence = confidence.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
+    contact.language = language
+    if order is not None:
+        contact.order = order
+    # One statement for the understanding and the search document, which names the order.
     Contact.objects.filter(pk=contact.pk).update(
         intent=intent,
         intent_confidence=confidence,
         language=language,
-        order_id=order_id if order_id is not None else contact.order_id,
+        order_id=contact.order_id,
+        search_vector=_search_vector(contact),
     )
-    contact.refresh_from_db()
-    refresh_search(contact)
 
 
 @transaction.atomic
@@ -185,7 +201,13 @@ def submit_proposal(
 
     Idempotent per contact: a contact that already has a proposal (a re-run
     task) gets no second one."""
-    locked = Contact.objects.select_for_update().get(pk=contact.pk)
+    # Only the contact's row is locked; its tenant, customer and order come along
+    # because resolving and escalating read all three.
+    locked = (
+        Contact.objects.select_for_update(of=("self",))
+        .select_related("tenant", "customer", "order")
+        .get(pk=contact.pk)
+    )
     if locked.status != Contact.Status.RECEIVED:
         existing = locked.current_proposal
         if existing is not None:
@@ -886,7 +908,11 @@ def _execute_address_change(proposal: Proposal, order: Order) -> dict[str, Any]:
 
 @transaction.atomic
 def _finish_execution(proposal: Proposal, result: dict[str, Any]) -> Proposal:
-    locked = Proposal.objects.select_for_update().get(pk=proposal.pk)
+    locked = (
+        Proposal.objects.select_for_update(of=("self",))
+        .select_related("tenant")
+        .get(pk=proposal.pk)
+    )
     if locked.status != Proposal.Status.APPROVED:
         return locked
     locked.status = Proposal.Status.EXECUTED
@@ -897,7 +923,12 @@ def _finish_execution(proposal: Proposal, result: dict[str, Any]) -> Proposal:
     first = locked.decisions.order_by("created_at").first()
     decided_by = first.decided_by if first else None
     actor = Actor.member(decided_by) if decided_by else Actor.agent()
-    contact = Contact.objects.select_for_update().get(pk=locked.contact_id)
+    # Resolving reads the contact's tenant, customer and order; only its own row is locked.
+    contact = (
+        Contact.objects.select_for_update(of=("self",))
+        .select_related("tenant", "customer", "order")
+        .get(pk=locked.contact_id)
+    )
     audit(locked.tenant, actor, "proposal.execute", locked, result)
     _resolve(contact, by_ai=decided_by is None, reply=locked.reply_draft, actor=actor)
     if locked.kind == Proposal.Kind.RETURN_LABEL and contact.order_id:

@@ -74,3 +74,16 @@ def check_visibility_timeout(conf) -> None:
 @signals.worker_init.connect
 def _check_broker_on_start(sender=None, **kwargs) -> None:
     check_visibility_timeout(app.conf)
+
+
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def _close_old_connections(sender=None, **kwargs) -> None:
+    """Around each task, close a database connection that broke or outlived
+    DB_CONN_MAX_AGE, as Django does around each request; a healthy one is kept
+    for the next task (settings.CELERY_DB_REUSE_MAX)."""
+    if sender is not None and getattr(sender.request, "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()

@@ -24,11 +24,22 @@ MAX_DELIVERIES = 3
 COUNT_TTL_SECONDS = 24 * 3600
 
 
+_clients: dict[str, Any] = {}
+
+
 def _redis():
+    """One client per process and address: every task counts a delivery, and a new
+    client would open a new connection each time. redis-py reopens its connections
+    in a forked pool process by itself."""
     import redis
     from django.conf import settings
 
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2)
+    client = _clients.get(settings.REDIS_URL)
+    if client is None:
+        client = _clients[settings.REDIS_URL] = redis.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=2
+        )
+    return client
 
 
 def _count_key(task_id: str, retries: int) -> str:

@@ -66,19 +66,31 @@ def push_inbox(contact_id: int) -> None:
         },
     )
     try:
-        layer = get_channel_layer()
-        async_to_sync(layer.group_send)(
-            inbox_group(contact.tenant_id),
-            {
-                "type": "inbox.push",
-                "html": html,
-                "tenant": contact.tenant_id,
-                "seq": next_seq(contact.tenant_id),
-            },
-        )
-        async_to_sync(layer.group_send)(
-            contact_group(contact.pk), {"type": "contact.push", "html": _panel_refresh(contact)}
+        async_to_sync(_send)(
+            [
+                (
+                    inbox_group(contact.tenant_id),
+                    {
+                        "type": "inbox.push",
+                        "html": html,
+                        "tenant": contact.tenant_id,
+                        "seq": next_seq(contact.tenant_id),
+                    },
+                ),
+                (
+                    contact_group(contact.pk),
+                    {"type": "contact.push", "html": _panel_refresh(contact)},
+                ),
+            ]
         )
     except Exception:
         # A lost push costs a viewer a refresh; it must never undo the commit's work.
         logger.exception("Live inbox push failed for contact %s", contact_id)
+
+
+async def _send(messages: list[tuple[str, dict]]) -> None:
+    """Both groups in one trip to the event loop: each ``async_to_sync`` call from a
+    worker starts a loop of its own, and with it a fresh connection to Redis."""
+    layer = get_channel_layer()
+    for group, message in messages:
+        await layer.group_send(group, message)

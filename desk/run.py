@@ -74,7 +74,7 @@ def main() -> int:
         worker_env = {**env, "DB_CONN_MAX_AGE": env.get("DB_CONN_MAX_AGE", "60")}
         manager.add_process(
             "worker",
-            f"{bin_dir / 'celery'} -A desk worker -Q agents,actions,nudges,sla,intake --concurrency 2 "
+            f"{bin_dir / 'celery'} -A desk worker -Q agents,actions,nudges,sla,intake "
             "--loglevel INFO --without-mingle --without-gossip",
             env=worker_env,
             cwd=str(BASE_DIR),

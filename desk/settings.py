@@ -129,6 +129,19 @@ CELERY_QUEUES_ALL = "agents,actions,nudges,sla,intake"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Processes, not threads: soft time limits need a process per task, and the agent's
+# ORM and template work is Python that one interpreter lock would serialise. Two per
+# core, because a contact spends about half its time waiting on PostgreSQL and Redis:
+# a second process per core runs while the first waits. `make run` and the loop
+# benchmark both start workers with exactly this.
+CELERY_WORKER_POOL = "prefork"
+# Celery's Django fix-up closes the database connection around every task unless
+# told how many tasks may reuse it. A connection per task starts a PostgreSQL
+# backend per task (a fork, authentication, cold catalogue caches): reuse it, and
+# let Django's own rules close it (DB_CONN_MAX_AGE, or an error), as desk.celery
+# applies them around each task the way Django does around a request.
+CELERY_DB_REUSE_MAX = 1_000_000
+CELERY_WORKER_CONCURRENCY = int(os.environ.get("WORKER_CONCURRENCY") or 2 * (os.cpu_count() or 1))
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 # Longer than any task may run (hard limit above), or Redis hands a task

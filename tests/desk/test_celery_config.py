@@ -34,3 +34,24 @@ def test_work_is_routed_to_separate_queues():
     assert routes["agents.*"]["queue"] == "agents"
     assert routes["desk.execute_proposal"]["queue"] == "actions"
     assert routes["billing.*"]["queue"] == "sla"
+
+
+def test_a_worker_keeps_its_database_connection_from_one_task_to_the_next():
+    # Without a reuse count Celery's Django fix-up closes the connection around
+    # every task, so each task would start a PostgreSQL backend of its own.
+    assert app.conf.get("CELERY_DB_REUSE_MAX") >= 100_000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broken_connection_is_closed_after_the_task_not_kept(monkeypatch):
+    from django.db import connection
+
+    from desk.celery import _close_old_connections
+
+    connection.ensure_connection()
+    monkeypatch.setattr(connection, "is_usable", lambda: False)
+    connection.errors_occurred = True
+
+    _close_old_connections()
+
+    assert connection.connection is None

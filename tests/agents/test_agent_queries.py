@@ -1,0 +1,56 @@
+"""What one agent run costs the database: a ceiling on queries per contact, so a
+change that reads a row once per use again (an N+1, a read-back) fails here."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from agents.tasks import handle_contact
+from desk.models import Contact
+from tests.factories import make_contact, make_order, make_tenant
+
+pytestmark = pytest.mark.django_db
+
+
+def _queries_of_one_run(contact: Contact, capture) -> int:
+    # Side effects after commit (the live push, the outbox sends) are tasks and
+    # pushes of their own; here only the task's body is counted.
+    with capture(execute=False), CaptureQueriesContext(connection) as queries:
+        handle_contact.run(contact_id=contact.pk)
+    return len(queries.captured_queries)
+
+
+def test_a_wismo_contact_is_answered_within_its_query_budget(django_capture_on_commit_callbacks):
+    tenant = make_tenant()
+    order = make_order(tenant)
+    contact = make_contact(tenant, order=order, body="where is my order??")
+
+    count = _queries_of_one_run(contact, django_capture_on_commit_callbacks)
+
+    contact.refresh_from_db()
+    assert contact.status == Contact.Status.RESOLVED
+    # Read the contact (with tenant, order, customer) and its messages; start the run;
+    # record the understanding with the search document (1 UPDATE); order lines,
+    # refunds, shipments and their events; customer history (3) and risk (2);
+    # guardrails (refunds once); lock the contact, insert the proposal, resolve it
+    # (reply and survey through the outbox, usage, rollup, SLA clocks, audit rows);
+    # store the trace and finish the run. Savepoints count: tests run in a transaction.
+    assert count <= 50, f"{count} queries"
+
+
+def test_an_escalated_refund_stays_within_its_query_budget(django_capture_on_commit_callbacks):
+    tenant = make_tenant()
+    order = make_order(tenant, total="300.00", shipment_status="delivered")
+    contact = make_contact(tenant, order=order, body="I want a refund")
+
+    count = _queries_of_one_run(contact, django_capture_on_commit_callbacks)
+
+    contact.refresh_from_db()
+    assert contact.status == Contact.Status.ESCALATED
+    # As for WISMO up to the guardrails, which here also check the money (remainder
+    # from the refunds read once, today's auto-refunds against the cap) and reuse the
+    # risk signals of the evidence; then the proposal, the escalation with its SLA
+    # clocks and holding message, and the audit row.
+    assert count <= 31, f"{count} queries"
