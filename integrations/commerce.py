@@ -4,8 +4,8 @@ An adapter is what the agent and the executors talk to: it declares the
 capabilities its platform has (Shopify can create returns, the sandbox store
 cannot), finds orders, and carries out actions keyed by an idempotency key.
 Adding a platform is a sub-package with ``client.py`` (HTTP only),
-``mapping.py`` (their payloads into the dataclasses below) and ``webhooks.py``,
-plus one line in ``adapter_class``.
+``mapping.py`` (their payloads into the dataclasses below), ``webhooks.py``
+and ``provider.py`` declaring it (see ``integrations.providers``).
 
 The dataclasses here are the common shape every mapping produces; the
 ``apply_*`` functions write them into the mirror tables, and never let an
@@ -229,17 +229,12 @@ class CommerceAdapter:
 
 
 def adapter_class(provider: str) -> type[CommerceAdapter]:
-    # Imported here: adapters import this module for the base class.
-    from integrations.sandbox.store import SandboxStore
-    from integrations.shopify.adapter import ShopifyAdapter
+    from integrations import providers
 
-    classes: dict[str, type[CommerceAdapter]] = {
-        SandboxStore.provider: SandboxStore,
-        ShopifyAdapter.provider: ShopifyAdapter,
-    }
-    if provider not in classes:
+    spec = providers.find(provider)
+    if spec is None or not spec.adapter:
         raise ExecutionError(f"No commerce adapter for provider {provider!r}", permanent=True)
-    return classes[provider]
+    return spec.adapter_class()
 
 
 def adapter_for_order(order: Order) -> CommerceAdapter:

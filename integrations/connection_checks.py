@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
+from integrations import providers
 from integrations.models import Connection, WebhookEvent
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -45,11 +46,16 @@ def _refused(provider: str, response: httpx.Response) -> CheckFailed:
     return CheckFailed(f"{provider} answered {response.status_code}: {detail}")
 
 
-def _built_in(connection: Connection) -> str:
+def built_in(connection: Connection) -> str:
     return "Built in: nothing to reach."
 
 
-def _shopify(connection: Connection) -> str:
+def _check_for(provider: str) -> Callable[[Connection], str]:
+    spec = providers.find(provider)
+    return (spec.check if spec else None) or built_in
+
+
+def check_shopify(connection: Connection) -> str:
     from integrations.commerce import ExecutionError
     from integrations.shopify.client import ShopifyClient
 
@@ -64,33 +70,7 @@ def _shopify(connection: Connection) -> str:
     return f"Reached {shop.get('name', '?')} ({shop.get('myshopifyDomain', '?')})."
 
 
-def _ups(connection: Connection) -> str:
-    from integrations.carriers.client import PermanentError, TransientError
-    from integrations.carriers.ups.client import UpsClient
-
-    try:
-        UpsClient(connection.credentials).token(fresh=True)
-    except (PermanentError, TransientError) as exc:
-        raise CheckFailed(str(exc)) from exc
-    return "Signed in to UPS (OAuth client credentials)."
-
-
-def _aftership(connection: Connection) -> str:
-    from integrations.carriers.aftership.client import AfterShipClient
-    from integrations.carriers.client import PermanentError, TransientError
-
-    client = AfterShipClient(connection.credentials)
-    try:
-        response = client._call("GET", "/couriers")
-    except (PermanentError, TransientError) as exc:
-        raise CheckFailed(str(exc)) from exc
-    if response.status_code != 200:
-        raise _refused("AfterShip", response)
-    couriers = (response.json().get("data") or {}).get("couriers") or []
-    return f"Reached AfterShip: {len(couriers)} couriers enabled."
-
-
-def _twilio(connection: Connection) -> str:
+def check_twilio(connection: Connection) -> str:
     sid = connection.credentials.get("account_sid", "")
     token = connection.credentials.get("auth_token", "")
     if not (sid and token):
@@ -103,7 +83,7 @@ def _twilio(connection: Connection) -> str:
     return f"Reached Twilio account {account.get('friendly_name', sid)} ({account.get('status')})."
 
 
-def _whatsapp(connection: Connection) -> str:
+def check_whatsapp(connection: Connection) -> str:
     number = connection.credentials.get("phone_number_id", "")
     token = connection.credentials.get("access_token", "")
     if not (number and token):
@@ -120,7 +100,7 @@ def _whatsapp(connection: Connection) -> str:
     return f"Reached {phone.get('verified_name', '?')} ({phone.get('display_phone_number', '?')})."
 
 
-def _email(connection: Connection) -> str:
+def check_email(connection: Connection) -> str:
     token = connection.credentials.get("postmark_server_token", "")
     if not token:
         backend = settings.EMAIL_BACKEND.rsplit(".", 2)[-2]
@@ -136,23 +116,11 @@ def _email(connection: Connection) -> str:
     return f"Reached Postmark server {response.json().get('Name', '?')}."
 
 
-CHECKS: dict[str, Callable[[Connection], str]] = {
-    Connection.Provider.SANDBOX: _built_in,
-    Connection.Provider.SANDBOX_CARRIER: _built_in,
-    Connection.Provider.SHOPIFY: _shopify,
-    Connection.Provider.UPS: _ups,
-    Connection.Provider.AFTERSHIP: _aftership,
-    Connection.Provider.TWILIO: _twilio,
-    Connection.Provider.WHATSAPP: _whatsapp,
-    Connection.Provider.EMAIL: _email,
-}
-
-
 def check(connection: Connection) -> CheckResult:
     """Call the provider once; keep and return what happened."""
     started = time.perf_counter()
     try:
-        message, ok = CHECKS.get(connection.provider, _built_in)(connection), True
+        message, ok = _check_for(connection.provider)(connection), True
     except CheckFailed as exc:
         message, ok = str(exc), False
     except httpx.HTTPError as exc:

@@ -39,7 +39,8 @@ class Connection(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="connections")
-    provider = models.CharField(max_length=32, choices=Provider.choices)
+    # A code from integrations.providers; the built-in ones are named in Provider.
+    provider = models.CharField(max_length=32)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     name = models.CharField(max_length=120)
     credentials = EncryptedJSONField(default=dict, blank=True)
@@ -52,6 +53,13 @@ class Connection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tenant.slug}: {self.name}"
+
+    @property
+    def provider_name(self) -> str:
+        from integrations import providers
+
+        spec = providers.find(self.provider)
+        return spec.name if spec else self.provider
 
     @property
     def webhook_secret(self) -> str:

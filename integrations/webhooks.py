@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from integrations import providers
 from integrations.models import Connection, WebhookEvent
 
 logger = logging.getLogger(__name__)
@@ -71,50 +72,6 @@ class WebhookProvider:
     parse: Callable[[bytes], dict] | None = None
 
 
-def _providers() -> dict[str, WebhookProvider]:
-    from integrations.messaging import webhooks as messaging_webhooks
-    from integrations.sandbox import webhooks as sandbox_webhooks
-    from integrations.shopify import webhooks as shopify_webhooks
-
-    return {
-        Connection.Provider.SANDBOX_CARRIER: WebhookProvider(
-            "X-Desk-Hmac-Sha256", "X-Desk-Webhook-Id", "X-Desk-Topic", sandbox_webhooks.process
-        ),
-        Connection.Provider.SHOPIFY: WebhookProvider(
-            "X-Shopify-Hmac-Sha256",
-            "X-Shopify-Webhook-Id",
-            "X-Shopify-Topic",
-            shopify_webhooks.process,
-            triggered_at_header="X-Shopify-Triggered-At",
-        ),
-        "twilio": WebhookProvider(
-            "X-Twilio-Signature",
-            "I-Twilio-Idempotency-Token",
-            "",
-            messaging_webhooks.process_twilio,
-            verify_request=messaging_webhooks.verify_twilio,
-            parse=messaging_webhooks.parse_form,
-        ),
-        "whatsapp": WebhookProvider(
-            "X-Hub-Signature-256",
-            "",
-            "",
-            messaging_webhooks.process_whatsapp,
-            verify=messaging_webhooks.verify_whatsapp,
-        ),
-        "email": WebhookProvider(
-            "",
-            "",
-            "",
-            messaging_webhooks.process_postmark,
-            verify_request=messaging_webhooks.verify_postmark,
-        ),
-    }
-
-
-PROVIDERS: dict[str, WebhookProvider] = _providers()
-
-
 def _kept_headers(request: HttpRequest) -> dict[str, str]:
     return {
         k: v for k, v in request.headers.items() if k.lower() not in {"cookie", "authorization"}
@@ -153,7 +110,7 @@ def receive(request: HttpRequest, provider: str, connection_id: str) -> JsonResp
     well-formed body, first delivery) and a single insert. The event row is
     its own queue entry: the task is sent once that row is committed, and
     events whose task was lost are picked up by the periodic sweep."""
-    spec = PROVIDERS.get(provider)
+    spec = providers.webhook(provider)
     if spec is None:
         return JsonResponse({"error": f"Unknown provider {provider!r}"}, status=404)
     connection = _connection(provider, connection_id)
@@ -260,7 +217,12 @@ def process_event(event_id: int) -> str:
                 f"Set aside after {MAX_ATTEMPTS} attempts that did not finish",
             )
             return "dead-lettered"
-        spec = PROVIDERS[event.provider]
+        spec = providers.webhook(event.provider)
+        if spec is None:
+            _finish(
+                event, WebhookEvent.Status.FAILED, f"Provider {event.provider!r} takes no webhooks"
+            )
+            return "failed"
         try:
             payload = _parse(spec, event.body.encode())
         except ValueError as exc:

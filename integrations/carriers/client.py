@@ -19,14 +19,17 @@ workers stays inside what the provider allows."""
 from __future__ import annotations
 
 import time
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 import httpx
 
 from integrations.carriers import registry
 from integrations.carriers.schema import TrackingResult
+from integrations.providers import CredentialField
 from integrations.ratelimit import RateLimited, SharedBucket
 
+# A well-formed number that no real parcel carries, for connection checks.
+CHECK_NUMBER = "TESTCONNECTION000"
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 USER_AGENT = "postpurchase-desk/1 (+tracking)"
 
@@ -62,9 +65,14 @@ class TrackingClient(Protocol):
 
 
 class HttpClient:
-    """HTTP plumbing shared by the provider clients: rate limit, errors, parsing."""
+    """HTTP plumbing shared by the provider clients: rate limit, errors, parsing.
+
+    A carrier's ``client.py`` subclasses this and names its class ``CLIENT``;
+    that alone makes the carrier connectable (see ``integrations.carriers.provider``)."""
 
     carrier = ""
+    #: What the connect form asks for; kept encrypted in the connection's credentials.
+    credential_fields: ClassVar[tuple[CredentialField, ...]] = ()
     #: The provider's documented ceiling, as requests per second per account.
     requests_per_second = 5.0
     #: How long a worker may wait for its turn before giving the shipment back.
@@ -86,8 +94,20 @@ class HttpClient:
             restore_rate=self.requests_per_second,
         )
 
+    @classmethod
+    def for_connection(cls, connection) -> HttpClient:
+        return cls(connection.credentials or {}, account=str(connection.pk))
+
     def close(self) -> None:
         self.http.close()
+
+    def check(self) -> str:
+        """'Test connection': one read-only call proving the credentials work.
+
+        By default, ask about a number no parcel has: any answer in the
+        carrier's own format (not found included) means we were let in."""
+        result = self.track(CHECK_NUMBER)
+        return f"Reached {registry.get(self.carrier).name}: asked about a test number, {result.outcome}."
 
     def send(self, request: httpx.Request) -> httpx.Response:
         """Send within the rate limit; 429, 5xx and network failures raise TransientError."""
@@ -124,13 +144,10 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 def client_for_connection(connection) -> TrackingClient:
-    """The client for a tenant's carrier connection (provider = a client's code)."""
-    from integrations.carriers.aftership.client import AfterShipClient
-    from integrations.carriers.ups.client import UpsClient
+    """The client for a tenant's carrier connection (provider = a carrier's code)."""
+    from integrations import providers
 
-    clients = {UpsClient.carrier: UpsClient, AfterShipClient.carrier: AfterShipClient}
-    try:
-        cls = clients[connection.provider]
-    except KeyError:
-        raise PermanentError(f"no tracking client for provider {connection.provider!r}") from None
-    return cls(connection.credentials or {}, account=str(connection.pk))
+    spec = providers.find(connection.provider)
+    if spec is None or not spec.tracking_client:
+        raise PermanentError(f"no tracking client for provider {connection.provider!r}")
+    return spec.tracking_client_class().for_connection(connection)

@@ -45,9 +45,9 @@ from integrations.carriers.client import (
     client_for_connection,
 )
 from integrations.carriers.payloads import MalformedPayload
-from integrations.carriers.registry import CLIENT_CODES
 from integrations.carriers.schema import Outcome, TrackingResult
 from integrations.models import Connection, Shipment, TrackingStatus
+from integrations.providers import tracking_client_codes
 from integrations.ratelimit import redis_client
 
 log = logging.getLogger(__name__)
@@ -188,7 +188,7 @@ class ClientPool:
                     tenant_id=shipment.tenant_id,
                     kind=Connection.Kind.CARRIER,
                     is_active=True,
-                    provider__in=CLIENT_CODES,
+                    provider__in=tracking_client_codes(),
                 ).order_by("pk")
             )
             self._connections[shipment.tenant_id] = connections

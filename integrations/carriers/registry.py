@@ -14,9 +14,6 @@ from types import ModuleType
 from integrations.carriers import payloads
 from integrations.carriers.schema import TrackingResult
 
-# Carriers with a live HTTP client (integrations.carriers.client).
-CLIENT_CODES = frozenset({"ups", "aftership"})
-
 
 @dataclass(frozen=True, slots=True)
 class Carrier:
@@ -30,15 +27,16 @@ class Carrier:
 
     @property
     def capabilities(self) -> dict[str, object]:
+        from integrations import providers
+
+        spec = providers.find(self.code)
         return {
             "parse": True,
             "formats": list(self.formats),
             "detect": self.has_detection,
             "aggregator": self.is_aggregator,
-            # Only UPS and AfterShip have live clients so far, and no carrier
-            # pushes to us yet: say so plainly.
-            "client": self.code in CLIENT_CODES,
-            "webhook": False,
+            "client": bool(spec and spec.tracking_client),
+            "webhook": bool(spec and spec.webhook),
         }
 
     def as_dict(self) -> dict[str, object]:

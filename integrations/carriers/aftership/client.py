@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from integrations.carriers.client import HttpClient, PermanentError
 from integrations.carriers.schema import TrackingResult
+from integrations.providers import CredentialField
 
 BASE = "https://api.aftership.com/tracking/{version}"
 API_VERSION = "2024-07"
@@ -42,6 +43,7 @@ class AfterShipClient(HttpClient):
     carrier = "aftership"
     # AfterShip's documented ceiling for GET /trackings (per organization).
     requests_per_second = 6.0
+    credential_fields = (CredentialField("api_key", "API key", secret=True),)
 
     @property
     def base(self) -> str:
@@ -70,9 +72,21 @@ class AfterShipClient(HttpClient):
             result = self.parse(self._call("POST", "/trackings", json=body))
         return result
 
+    def check(self) -> str:
+        response = self._call("GET", "/couriers")
+        if response.status_code != 200:
+            raise PermanentError(
+                f"AfterShip answered {response.status_code}: {response.text[:200]}"
+            )
+        couriers = (response.json().get("data") or {}).get("couriers") or []
+        return f"Reached AfterShip: {len(couriers)} couriers enabled."
+
     def _call(self, method: str, path: str, **kwargs):
         request = self.http.build_request(method, self.base + path, headers=self.headers, **kwargs)
         response = self.send(request)
         if response.status_code in (401, 403):
             raise PermanentError(f"AfterShip refuses the API key ({response.status_code})")
         return response
+
+
+CLIENT = AfterShipClient

@@ -23,6 +23,7 @@ from django.core.cache import cache
 
 from integrations.carriers.client import HttpClient, PermanentError, TransientError
 from integrations.carriers.schema import TrackingResult
+from integrations.providers import CredentialField
 
 PRODUCTION = "https://onlinetools.ups.com"
 SANDBOX = "https://wwwcie.ups.com"
@@ -34,6 +35,13 @@ class UpsClient(HttpClient):
     # UPS publishes no fixed ceiling for Track; stay well inside what an app
     # is allowed before it gets 429s.
     requests_per_second = 5.0
+    credential_fields = (
+        CredentialField("client_id", "OAuth client id"),
+        CredentialField("client_secret", "OAuth client secret", secret=True),
+        CredentialField(
+            "merchant_id", "Shipper account number", "Sent as x-merchant-id", required=False
+        ),
+    )
 
     @property
     def base(self) -> str:
@@ -82,6 +90,10 @@ class UpsClient(HttpClient):
         cache.set(self._token_key, token, timeout=max(60, lifetime - 60))
         return token
 
+    def check(self) -> str:
+        self.token(fresh=True)
+        return "Signed in to UPS (OAuth client credentials)."
+
     def track(self, tracking_number: str, *, carrier: str = "") -> TrackingResult:
         response = self._track(tracking_number, self.token())
         if response.status_code == 401:
@@ -117,3 +129,6 @@ def _error_message(response: httpx.Response) -> str:
         return "; ".join(str(e.get("message", "")) for e in errors) or response.reason_phrase
     except (ValueError, KeyError, TypeError, AttributeError):
         return response.reason_phrase
+
+
+CLIENT = UpsClient
