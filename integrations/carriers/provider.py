@@ -2,7 +2,8 @@
 
 A carrier becomes connectable when ``integrations/carriers/<carrier>/client.py``
 names its client class ``CLIENT``; it takes pushed updates when
-``webhook.py`` beside it names a ``WEBHOOK`` (an ``integrations.webhooks.WebhookProvider``)."""
+``webhook.py`` beside it names a ``WEBHOOK`` (an ``integrations.webhooks.WebhookProvider``),
+with the credentials the webhook needs (its signing secret) in ``WEBHOOK_FIELDS``."""
 
 from __future__ import annotations
 
@@ -48,7 +49,8 @@ def _specs() -> tuple[ProviderSpec, ...]:
                 code=carrier.code,
                 name=carrier.name,
                 kind="carrier",
-                fields=client_class.credential_fields if client_class else (),
+                fields=(client_class.credential_fields if client_class else ())
+                + tuple(getattr(hook, "WEBHOOK_FIELDS", ())),
                 check=_check(client_class) if client_class else None,
                 tracking_client=(
                     f"{client_class.__module__}.{client_class.__qualname__}" if client_class else ""
