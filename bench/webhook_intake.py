@@ -126,7 +126,7 @@ async def _offer(url: str, bodies: list[bytes], sign) -> tuple[list[float], dict
 
 
 def run() -> list[dict]:
-    from bench._django import setup
+    from bench._django import production_env, setup
 
     setup()
     from integrations.models import Connection
@@ -150,8 +150,9 @@ def run() -> list[dict]:
         },
     )
     port = _free_port()
-    # The intake worker applies what the web kept, as in production; it
-    # competes with the web for the same two cores.
+    # The intake worker applies what the web kept, as in production, on the
+    # same two cores, at the lower CPU priority every worker takes
+    # (WORKER_NICENESS), so acknowledging never waits behind mirroring.
     worker = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "celery"),
@@ -167,7 +168,7 @@ def run() -> list[dict]:
             "--without-mingle",
             "--without-gossip",
         ],
-        env={**os.environ, "DB_CONN_MAX_AGE": "60"},
+        env=production_env(DB_CONN_MAX_AGE="60"),
         cwd=ROOT,
     )
     server = subprocess.Popen(
@@ -187,7 +188,7 @@ def run() -> list[dict]:
             "off",
         ],
         # As `make run` starts the web: connections from a per-process pool.
-        env={**os.environ, "DB_POOL_MAX_SIZE": "10"},
+        env=production_env(DB_POOL_MAX_SIZE="10"),
         cwd=ROOT,
     )
     try:

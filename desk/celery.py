@@ -76,6 +76,19 @@ def _check_broker_on_start(sender=None, **kwargs) -> None:
     check_visibility_timeout(app.conf)
 
 
+# Where web and workers share a machine, the web answers first: a webhook is
+# acknowledged and a page served while the backlog waits a little. The worker
+# (and the pool processes it forks) runs this much nicer; 0 where they do not
+# share CPUs.
+WORKER_NICENESS = int(os.environ.get("WORKER_NICENESS", "10"))
+
+
+@signals.worker_init.connect
+def _yield_cpu_to_the_web(sender=None, **kwargs) -> None:
+    if WORKER_NICENESS > 0:
+        os.nice(WORKER_NICENESS)
+
+
 @signals.task_prerun.connect
 @signals.task_postrun.connect
 def _close_old_connections(sender=None, **kwargs) -> None:

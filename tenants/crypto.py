@@ -13,13 +13,18 @@ from django.conf import settings
 from django.db import models
 
 
-def _fernet() -> Fernet:
+def active_key() -> str:
+    """The key secrets are encrypted with: ENCRYPTION_KEY, or in development one
+    derived from SECRET_KEY (settings refuse an empty key when DEBUG is off)."""
     key = settings.ENCRYPTION_KEY
     if not key:
-        # Development only (settings refuse an empty key when DEBUG is off).
         digest = hashlib.sha256(("encryption:" + settings.SECRET_KEY).encode()).digest()
         key = base64.urlsafe_b64encode(digest).decode()
-    return Fernet(key.encode() if isinstance(key, str) else key)
+    return key.decode() if isinstance(key, bytes) else key
+
+
+def _fernet() -> Fernet:
+    return Fernet(active_key().encode())
 
 
 def encrypt(plaintext: str) -> str:
