@@ -1,0 +1,216 @@
+"""TikTok Shop as a commerce adapter: the mirror first, the Open API when needed.
+
+What TikTok Shop lets a seller do, and how each action lands once:
+
+- refund: a seller-initiated refund-only request (Create Return with
+  ``return_type`` REFUND and ``refund_total``). TikTok honours the
+  ``idempotency_key`` we send (the proposal's key), and our mirror row under
+  the same key answers a replay without calling at all.
+- return: Create Return, ``return_type`` RETURN_AND_REFUND, with the same
+  idempotency key.
+- cancel: Cancel Order has no idempotency key; an order already cancelled, or
+  with a cancellation already requested, is the one a previous attempt made.
+- Orders are found by their id (the number the buyer sees); a customer's
+  orders by the buyer's TikTok user id, since buyer emails are masked and
+  cannot be searched. TikTok has no seller address change and no
+  replacement order, so those are not declared.
+
+TikTok needs a reason name from its own list for cancellations and returns;
+the connection keeps the ones the merchant chose (``cancel_reason``,
+``return_reason``), and a reason passed in that looks like one of TikTok's
+(``..._reason_...``) wins.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from integrations.commerce import (
+    Capability,
+    CommerceAdapter,
+    ExecutionError,
+    ExecutionResult,
+    LineRequest,
+    apply_order,
+    record_executed_refund,
+)
+from integrations.models import Customer, Order, Refund
+from integrations.tiktok_shop import mapping
+from integrations.tiktok_shop.client import TikTokShopClient
+
+OPEN_CANCELLATION = {"CANCELLATION_REQUEST_PENDING", "CANCELLATION_REQUEST_SUCCESS"}
+CLOSED_RETURN = {"RETURN_OR_REFUND_REQUEST_CANCEL", "REFUND_OR_RETURN_REQUEST_REJECT"}
+
+
+def _tiktok_reason(given: str, fallback: str, action: str) -> str:
+    if "_reason_" in given:
+        return given
+    if fallback:
+        return fallback
+    raise ExecutionError(
+        f"TikTok Shop needs a {action} reason from its list: set one on the connection",
+        permanent=True,
+    )
+
+
+class TikTokShopAdapter(CommerceAdapter):
+    provider = "tiktok_shop"
+    capabilities = frozenset(
+        {
+            Capability.FIND_ORDER,
+            Capability.LIST_ORDERS,
+            Capability.ORDER_DETAIL,
+            Capability.REFUND,
+            Capability.CANCEL,
+            Capability.CREATE_RETURN,
+            Capability.WEBHOOKS,
+        }
+    )
+
+    _client: TikTokShopClient | None = None
+
+    @property
+    def client(self) -> TikTokShopClient:
+        if self._client is None:
+            if self.connection is None:
+                raise ExecutionError("A TikTok Shop order needs its connection", permanent=True)
+            self._client = TikTokShopClient.for_credentials(self.connection.credentials)
+        return self._client
+
+    def _setting(self, key: str) -> str:
+        return str((self.connection.credentials if self.connection else {}).get(key, ""))
+
+    # --- reads -----------------------------------------------------------
+
+    def find_order(self, number: str) -> Order | None:
+        found = super().find_order(number)
+        wanted = number.strip().lstrip("#")
+        if found is not None or self.connection is None or not wanted.isdigit():
+            return found
+        order = self.client.order(wanted)
+        return self.mirror(order) if order else None
+
+    def orders_for_email(self, email: str, *, limit: int = 5) -> list[Order]:
+        found = super().orders_for_email(email, limit=limit)
+        if self.connection is None or not email:
+            return found
+        customer = Customer.objects.filter(tenant=self.tenant, email__iexact=email).first()
+        if customer is None or not customer.external_id:
+            return found
+        remote = self.client.search_orders({"buyer_user_id": customer.external_id}, limit=limit)
+        mirrored = [self.mirror(o) for o in remote]
+        return [o for o in mirrored if o is not None] or found
+
+    def order_detail(self, order: Order) -> Order:
+        remote = self.client.order(self._order_id(order))
+        if remote is not None:
+            self.mirror(remote)
+        return super().order_detail(order)
+
+    def mirror(self, remote: dict) -> Order | None:
+        data = mapping.order_from_api(remote)
+        applied = apply_order(
+            self.connection, data, version_at=mapping.from_unix(remote.get("update_time"))
+        )
+        if applied is not None:
+            return applied
+        # A newer state of this order is already mirrored.
+        return Order.objects.filter(
+            tenant=self.tenant, connection=self.connection, external_id=data.external_id
+        ).first()
+
+    def _order_id(self, order: Order) -> str:
+        if not order.external_id:
+            raise ExecutionError(f"Order #{order.number} has no TikTok Shop id", permanent=True)
+        return order.external_id
+
+    def _remote(self, order: Order) -> dict:
+        remote = self.client.order(self._order_id(order))
+        if remote is None:
+            raise ExecutionError(f"TikTok Shop has no order {order.number}", permanent=True)
+        return remote
+
+    # --- actions ---------------------------------------------------------
+
+    def refund(
+        self, order: Order, amount: Decimal, *, idempotency_key: str, note: str
+    ) -> ExecutionResult:
+        mirrored = Refund.objects.filter(
+            tenant=order.tenant, idempotency_key=idempotency_key
+        ).first()
+        if mirrored is not None:
+            return ExecutionResult(mirrored.external_id, {"replayed": True})
+        if amount > order.refundable_remainder:
+            raise ExecutionError(
+                f"Refund {amount} exceeds the refundable remainder {order.refundable_remainder}",
+                permanent=True,
+            )
+        remote = self._remote(order)
+        body = {
+            "order_id": remote["id"],
+            "order_line_item_ids": [str(i["id"]) for i in remote.get("line_items") or []],
+            "return_type": "REFUND",
+            "return_reason": _tiktok_reason(note, self._setting("return_reason"), "refund"),
+            "currency": order.currency,
+            "refund_total": str(amount),
+        }
+        created = self.client.create_return(body, idempotency_key=idempotency_key)
+        external_id = f"return:{created['return_id']}"
+        refund = record_executed_refund(
+            order, amount, idempotency_key=idempotency_key, external_id=external_id, note=note
+        )
+        return ExecutionResult(
+            refund.external_id, {"replayed": False, "status": created.get("return_status")}
+        )
+
+    def cancel(
+        self, order: Order, *, idempotency_key: str, reason: str = "customer", note: str = ""
+    ) -> ExecutionResult:
+        remote = self._remote(order)
+        if remote.get("status") == "CANCELLED":
+            self.mirror(remote)
+            return ExecutionResult(remote["id"], {"replayed": True})
+        for existing in self.client.cancellations(remote["id"]):
+            if existing.get("cancel_status") in OPEN_CANCELLATION:
+                return ExecutionResult(
+                    str(existing.get("cancel_id")),
+                    {"replayed": True, "status": existing.get("cancel_status")},
+                )
+        if remote.get("status") not in {"UNPAID", "ON_HOLD", "AWAITING_SHIPMENT"}:
+            raise ExecutionError(
+                f"TikTok Shop order {order.number} is {remote.get('status')}; "
+                "only an order not yet shipped can be cancelled",
+                permanent=True,
+            )
+        created = self.client.cancel_order(
+            remote["id"],
+            cancel_reason=_tiktok_reason(reason, self._setting("cancel_reason"), "cancel"),
+        )
+        return ExecutionResult(
+            str(created.get("cancel_id")),
+            {"replayed": False, "status": created.get("cancel_status")},
+        )
+
+    def create_return(
+        self, order: Order, lines: list[LineRequest], *, idempotency_key: str, note: str = ""
+    ) -> ExecutionResult:
+        remote = self._remote(order)
+        line_ids: list[str] = []
+        for line in lines:
+            ids = mapping.line_item_ids_for(remote, line.sku, line.quantity)
+            if len(ids) < line.quantity:
+                raise ExecutionError(
+                    f"{order.number} has fewer than {line.quantity} of {line.sku}", permanent=True
+                )
+            line_ids.extend(ids)
+        reason = next((line.reason for line in lines if line.reason), note)
+        created = self.client.create_return(
+            {
+                "order_id": remote["id"],
+                "order_line_item_ids": line_ids,
+                "return_type": "RETURN_AND_REFUND",
+                "return_reason": _tiktok_reason(reason, self._setting("return_reason"), "return"),
+            },
+            idempotency_key=idempotency_key,
+        )
+        return ExecutionResult(str(created["return_id"]), {"status": created.get("return_status")})
