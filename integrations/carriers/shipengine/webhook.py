@@ -108,7 +108,9 @@ def process(delivery: Delivery) -> None:
     from integrations.webhooks import Ignored
 
     payload = delivery.payload
-    if payload.get("resource_type") != "API_TRACK":
+    if "resource_type" not in payload:
+        raise ValueError("not a ShipEngine webhook (no resource_type)")
+    if payload["resource_type"] != "API_TRACK":
         raise Ignored(f"ShipEngine {payload.get('resource_type')!r} is not a tracking event")
     data = payload.get("data")
     if not isinstance(data, dict) or not data.get("tracking_number"):
