@@ -73,6 +73,15 @@ class WebhookProvider:
     # For schemes that sign more than the body (Twilio signs the URL and the form fields).
     verify_request: Callable[[Connection, HttpRequest], bool] | None = None
     parse: Callable[[bytes], dict] | None = None
+    # For providers that send no delivery-id header: the id read from the
+    # body (EasyPost's event id) or a digest of it (``body_digest``), so a
+    # redelivery is still answered ``duplicate`` and applied once.
+    delivery_id_from: Callable[[bytes, dict], str] | None = None
+
+
+def body_digest(raw: bytes, payload: dict) -> str:
+    """A delivery id for providers that give none: the same bytes are the same delivery."""
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
 def _kept_headers(request: HttpRequest) -> dict[str, str]:
@@ -169,10 +178,12 @@ def receive(request: HttpRequest, provider: str, connection_id: str) -> JsonResp
         keep(WebhookEvent.Status.REJECTED, "Signature mismatch")
         return JsonResponse({"error": "Invalid signature"}, status=401)
     try:
-        _parse(spec, raw)
+        payload = _parse(spec, raw)
     except ValueError as exc:
         keep(WebhookEvent.Status.REJECTED, f"Malformed {_format(spec)}: {exc}")
         return JsonResponse({"error": "Body must be a JSON object"}, status=400)
+    if not delivery_id and spec.delivery_id_from is not None:
+        delivery_id = spec.delivery_id_from(raw, payload)[:128]
     try:
         # One autocommitted INSERT (no transaction around it): the row is
         # committed when it returns, and a redelivery fails on the unique

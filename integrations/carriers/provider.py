@@ -29,6 +29,20 @@ def _check(client_class) -> Callable:
     return check
 
 
+def _webhook_check(name: str, fields: tuple) -> Callable:
+    """'Test connection' for a carrier we only hear from by push: there is no API
+    to call, so say where pushes go and whether their secret is set."""
+
+    def check(connection) -> str:
+        from integrations.connection_checks import CheckFailed
+
+        if fields and not connection.webhook_secret:
+            raise CheckFailed(f"{name} pushes cannot be verified: no signing secret is set.")
+        return f"{name} pushes are taken at /webhooks/{connection.provider}/{connection.public_id}."
+
+    return check
+
+
 def _specs() -> tuple[ProviderSpec, ...]:
     specs, seen = [], set()
     for carrier in registry.CARRIERS:
@@ -44,14 +58,18 @@ def _specs() -> tuple[ProviderSpec, ...]:
         webhook = getattr(hook, "WEBHOOK", None)
         if client_class is None and webhook is None:
             continue
+        webhook_fields = tuple(getattr(hook, "WEBHOOK_FIELDS", ()))
         specs.append(
             ProviderSpec(
                 code=carrier.code,
                 name=carrier.name,
                 kind="carrier",
-                fields=(client_class.credential_fields if client_class else ())
-                + tuple(getattr(hook, "WEBHOOK_FIELDS", ())),
-                check=_check(client_class) if client_class else None,
+                fields=(client_class.credential_fields if client_class else ()) + webhook_fields,
+                check=(
+                    _check(client_class)
+                    if client_class
+                    else _webhook_check(carrier.name, webhook_fields)
+                ),
                 tracking_client=(
                     f"{client_class.__module__}.{client_class.__qualname__}" if client_class else ""
                 ),
