@@ -49,7 +49,34 @@ DEFAULT_LANGUAGE = "en_EN"
 DEFAULT_LIFETIME = 12 * 3600
 
 
-class DpdClient(HttpClient):
+class SoapClient(HttpClient):
+    """An ``HttpClient`` for SOAP 1.1 services, which send their faults with HTTP 500.
+
+    A fault (a refused login, an unknown parcel) is the carrier's answer, not
+    an outage: it is returned for the client to read. Only a 500 without a
+    fault, or another 5xx, is the carrier being down."""
+
+    def send(self, request: httpx.Request) -> httpx.Response:
+        try:
+            wait = self.bucket.reserve(1, max_wait=self.max_wait)
+        except RateLimited as exc:
+            raise TransientError(str(exc), retry_after=exc.wait) from None
+        if wait:
+            time.sleep(wait)
+        try:
+            response = self.http.send(request)
+        except httpx.TransportError as exc:
+            raise TransientError(f"{self.carrier}: {type(exc).__name__}: {exc}") from None
+        if response.status_code == 500 and b"Fault>" in response.content:
+            return response
+        if response.status_code == 429:
+            raise TransientError(f"{self.carrier}: rate limited (429)")
+        if response.status_code >= 500:
+            raise TransientError(f"{self.carrier}: server error {response.status_code}")
+        return response
+
+
+class DpdClient(SoapClient):
     carrier = "dpd"
     # DPD publishes no request ceiling for its web services; stay modest.
     requests_per_second = 2.0
@@ -148,29 +175,6 @@ class DpdClient(HttpClient):
             content=body.encode(),
             headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": action},
         )
-
-    def send(self, request: httpx.Request) -> httpx.Response:
-        """Like ``HttpClient.send``, except that a SOAP fault is an answer.
-
-        SOAP 1.1 sends faults (a refused login, an unknown parcel) with HTTP
-        500; only a 500 without a fault, or a 502-504, is DPD being down."""
-        try:
-            wait = self.bucket.reserve(1, max_wait=self.max_wait)
-        except RateLimited as exc:
-            raise TransientError(str(exc), retry_after=exc.wait) from None
-        if wait:
-            time.sleep(wait)
-        try:
-            response = self.http.send(request)
-        except httpx.TransportError as exc:
-            raise TransientError(f"{self.carrier}: {type(exc).__name__}: {exc}") from None
-        if response.status_code == 500 and b"Fault>" in response.content:
-            return response
-        if response.status_code == 429:
-            raise TransientError(f"{self.carrier}: rate limited (429)")
-        if response.status_code >= 500:
-            raise TransientError(f"{self.carrier}: server error {response.status_code}")
-        return response
 
 
 def _fault(response: httpx.Response) -> str:

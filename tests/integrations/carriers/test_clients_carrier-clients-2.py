@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -200,3 +201,238 @@ def test_dpd_sandbox_and_netherlands_use_their_own_hosts(make):
 
     assert "Signed in" in client.check()
     assert login.call_count == 1
+
+
+def _token_body(token: str = "tok-1", expires_in: int = 3600) -> dict:
+    # An OAuth 2.0 token response (RFC 6749 section 5.1), as GLS and Hermes send it.
+    return {"access_token": token, "token_type": "Bearer", "expires_in": expires_in}
+
+
+# --- DPD France ---------------------------------------------------------------
+
+from integrations.carriers.dpd_france.client import DpdFranceClient  # noqa: E402
+
+DPD_FRANCE = "https://webtrace.dpd.fr/trace-service/Webtrace_Service.asmx"
+
+
+@pytest.fixture
+def dpd_france(make):
+    return make(
+        DpdFranceClient,
+        {"userid": "u1", "password": "p1", "center_number": "77", "customer_number": "12345"},
+    )
+
+
+@respx.mock
+def test_dpd_france_sends_the_user_credentials_header_and_the_customer(dpd_france):
+    route = respx.post(DPD_FRANCE).mock(
+        return_value=httpx.Response(200, content=_fixture("dpd_france/TrackingResponseXML.xml"))
+    )
+
+    result = dpd_france.track("250123456789012345")
+
+    assert result.outcome == "found"
+    assert result.status == "delivered"
+    sent = route.calls.last.request
+    assert sent.headers["SOAPAction"] == "http://www.cargonet.software/GetShipmentTrace"
+    body = sent.content.decode()
+    assert "<imt:userid>u1</imt:userid><imt:password>p1</imt:password>" in body
+    assert "<imt:countrycode>250</imt:countrycode><imt:centernumber>77</imt:centernumber>" in body
+    assert "<imt:ShipmentNumber>250123456789012345</imt:ShipmentNumber>" in body
+
+
+@respx.mock
+def test_dpd_france_caller_ip_not_whitelisted_is_permanent(dpd_france):
+    respx.post(DPD_FRANCE).mock(
+        return_value=httpx.Response(200, content=_fixture("dpd_france/ErrorResponseXML.xml"))
+    )
+    with pytest.raises(PermanentError, match="Caller IP not whitelisted"):
+        dpd_france.track("250123456789012345")
+
+
+# --- Chronopost ---------------------------------------------------------------
+
+from integrations.carriers.chronopost.client import ChronopostClient  # noqa: E402
+
+CHRONOPOST = "https://ws.chronopost.fr/tracking-cxf/TrackingServiceWS"
+
+
+@respx.mock
+def test_chronopost_tracks_a_skybill_in_the_chosen_language(make):
+    client = make(ChronopostClient, {"language": "fr_FR"})
+    route = respx.post(CHRONOPOST).mock(
+        return_value=httpx.Response(200, content=_fixture("chronopost/TrackingResponse.xml"))
+    )
+
+    result = client.track("XT845237012JB")
+
+    assert result.outcome == "found"
+    assert result.status == "delivered"
+    body = route.calls.last.request.content.decode()
+    assert "<cxf:trackSkybillV2><language>fr_FR</language>" in body
+    assert "<skybillNumber>XT845237012JB</skybillNumber>" in body
+
+
+@respx.mock
+def test_chronopost_error_code_is_an_error_result(make):
+    respx.post(CHRONOPOST).mock(
+        return_value=httpx.Response(200, content=_fixture("chronopost/ErrorResponse.xml"))
+    )
+    assert make(ChronopostClient, {}).track("XT845237012JB").outcome == "error"
+
+
+# --- GLS ----------------------------------------------------------------------
+
+from integrations.carriers.gls.client import GlsClient  # noqa: E402
+
+GLS_TOKEN = "https://api.gls-group.net/oauth2/v2/token"
+GLS_TRACK = "https://api.gls-group.net/track-and-trace-v1/tracking/simple/trackids/36301917596"
+
+
+@pytest.fixture
+def gls(make):
+    return make(GlsClient, {"client_id": "gls-id", "client_secret": "gls-secret"})
+
+
+@respx.mock
+def test_gls_buys_a_token_with_client_credentials_and_reuses_it(gls):
+    token = respx.post(GLS_TOKEN).mock(return_value=httpx.Response(200, json=_token_body()))
+    track = respx.get(GLS_TRACK).mock(
+        return_value=httpx.Response(200, content=_fixture("gls/TrackingResponse.json"))
+    )
+
+    result = gls.track("36301917596")
+    gls.track("36301917596")
+
+    assert result.outcome == "found"
+    assert result.status == "in_transit"
+    assert token.call_count == 1
+    sent = token.calls.last.request
+    assert sent.headers["authorization"] == _basic("gls-id", "gls-secret")
+    assert sent.content == b"grant_type=client_credentials"
+    assert track.calls.last.request.headers["authorization"] == "Bearer tok-1"
+
+
+@respx.mock
+def test_gls_unknown_parcel_is_not_found(gls):
+    respx.post(GLS_TOKEN).mock(return_value=httpx.Response(200, json=_token_body()))
+    respx.get(GLS_TRACK).mock(
+        return_value=httpx.Response(404, content=_fixture("gls/ErrorResponse.json"))
+    )
+    assert gls.track("36301917596").outcome == "not_found"
+
+
+@respx.mock
+def test_gls_401_fetches_one_fresh_token_and_refused_credentials_are_permanent(gls):
+    respx.post(GLS_TOKEN).mock(
+        side_effect=[
+            httpx.Response(200, json=_token_body("old")),
+            httpx.Response(401, json={"error": "invalid_client"}),
+        ]
+    )
+    respx.get(GLS_TRACK).mock(return_value=httpx.Response(401, json={}))
+    with pytest.raises(PermanentError, match="invalid_client"):
+        gls.track("36301917596")
+
+
+# --- Hermes -------------------------------------------------------------------
+
+from integrations.carriers.hermes.client import HermesClient  # noqa: E402
+
+HERMES_TOKEN = "https://authme.myhermes.de/authorization-facade/oauth2/access_token"
+HERMES_TRACK = "https://de-api.hermesworld.com/services/hsi/shipmentinfo"
+
+
+@pytest.fixture
+def hermes(make):
+    return make(
+        HermesClient,
+        {"username": "api-user", "password": "pw", "client_id": "cid", "client_secret": "cs"},
+    )
+
+
+@respx.mock
+def test_hermes_logs_in_with_the_password_grant_and_reuses_the_token(hermes):
+    token = respx.post(HERMES_TOKEN).mock(return_value=httpx.Response(200, json=_token_body()))
+    track = respx.get(HERMES_TRACK).mock(
+        return_value=httpx.Response(200, content=_fixture("hermes/TrackingResponse.json"))
+    )
+
+    result = hermes.track("H1234567890123456789")
+    hermes.track("H1234567890123456789")
+
+    assert result.outcome == "found"
+    assert result.status == "delivered"
+    assert token.call_count == 1
+    form = parse_qs(token.calls.last.request.content.decode())
+    assert form == {
+        "grant_type": ["password"],
+        "username": ["api-user"],
+        "password": ["pw"],
+        "client_id": ["cid"],
+        "client_secret": ["cs"],
+    }
+    asked = track.calls.last.request
+    assert asked.url.params["shipmentID"] == "H1234567890123456789"
+    assert asked.headers["authorization"] == "Bearer tok-1"
+
+
+@respx.mock
+def test_hermes_unknown_shipment_is_not_found_and_a_refused_login_permanent(hermes, make):
+    respx.post(HERMES_TOKEN).mock(return_value=httpx.Response(200, json=_token_body()))
+    respx.get(HERMES_TRACK).mock(
+        return_value=httpx.Response(200, content=_fixture("hermes/TrackingErrorResponse.json"))
+    )
+    assert hermes.track("H1234567890123456789").outcome == "not_found"
+
+    sandbox = make(
+        HermesClient,
+        {"username": "u", "password": "bad", "client_id": "c", "client_secret": "s", "sandbox": 1},
+    )
+    respx.post(HERMES_TOKEN.replace("authme.", "authme-int.")).mock(
+        return_value=httpx.Response(
+            401, json={"error": "invalid_grant", "error_description": "Bad credentials"}
+        )
+    )
+    with pytest.raises(PermanentError, match="Bad credentials"):
+        sandbox.track("H1234567890123456789")
+
+
+# --- La Poste / Colissimo -----------------------------------------------------
+
+from integrations.carriers.laposte.client import LaPosteClient  # noqa: E402
+
+LAPOSTE = "https://api.laposte.fr/suivi/v2/idships"
+
+
+@respx.mock
+def test_laposte_tracks_with_the_okapi_key(make):
+    client = make(LaPosteClient, {"api_key": "okapi-key", "language": "en_US"})
+    route = respx.get(f"{LAPOSTE}/EW112720413FR").mock(
+        return_value=httpx.Response(200, content=_fixture("colissimo/TrackingResponse.json"))
+    )
+
+    result = client.track("EW112720413FR")
+
+    assert result.outcome == "found"
+    assert result.status == "delivered"
+    sent = route.calls.last.request
+    assert sent.headers["X-Okapi-Key"] == "okapi-key"
+    assert sent.url.params["lang"] == "en_US"
+
+
+@respx.mock
+def test_laposte_invalid_number_is_not_found_and_a_refused_key_permanent(make):
+    client = make(LaPosteClient, {"api_key": "okapi-key"})
+    respx.get(f"{LAPOSTE}/XX").mock(
+        return_value=httpx.Response(400, content=_fixture("laposte/ErrorResponse.json"))
+    )
+    respx.get(f"{LAPOSTE}/EW112720413FR").mock(
+        return_value=httpx.Response(
+            401, json={"code": "UNAUTHORIZED", "message": "This action requires an authorization"}
+        )
+    )
+
+    assert client.track("XX").outcome == "not_found"
+    with pytest.raises(PermanentError, match="requires an authorization"):
+        client.track("EW112720413FR")
