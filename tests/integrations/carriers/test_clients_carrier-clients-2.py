@@ -7,6 +7,7 @@ refused credentials are permanent; tokens are fetched once and reused."""
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -436,3 +437,272 @@ def test_laposte_invalid_number_is_not_found_and_a_refused_key_permanent(make):
     assert client.track("XX").outcome == "not_found"
     with pytest.raises(PermanentError, match="requires an authorization"):
         client.track("EW112720413FR")
+
+
+# --- bpost --------------------------------------------------------------------
+
+from integrations.carriers.bpost.client import BpostClient  # noqa: E402
+
+BPOST = "https://api.parcel.bpost.cloud/services/trackedmail/item"
+
+
+@respx.mock
+def test_bpost_tracks_an_item_with_basic_auth(make):
+    client = make(BpostClient, {"account_id": "107280", "passphrase": "pass"})
+    number = "323212345659900040669030"
+    route = respx.get(f"{BPOST}/{number}/trackingInfo").mock(
+        return_value=httpx.Response(200, content=_fixture("bpost/TrackingResponse.xml"))
+    )
+
+    result = client.track(number)
+
+    assert result.outcome == "found"
+    assert result.status == "delivered"
+    assert route.calls.last.request.headers["authorization"] == _basic("107280", "pass")
+
+
+@respx.mock
+def test_bpost_system_exception_is_an_error_and_a_refused_account_permanent(make):
+    client = make(BpostClient, {"account_id": "107280", "passphrase": "pass"})
+    respx.get(f"{BPOST}/A/trackingInfo").mock(
+        return_value=httpx.Response(400, content=_fixture("bpost/ErrorResponse.xml"))
+    )
+    respx.get(f"{BPOST}/B/trackingInfo").mock(return_value=httpx.Response(401, text=""))
+
+    assert client.track("A").outcome == "error"
+    with pytest.raises(PermanentError):
+        client.track("B")
+
+
+# --- PostNL -------------------------------------------------------------------
+
+from integrations.carriers.postnl.client import PostNLClient  # noqa: E402
+
+POSTNL = "https://api.postnl.nl/shipment/v2/status/barcode"
+
+
+@respx.mock
+def test_postnl_asks_for_the_complete_status_with_the_apikey_header(make):
+    client = make(PostNLClient, {"api_key": "pnl-key"})
+    route = respx.get(f"{POSTNL}/3SDEVC288882229").mock(
+        return_value=httpx.Response(200, content=_fixture("postnl/CompleteStatusResponse.json"))
+    )
+
+    result = client.track("3SDEVC288882229")
+
+    assert result.outcome == "found"
+    assert result.status == "delivered"
+    sent = route.calls.last.request
+    assert sent.headers["apikey"] == "pnl-key"
+    assert sent.url.params["detail"] == "true"
+
+
+@respx.mock
+def test_postnl_unknown_barcode_is_not_found_and_an_invalid_key_permanent(make):
+    client = make(PostNLClient, {"api_key": "pnl-key"})
+    respx.get(f"{POSTNL}/3SDEVC000000000").mock(
+        return_value=httpx.Response(200, content=_fixture("postnl/NotFoundResponse.json"))
+    )
+    respx.get(f"{POSTNL}/3SDEVC288882229").mock(
+        return_value=httpx.Response(401, content=_fixture("postnl/ErrorResponse.json"))
+    )
+
+    assert client.track("3SDEVC000000000").outcome == "not_found"
+    with pytest.raises(PermanentError, match="Invalid ApiKey"):
+        client.track("3SDEVC288882229")
+
+
+def test_postnl_sandbox_keeps_to_its_documented_15_calls_a_minute(bucket):
+    assert PostNLClient({"api_key": "k"}, bucket=bucket).requests_per_second == 1000 / 60
+    sandbox = PostNLClient({"api_key": "k", "sandbox": True})
+    assert sandbox.requests_per_second == 15 / 60
+    assert sandbox.base == "https://api-sandbox.postnl.nl"
+    sandbox.close()
+
+
+# --- TNT ----------------------------------------------------------------------
+
+from integrations.carriers.tnt.client import TntClient  # noqa: E402
+
+TNT = "https://express.tnt.com/expressconnect/track.do"
+
+
+@respx.mock
+def test_tnt_posts_a_track_request_as_xml_in_with_basic_auth(make):
+    client = make(TntClient, {"username": "tnt-user", "password": "pw", "origin_country": "de"})
+    route = respx.post(TNT).mock(
+        return_value=httpx.Response(200, content=_fixture("tnt/TRACKING_RESPONSE.xml"))
+    )
+
+    result = client.track("123456782")
+
+    assert result.outcome == "found"
+    assert result.status == "delivered"
+    sent = route.calls.last.request
+    assert sent.headers["authorization"] == _basic("tnt-user", "pw")
+    xml_in = parse_qs(sent.content.decode())["xml_in"][0]
+    assert '<TrackRequest locale="en_US" version="3.1">' in xml_in
+    assert 'originCountry="DE"' in xml_in
+    assert "<ConsignmentNumber>123456782</ConsignmentNumber>" in xml_in
+
+
+@respx.mock
+def test_tnt_unauthorized_access_in_a_200_is_permanent(make):
+    respx.post(TNT).mock(
+        return_value=httpx.Response(200, content=_fixture("tnt/TRACKING_ERROR_RESPONSE.xml"))
+    )
+    with pytest.raises(PermanentError):
+        make(TntClient, {"username": "u", "password": "p"}).track("123456782")
+
+
+# --- Landmark Global ----------------------------------------------------------
+
+from integrations.carriers.landmark.client import LandmarkClient  # noqa: E402
+
+LANDMARK = "https://api.landmarkglobal.com/v2/Track.php"
+
+
+@respx.mock
+def test_landmark_posts_the_login_and_client_id_inside_the_track_request(make):
+    client = make(
+        LandmarkClient, {"username": "lm", "password": "pw", "client_id": "1234", "sandbox": True}
+    )
+    route = respx.post(LANDMARK).mock(
+        return_value=httpx.Response(
+            200, content=_fixture("landmark/OUT_FOR_DELIVERY_TRACKING_RESPONSE_XML.xml")
+        )
+    )
+
+    result = client.track("LTN49831232N2")
+
+    assert result.outcome == "found"
+    assert result.status == "out_for_delivery"
+    body = route.calls.last.request.content.decode()
+    assert "<Login><Username>lm</Username><Password>pw</Password></Login>" in body
+    assert "<Test>true</Test><ClientID>1234</ClientID>" in body
+    assert "<TrackingNumber>LTN49831232N2</TrackingNumber>" in body
+    assert "<RetrievalType>Historical</RetrievalType>" in body
+
+
+@respx.mock
+def test_landmark_login_error_in_a_200_is_permanent_with_its_message(make):
+    respx.post(LANDMARK).mock(
+        return_value=httpx.Response(200, content=_fixture("landmark/ERROR_RESPONSE_XML.xml"))
+    )
+    client = make(LandmarkClient, {"username": "lm", "password": "bad", "client_id": "1"})
+    with pytest.raises(PermanentError, match="username/password combination"):
+        client.track("LTN49831232N2")
+
+
+# --- Asendia ------------------------------------------------------------------
+
+from integrations.carriers.asendia.client import AsendiaClient  # noqa: E402
+
+ASENDIA_LOGIN = "https://www.asendia-sync.com/api/authenticate"
+ASENDIA_TRACK = "https://www.asendia-sync.com/api/customers/CUST123/tracking"
+
+
+@pytest.fixture
+def asendia(make):
+    return make(AsendiaClient, {"username": "as", "password": "pw", "customer_id": "CUST123"})
+
+
+@respx.mock
+def test_asendia_logs_in_once_and_tracks_with_the_jwt(asendia):
+    login = respx.post(ASENDIA_LOGIN).mock(
+        return_value=httpx.Response(200, json={"id_token": "jwt-1"})
+    )
+    track = respx.get(f"{ASENDIA_TRACK}/ASENDIA123456789").mock(
+        return_value=httpx.Response(200, content=_fixture("asendia/TrackingResponse.json"))
+    )
+
+    result = asendia.track("ASENDIA123456789")
+    asendia.track("ASENDIA123456789")
+
+    assert result.outcome == "found"
+    assert result.status == "delivered"
+    assert login.call_count == 1
+    assert json.loads(login.calls.last.request.content) == {"username": "as", "password": "pw"}
+    assert track.calls.last.request.headers["authorization"] == "Bearer jwt-1"
+
+
+@respx.mock
+def test_asendia_unknown_number_is_not_found_and_a_refused_login_permanent(asendia):
+    respx.post(ASENDIA_LOGIN).mock(
+        side_effect=[
+            httpx.Response(200, json={"id_token": "jwt-1"}),
+            httpx.Response(401, json={"title": "Unauthorized", "detail": "Bad credentials"}),
+        ]
+    )
+    respx.get(f"{ASENDIA_TRACK}/INVALID123").mock(
+        return_value=httpx.Response(404, content=_fixture("asendia/ErrorResponse.json"))
+    )
+    respx.get(f"{ASENDIA_TRACK}/ASENDIA123456789").mock(return_value=httpx.Response(401))
+
+    assert asendia.track("INVALID123").outcome == "not_found"
+    with pytest.raises(PermanentError, match="Bad credentials"):
+        asendia.track("ASENDIA123456789")
+
+
+# --- Spring GDS ---------------------------------------------------------------
+
+from integrations.carriers.spring.client import SpringClient  # noqa: E402
+
+
+@respx.mock
+def test_spring_sends_the_track_shipment_command_with_the_api_key(make):
+    client = make(SpringClient, {"api_key": "spring-key", "sandbox": True})
+    route = respx.post("https://mtapi.net/").mock(
+        return_value=httpx.Response(200, content=_fixture("spring/TrackingResponse.json"))
+    )
+
+    result = client.track("LXAB00000000NL")
+
+    assert result.outcome == "found"
+    assert result.status == "delivered"
+    sent = route.calls.last.request
+    assert sent.url.params["testMode"] == "1"
+    assert sent.headers["content-type"] == "text/json"
+    assert json.loads(sent.content) == {
+        "Apikey": "spring-key",
+        "Command": "TrackShipment",
+        "Shipment": {"TrackingNumber": "LXAB00000000NL"},
+    }
+
+
+@respx.mock
+def test_spring_error_level_10_for_an_unknown_number_is_not_found(make):
+    route = respx.post("https://mtapi.net/").mock(
+        return_value=httpx.Response(200, content=_fixture("spring/TrackingErrorResponse.json"))
+    )
+    assert make(SpringClient, {"api_key": "k"}).track("LX000").outcome == "not_found"
+    assert "testMode" not in route.calls.last.request.url.params
+
+
+# --- ParcelOne ----------------------------------------------------------------
+
+from integrations.carriers.parcelone.client import ParcelOneClient  # noqa: E402
+
+PARCELONE = "https://api.parcel.one/v1/tracklmc/tracking"
+
+
+@respx.mock
+def test_parcelone_asks_tracklmc_with_basic_auth_and_the_last_mile_carrier(make):
+    client = make(ParcelOneClient, {"username": "p1", "password": "pw"})
+    route = respx.get(f"{PARCELONE}/PA1/PO123456").mock(
+        return_value=httpx.Response(200, content=_fixture("parcelone/TrackingResponseJSON.json"))
+    )
+
+    result = client.track("PO123456")
+
+    assert result.outcome == "found"
+    assert result.status == "delivered"
+    assert route.calls.last.request.headers["authorization"] == _basic("p1", "pw")
+
+
+@respx.mock
+def test_parcelone_refused_user_is_permanent(make):
+    respx.get(f"{PARCELONE}/DHL/PO123456").mock(return_value=httpx.Response(401, text=""))
+    client = make(ParcelOneClient, {"username": "p1", "password": "bad", "carrier_id": "DHL"})
+    with pytest.raises(PermanentError):
+        client.track("PO123456")
