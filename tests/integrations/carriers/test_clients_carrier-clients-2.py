@@ -706,3 +706,25 @@ def test_parcelone_refused_user_is_permanent(make):
     client = make(ParcelOneClient, {"username": "p1", "password": "bad", "carrier_id": "DHL"})
     with pytest.raises(PermanentError):
         client.track("PO123456")
+
+
+# --- Connectable --------------------------------------------------------------
+
+MY_CARRIERS = {
+    "royalmail", "dpd", "dpd_france", "gls", "hermes", "laposte", "chronopost", "bpost",
+    "postnl", "tnt", "landmark", "asendia", "spring", "parcelone",
+}  # fmt: skip
+
+
+def test_each_carrier_with_a_client_is_connectable_with_its_own_fields():
+    from integrations import providers
+    from integrations.carriers import registry
+
+    assert providers.tracking_client_codes() >= MY_CARRIERS
+    # Colissimo is tracked through La Poste's connection, not a second one.
+    assert "colissimo" not in providers.tracking_client_codes()
+    for code in MY_CARRIERS:
+        assert registry.get(code).capabilities["client"] is True, code
+        spec = providers.get(code)
+        secrets = [f.name for f in spec.fields if f.secret]
+        assert secrets or code == "chronopost", f"{code} stores no secret"
