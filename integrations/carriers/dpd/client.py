@@ -198,8 +198,8 @@ def _seconds_until(stamp: str) -> int:
     except ValueError:
         return DEFAULT_LIFETIME
     if expires.tzinfo is None:
-        # DPD writes local time without an offset; a day's margin makes the
-        # few hours of zone difference harmless, so read it as UTC.
+        # DPD writes local time without an offset. Read as UTC it may run an
+        # hour or two long; a token refused before then is renewed anyway.
         expires = expires.replace(tzinfo=UTC)
     return int((expires - datetime.now(UTC)).total_seconds())
 

@@ -63,7 +63,7 @@ class DpdFranceClient(SoapClient):
             f"<imt:centernumber>{escape(str(creds.get('center_number', '')))}</imt:centernumber>"
             f"<imt:number>{escape(str(creds.get('customer_number', '')))}</imt:number>"
             "</imt:Customer>"
-            "<imt:Language>en_US</imt:Language>"
+            "<imt:Language>EN</imt:Language>"
             f"<imt:ShipmentNumber>{escape(tracking_number.strip())}</imt:ShipmentNumber>"
             "</imt:request></imt:GetShipmentTrace></soapenv:Body></soapenv:Envelope>"
         )
