@@ -98,7 +98,6 @@ def test_track_carriers_json_lists_thirty_plus_codes_with_capabilities():
     assert {"jtexpress", "cainiao", "chinapost", "4px", "postnl"} <= {c["code"] for c in data}
     assert data[0]["capabilities"]["parse"] is True
     clients = {c["code"] for c in data if c["capabilities"]["client"]}
-    # More carriers become connectable as their clients land; these two came first.
     assert {"ups", "aftership"} <= clients
 
 
