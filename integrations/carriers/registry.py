@@ -30,6 +30,10 @@ class Carrier:
         from integrations import providers
 
         spec = providers.find(self.code)
+        if spec is None and self.module:
+            # Connected through the carrier whose package it shares (Colissimo: La Poste).
+            owner = next(c for c in CARRIERS if (c.module or c.code) == self.module)
+            spec = providers.find(owner.code)
         return {
             "parse": True,
             "formats": list(self.formats),

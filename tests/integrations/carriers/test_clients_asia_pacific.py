@@ -44,7 +44,7 @@ def _basic(user: str, password: str, sep: str = ":") -> str:
 
 @pytest.fixture
 def bucket():
-    b = SharedBucket("test-carrier-clients-3", capacity=1000, restore_rate=1000)
+    b = SharedBucket("test-carrier-clients-asia-pacific", capacity=1000, restore_rate=1000)
     b.reset()
     yield b
     b.reset()

@@ -51,7 +51,7 @@ def _token(token: str = "tok-1", expires_in: object = 3599) -> httpx.Response:
 @pytest.fixture
 def bucket():
     # Generous so tests never wait; reset so runs do not share a level.
-    b = SharedBucket("test-carrier-clients-1", capacity=1000, restore_rate=1000)
+    b = SharedBucket("test-carrier-clients-americas", capacity=1000, restore_rate=1000)
     b.reset()
     yield b
     b.reset()

@@ -33,7 +33,7 @@ def _basic(user: str, password: str) -> str:
 @pytest.fixture
 def bucket():
     # Generous so tests never wait; reset so runs do not share a level.
-    b = SharedBucket("test-carrier-clients-2", capacity=1000, restore_rate=1000)
+    b = SharedBucket("test-carrier-clients-europe", capacity=1000, restore_rate=1000)
     b.reset()
     yield b
     b.reset()
