@@ -1,0 +1,328 @@
+"""BigCommerce as a commerce adapter: the mirror first, the REST API when needed.
+
+Idempotency per action. BigCommerce's refund endpoint takes no idempotency
+key, so a refund is guarded by our own record: its reason carries a marker
+derived from our key, and before creating one we list the order's refunds
+(V3 payment actions) and return the one that carries the marker; the
+request itself is never resent blind. A cancel of a cancelled order and the
+same address set twice change nothing. A replacement order carries the
+marker in its staff notes and is looked up among the customer's orders
+since the original before another is created.
+
+BigCommerce's returns are not in its public API, so this adapter declares
+no ``CREATE_RETURN``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+
+from integrations.bigcommerce import mapping
+from integrations.bigcommerce.client import BigCommerceClient
+from integrations.commerce import (
+    Address,
+    Capability,
+    CommerceAdapter,
+    ExecutionError,
+    ExecutionResult,
+    LineRequest,
+    apply_order,
+    record_executed_refund,
+)
+from integrations.models import Order, Refund
+
+STORE_CREDIT = "storecredit"
+AWAITING_FULFILLMENT = 11
+
+
+def marker(idempotency_key: str) -> str:
+    return "desk-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
+
+
+class BigCommerceAdapter(CommerceAdapter):
+    provider = "bigcommerce"
+    capabilities = frozenset(
+        {
+            Capability.FIND_ORDER,
+            Capability.LIST_ORDERS,
+            Capability.ORDER_DETAIL,
+            Capability.REFUND,
+            Capability.CANCEL,
+            Capability.UPDATE_ADDRESS,
+            Capability.REPLACEMENT,
+            Capability.WEBHOOKS,
+        }
+    )
+
+    _client: BigCommerceClient | None = None
+
+    @property
+    def client(self) -> BigCommerceClient:
+        if self._client is None:
+            if self.connection is None:
+                raise ExecutionError("A BigCommerce order needs its connection", permanent=True)
+            self._client = BigCommerceClient.for_credentials(self.connection.credentials)
+        return self._client
+
+    def _order_id(self, order: Order) -> str:
+        if not order.external_id:
+            raise ExecutionError(f"Order #{order.number} has no BigCommerce id", permanent=True)
+        return order.external_id
+
+    # --- reads -----------------------------------------------------------
+
+    def find_order(self, number: str) -> Order | None:
+        found = super().find_order(number)
+        if found is not None or self.connection is None:
+            return found
+        raw = self.client.order(number.strip().lstrip("#"))
+        return self.mirror(raw) if raw else None
+
+    def orders_for_email(self, email: str, *, limit: int = 5) -> list[Order]:
+        found = super().orders_for_email(email, limit=limit)
+        if found or self.connection is None or not email:
+            return found
+        recent = self.client.orders(email=email, sort="date_created:desc", limit=limit)
+        mirrored = [self.mirror(raw) for raw in recent]
+        return [o for o in mirrored if o is not None]
+
+    def order_detail(self, order: Order) -> Order:
+        raw = self.client.order(self._order_id(order))
+        if raw is not None:
+            self.mirror(raw)
+        return super().order_detail(order)
+
+    def mirror(self, raw: dict) -> Order | None:
+        """Fetch the order's products, shipments and addresses and apply them all.
+
+        Stamped with the order's ``date_modified``: a read older than what a
+        webhook already applied changes nothing."""
+        order_id = raw["id"]
+        data = mapping.order(
+            raw,
+            products=self.client.order_products(order_id),
+            shipments=self.client.order_shipments(order_id),
+            shipping_addresses=self.client.order_shipping_addresses(order_id),
+        )
+        applied = apply_order(
+            self.connection, data, version_at=mapping.parse_time(raw.get("date_modified"))
+        )
+        if applied is not None:
+            return applied
+        return Order.objects.filter(
+            tenant=self.tenant, connection=self.connection, external_id=data.external_id
+        ).first()
+
+    # --- actions ---------------------------------------------------------
+
+    def refund(
+        self, order: Order, amount: Decimal, *, idempotency_key: str, note: str
+    ) -> ExecutionResult:
+        mirrored = Refund.objects.filter(
+            tenant=order.tenant, idempotency_key=idempotency_key
+        ).first()
+        if mirrored is not None:
+            return ExecutionResult(mirrored.external_id, {"replayed": True})
+        order_id = self._order_id(order)
+        tag = marker(idempotency_key)
+        for existing in self.client.refunds(order_id):
+            if tag in str(existing.get("reason") or ""):
+                refund = record_executed_refund(
+                    order,
+                    amount,
+                    idempotency_key=idempotency_key,
+                    external_id=mapping.refund_id(existing["id"]),
+                    note=note,
+                )
+                return ExecutionResult(refund.external_id, {"replayed": True})
+        if amount > order.refundable_remainder:
+            raise ExecutionError(
+                f"Refund {amount} exceeds the refundable remainder {order.refundable_remainder}",
+                permanent=True,
+            )
+        # ORDER items refund an amount without recalculating tax.
+        items = [
+            {
+                "item_type": "ORDER",
+                "item_id": int(order_id),
+                "amount": float(amount),
+                "reason": note[:1000],
+            }
+        ]
+        quote = self.client.refund_quote(order_id, items)
+        payments = _original_payment(quote.get("refund_methods") or [], amount)
+        created = self.client.create_refund(
+            order_id,
+            {
+                "items": items,
+                "payments": payments,
+                "reason": f"{note[:900]} [{tag}]".strip(),
+            },
+        )
+        refund = record_executed_refund(
+            order,
+            amount,
+            idempotency_key=idempotency_key,
+            external_id=mapping.refund_id(created["id"]),
+            note=note,
+        )
+        return ExecutionResult(refund.external_id, {"replayed": False, "bigcommerce": created})
+
+    def cancel(
+        self, order: Order, *, idempotency_key: str, reason: str = "customer", note: str = ""
+    ) -> ExecutionResult:
+        order_id = self._order_id(order)
+        raw = self.client.order(order_id)
+        if raw is None:
+            raise ExecutionError(f"BigCommerce has no order #{order.number}", permanent=True)
+        if int(raw.get("status_id") or 0) == mapping.CANCELLED:
+            self.mirror(raw)
+            return ExecutionResult(order_id, {"replayed": True})
+        if int(raw.get("items_shipped") or 0) > 0:
+            raise ExecutionError(
+                f"Order #{order.number} has shipped items; it can no longer be cancelled",
+                permanent=True,
+            )
+        fields: dict = {"status_id": mapping.CANCELLED}
+        if note:
+            fields["staff_notes"] = "\n".join(
+                p for p in (raw.get("staff_notes") or "", f"Cancelled ({reason}): {note}") if p
+            )
+        updated = self.client.update_order(order_id, fields)
+        self.mirror(updated or raw)
+        return ExecutionResult(order_id, {"replayed": False})
+
+    def update_shipping_address(
+        self, order: Order, address: Address, *, idempotency_key: str
+    ) -> ExecutionResult:
+        if order.cancelled_at is not None:
+            raise ExecutionError(f"Order #{order.number} is cancelled", permanent=True)
+        order_id = self._order_id(order)
+        addresses = self.client.order_shipping_addresses(order_id)
+        if not addresses:
+            raise ExecutionError(
+                f"Order #{order.number} has no shipping address to change", permanent=True
+            )
+        current = addresses[0]
+        if int(current.get("items_shipped") or 0) > 0:
+            raise ExecutionError(
+                f"Order #{order.number} has shipped; its address can no longer change",
+                permanent=True,
+            )
+        fields = mapping.address_fields(address.as_dict(), email=current.get("email") or "")
+        updated = self.client.update_shipping_address(order_id, current["id"], fields)
+        order.shipping_address = mapping.address(updated) or address.as_dict()
+        order.save(update_fields=["shipping_address", "updated_at"])
+        return ExecutionResult(str(current["id"]), {"shipping_address": order.shipping_address})
+
+    def create_replacement(
+        self, order: Order, lines: list[LineRequest], *, idempotency_key: str, note: str = ""
+    ) -> ExecutionResult:
+        tag = marker(idempotency_key)
+        order_id = self._order_id(order)
+        original = self.client.order(order_id)
+        if original is None:
+            raise ExecutionError(f"BigCommerce has no order #{order.number}", permanent=True)
+        billing = original.get("billing_address") or {}
+        since = original.get("date_created")
+        for candidate in self.client.orders(
+            email=billing.get("email") or order.email,
+            min_date_created=since,
+            sort="date_created:desc",
+            limit=50,
+        ):
+            if tag in str(candidate.get("staff_notes") or ""):
+                return ExecutionResult(str(candidate["id"]), {"replayed": True})
+        products = {str(p["id"]): p for p in self.client.order_products(order_id)}
+        by_sku = {str(p.get("sku") or ""): p for p in products.values()}
+        items = []
+        for line in lines:
+            product = by_sku.get(line.sku)
+            if product is None:
+                raise ExecutionError(f"#{order.number} has no line {line.sku}", permanent=True)
+            item = {
+                "name": product.get("name") or line.sku,
+                "sku": line.sku,
+                "quantity": line.quantity,
+                # A replacement costs the customer nothing.
+                "price_inc_tax": 0,
+                "price_ex_tax": 0,
+            }
+            if product.get("product_id"):
+                item = {**item, "product_id": product["product_id"]}
+                item.pop("name")
+                item.pop("sku")
+                if product.get("product_options"):
+                    item["product_options"] = [
+                        {"id": o["product_option_id"], "value": o["value"]}
+                        for o in product["product_options"]
+                        if o.get("product_option_id") is not None
+                    ]
+            items.append(item)
+        addresses = self.client.order_shipping_addresses(order_id)
+        shipping = [
+            {k: v for k, v in a.items() if k in _ADDRESS_KEYS and v not in (None, "")}
+            for a in addresses[:1]
+        ]
+        created = self.client.create_order(
+            {
+                "customer_id": original.get("customer_id") or 0,
+                "status_id": AWAITING_FULFILLMENT,
+                "billing_address": {
+                    k: v for k, v in billing.items() if k in _ADDRESS_KEYS and v not in (None, "")
+                },
+                "shipping_addresses": shipping,
+                "products": items,
+                "staff_notes": f"{note or f'Replacement for #{order.number}'} [{tag}]",
+                "customer_message": "",
+            }
+        )
+        return ExecutionResult(str(created.get("id", "")), {"replayed": False})
+
+
+_ADDRESS_KEYS = {
+    "first_name",
+    "last_name",
+    "company",
+    "street_1",
+    "street_2",
+    "city",
+    "state",
+    "zip",
+    "country",
+    "country_iso2",
+    "phone",
+    "email",
+}
+
+
+def _original_payment(methods: list, amount: Decimal) -> list[dict]:
+    """The refund method that returns ``amount`` to the payment that took it.
+
+    BigCommerce quotes refund methods as lists of payment options; the one we
+    want is made of online options other than store credit (store credit and
+    offline refunds are a specialist's call in the control panel)."""
+    for method in methods:
+        options = method if isinstance(method, list) else [method]
+        options = [o for o in options if isinstance(o, dict)]
+        if not options:
+            continue
+        if any(o.get("offline") or o.get("provider_id") == STORE_CREDIT for o in options):
+            continue
+        if sum((mapping.money(o.get("amount")) for o in options), Decimal("0")) < amount:
+            continue
+        payments, left = [], amount
+        for option in options:
+            share = min(left, mapping.money(option.get("amount")))
+            if share > 0:
+                payments.append(
+                    {"provider_id": option["provider_id"], "amount": float(share), "offline": False}
+                )
+                left -= share
+        return payments
+    raise ExecutionError(
+        f"BigCommerce offers no online refund of {amount} to the original payment "
+        "(only store credit or offline); refund it in the control panel",
+        permanent=True,
+    )

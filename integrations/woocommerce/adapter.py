@@ -1,0 +1,225 @@
+"""WooCommerce as a commerce adapter: the mirror first, the REST API when needed.
+
+Idempotency per action. WooCommerce's refund endpoint takes no idempotency
+key, so a refund is guarded by our own record: its reason carries a marker
+derived from our key, and before creating one we list the order's refunds
+and return the one carrying the marker; the request is never resent blind.
+Refunds are made with ``api_refund`` so the payment gateway returns the
+money to the original payment. A cancel of a cancelled order and the same
+address set twice change nothing. A replacement order carries the marker in
+its meta data and is looked up among the customer's orders since the
+original before another is created.
+
+WooCommerce core has no returns, so this adapter declares no ``CREATE_RETURN``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+
+from integrations.commerce import (
+    Address,
+    Capability,
+    CommerceAdapter,
+    ExecutionError,
+    ExecutionResult,
+    LineRequest,
+    apply_order,
+    record_executed_refund,
+)
+from integrations.models import Order, Refund
+from integrations.woocommerce import mapping
+from integrations.woocommerce.client import WooCommerceClient
+
+REPLACEMENT_META = "_desk_replacement"
+SHIPPED = {"completed", "refunded"}
+
+
+def marker(idempotency_key: str) -> str:
+    return "desk-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
+
+
+class WooCommerceAdapter(CommerceAdapter):
+    provider = "woocommerce"
+    capabilities = frozenset(
+        {
+            Capability.FIND_ORDER,
+            Capability.LIST_ORDERS,
+            Capability.ORDER_DETAIL,
+            Capability.REFUND,
+            Capability.CANCEL,
+            Capability.UPDATE_ADDRESS,
+            Capability.REPLACEMENT,
+            Capability.WEBHOOKS,
+        }
+    )
+
+    _client: WooCommerceClient | None = None
+
+    @property
+    def client(self) -> WooCommerceClient:
+        if self._client is None:
+            if self.connection is None:
+                raise ExecutionError("A WooCommerce order needs its connection", permanent=True)
+            self._client = WooCommerceClient.for_credentials(self.connection.credentials)
+        return self._client
+
+    def _order_id(self, order: Order) -> str:
+        if not order.external_id:
+            raise ExecutionError(f"Order #{order.number} has no WooCommerce id", permanent=True)
+        return order.external_id
+
+    def find_order(self, number: str) -> Order | None:
+        found = super().find_order(number)
+        if found is not None or self.connection is None:
+            return found
+        raw = self.client.order(number.strip().lstrip("#"))
+        return self.mirror(raw) if raw else None
+
+    def orders_for_email(self, email: str, *, limit: int = 5) -> list[Order]:
+        found = super().orders_for_email(email, limit=limit)
+        if found or self.connection is None or not email:
+            return found
+        recent = self.client.orders(search=email, orderby="date", order="desc", per_page=limit)
+        mine = [
+            r for r in recent if (r.get("billing") or {}).get("email", "").lower() == email.lower()
+        ]
+        return [o for o in (self.mirror(r) for r in mine) if o is not None]
+
+    def order_detail(self, order: Order) -> Order:
+        raw = self.client.order(self._order_id(order))
+        if raw is not None:
+            self.mirror(raw)
+        return super().order_detail(order)
+
+    def mirror(self, raw: dict) -> Order | None:
+        data = mapping.order(raw)
+        applied = apply_order(
+            self.connection, data, version_at=mapping.gmt(raw.get("date_modified_gmt"))
+        )
+        if applied is None:
+            return Order.objects.filter(
+                tenant=self.tenant, connection=self.connection, external_id=data.external_id
+            ).first()
+        return applied
+
+    def refund(
+        self, order: Order, amount: Decimal, *, idempotency_key: str, note: str
+    ) -> ExecutionResult:
+        mirrored = Refund.objects.filter(
+            tenant=order.tenant, idempotency_key=idempotency_key
+        ).first()
+        if mirrored is not None:
+            return ExecutionResult(mirrored.external_id, {"replayed": True})
+        order_id = self._order_id(order)
+        tag = marker(idempotency_key)
+        for existing in self.client.refunds(order_id):
+            if tag in str(existing.get("reason") or ""):
+                refund = record_executed_refund(
+                    order,
+                    amount,
+                    idempotency_key=idempotency_key,
+                    external_id=mapping.refund_id(existing["id"]),
+                    note=note,
+                )
+                return ExecutionResult(refund.external_id, {"replayed": True})
+        if amount > order.refundable_remainder:
+            raise ExecutionError(
+                f"Refund {amount} exceeds the refundable remainder {order.refundable_remainder}",
+                permanent=True,
+            )
+        created = self.client.create_refund(
+            order_id,
+            {"amount": str(amount), "reason": f"{note} [{tag}]".strip(), "api_refund": True},
+        )
+        refund = record_executed_refund(
+            order,
+            amount,
+            idempotency_key=idempotency_key,
+            external_id=mapping.refund_id(created["id"]),
+            note=note,
+        )
+        return ExecutionResult(refund.external_id, {"replayed": False, "woocommerce": created})
+
+    def cancel(
+        self, order: Order, *, idempotency_key: str, reason: str = "customer", note: str = ""
+    ) -> ExecutionResult:
+        order_id = self._order_id(order)
+        raw = self.client.order(order_id)
+        if raw is None:
+            raise ExecutionError(f"WooCommerce has no order #{order.number}", permanent=True)
+        if raw.get("status") == "cancelled":
+            self.mirror(raw)
+            return ExecutionResult(order_id, {"replayed": True})
+        if raw.get("status") in SHIPPED:
+            raise ExecutionError(
+                f"Order #{order.number} is {raw['status']}; it can no longer be cancelled",
+                permanent=True,
+            )
+        self.mirror(self.client.update_order(order_id, {"status": "cancelled"}) or raw)
+        return ExecutionResult(order_id, {"replayed": False})
+
+    def update_shipping_address(
+        self, order: Order, address: Address, *, idempotency_key: str
+    ) -> ExecutionResult:
+        order_id = self._order_id(order)
+        raw = self.client.order(order_id)
+        if raw is None:
+            raise ExecutionError(f"WooCommerce has no order #{order.number}", permanent=True)
+        if raw.get("status") in SHIPPED | {"cancelled"} or mapping.fulfillments(raw):
+            raise ExecutionError(
+                f"Order #{order.number} has shipped or closed; its address can no longer change",
+                permanent=True,
+            )
+        updated = self.client.update_order(
+            order_id, {"shipping": mapping.address_fields(address.as_dict())}
+        )
+        self.mirror(updated)
+        return ExecutionResult(order_id, {"shipping_address": address.as_dict()})
+
+    def create_replacement(
+        self, order: Order, lines: list[LineRequest], *, idempotency_key: str, note: str = ""
+    ) -> ExecutionResult:
+        tag = marker(idempotency_key)
+        order_id = self._order_id(order)
+        original = self.client.order(order_id)
+        if original is None:
+            raise ExecutionError(f"WooCommerce has no order #{order.number}", permanent=True)
+        email = (original.get("billing") or {}).get("email") or order.email
+        for candidate in self.client.orders(
+            search=email, after=original.get("date_created"), per_page=50
+        ):
+            if mapping.meta(candidate, REPLACEMENT_META) == tag:
+                return ExecutionResult(str(candidate["id"]), {"replayed": True})
+        by_sku = {
+            str(li.get("sku") or li.get("variation_id") or li.get("product_id") or li["id"]): li
+            for li in original.get("line_items") or []
+        }
+        items = []
+        for line in lines:
+            item = by_sku.get(line.sku)
+            if item is None:
+                raise ExecutionError(f"#{order.number} has no line {line.sku}", permanent=True)
+            items.append(
+                {
+                    "product_id": item.get("product_id"),
+                    "variation_id": item.get("variation_id") or 0,
+                    "quantity": line.quantity,
+                    # A replacement costs the customer nothing.
+                    "subtotal": "0.00",
+                    "total": "0.00",
+                }
+            )
+        created = self.client.create_order(
+            {
+                "status": "processing",
+                "customer_id": original.get("customer_id") or 0,
+                "billing": original.get("billing") or {},
+                "shipping": original.get("shipping") or {},
+                "line_items": items,
+                "customer_note": note or f"Replacement for #{order.number}",
+                "meta_data": [{"key": REPLACEMENT_META, "value": tag}],
+            }
+        )
+        return ExecutionResult(str(created.get("id", "")), {"replayed": False})
