@@ -3,7 +3,7 @@ from __future__ import annotations
 from integrations.bigcommerce import webhooks
 from integrations.connection_checks import CheckFailed
 from integrations.providers import CredentialField, ProviderSpec
-from integrations.webhooks import WebhookProvider
+from integrations.webhooks import WebhookProvider, body_digest
 
 
 def check_bigcommerce(connection) -> str:
@@ -44,6 +44,9 @@ PROVIDERS = (
             webhooks.SCOPE_HEADER,
             webhooks.process,
             verify=webhooks.verify_token,
+            delivery_id_from=lambda raw, payload: (
+                str(payload.get("hash") or "") or body_digest(raw, payload)
+            ),
         ),
         adapter="integrations.bigcommerce.adapter.BigCommerceAdapter",
     ),

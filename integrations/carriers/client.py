@@ -90,7 +90,9 @@ class HttpClient:
         self.http = http or httpx.Client(timeout=TIMEOUT, headers={"User-Agent": USER_AGENT})
         self.bucket = bucket or SharedBucket(
             f"carrier:{self.carrier}:{account or 'default'}",
-            capacity=self.requests_per_second,
+            # At least one whole call, or a carrier allowing fewer than one
+            # a second could never be asked at all.
+            capacity=max(1.0, self.requests_per_second),
             restore_rate=self.requests_per_second,
         )
 
@@ -121,6 +123,8 @@ class HttpClient:
             response = self.http.send(request)
         except httpx.TransportError as exc:
             raise TransientError(f"{self.carrier}: {type(exc).__name__}: {exc}") from None
+        if response.status_code >= 500 and self.is_answer(response):
+            return response
         if response.status_code == 429:
             raise TransientError(
                 f"{self.carrier}: rate limited (429)", retry_after=_retry_after(response)
@@ -128,6 +132,13 @@ class HttpClient:
         if response.status_code >= 500:
             raise TransientError(f"{self.carrier}: server error {response.status_code}")
         return response
+
+    def is_answer(self, response: httpx.Response) -> bool:
+        """Whether a 5xx is the carrier's considered answer rather than an outage.
+
+        SOAP 1.1 services send every fault (a refused login, an unknown
+        parcel) as HTTP 500; their clients say so here, and read the fault."""
+        return False
 
     def parse(self, response: httpx.Response) -> TrackingResult:
         # 4xx bodies are in the provider's own error format; the mapping turns

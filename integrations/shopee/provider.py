@@ -3,7 +3,7 @@ from __future__ import annotations
 from integrations.connection_checks import CheckFailed
 from integrations.providers import CredentialField, ProviderSpec
 from integrations.shopee import webhooks
-from integrations.webhooks import WebhookProvider
+from integrations.webhooks import WebhookProvider, body_digest
 
 
 def check(connection) -> str:
@@ -33,7 +33,13 @@ PROVIDERS = (
         check=check,
         # Shopee sends no delivery id or topic header: the push code is in the body.
         webhook=WebhookProvider(
-            "Authorization", "", "", webhooks.process, verify_request=webhooks.verify
+            "Authorization",
+            "",
+            "",
+            webhooks.process,
+            verify_request=webhooks.verify,
+            # Shopee names no delivery: the same bytes are the same push.
+            delivery_id_from=body_digest,
         ),
         adapter="integrations.shopee.adapter.ShopeeAdapter",
     ),

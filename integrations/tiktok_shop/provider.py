@@ -3,7 +3,7 @@ from __future__ import annotations
 from integrations.connection_checks import CheckFailed
 from integrations.providers import CredentialField, ProviderSpec
 from integrations.tiktok_shop import webhooks
-from integrations.webhooks import WebhookProvider
+from integrations.webhooks import WebhookProvider, body_digest
 
 
 def check(connection) -> str:
@@ -50,7 +50,15 @@ PROVIDERS = (
         check=check,
         # TikTok sends no delivery id or topic header: the event type is in the body.
         webhook=WebhookProvider(
-            "Authorization", "", "", webhooks.process, verify_request=webhooks.verify
+            "Authorization",
+            "",
+            "",
+            webhooks.process,
+            verify_request=webhooks.verify,
+            # The notification id TikTok puts in every push names the delivery.
+            delivery_id_from=lambda raw, payload: (
+                str(payload.get("tts_notification_id") or "") or body_digest(raw, payload)
+            ),
         ),
         adapter="integrations.tiktok_shop.adapter.TikTokShopAdapter",
     ),

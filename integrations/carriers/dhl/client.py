@@ -14,7 +14,6 @@ from integrations.carriers.auth import SANDBOX_FIELD, error_message, is_sandbox
 from integrations.carriers.client import HttpClient, PermanentError
 from integrations.carriers.schema import TrackingResult
 from integrations.providers import CredentialField
-from integrations.ratelimit import SharedBucket
 
 PRODUCTION = "https://api-eu.dhl.com/track/shipments"
 SANDBOX = "https://api-test.dhl.com/track/shipments"
@@ -29,16 +28,6 @@ class DhlClient(HttpClient):
         CredentialField("api_key", "API key", "Shipment Tracking - Unified app key", secret=True),
         SANDBOX_FIELD,
     )
-
-    def __init__(self, credentials: dict, *, account: str = "", bucket=None, **kwargs) -> None:
-        # Under one call a second the base bucket would never hold a whole
-        # call: hold one, refilled at DHL's rate.
-        bucket = bucket or SharedBucket(
-            f"carrier:{self.carrier}:{account or 'default'}",
-            capacity=1,
-            restore_rate=self.requests_per_second,
-        )
-        super().__init__(credentials, account=account, bucket=bucket, **kwargs)
 
     def track(self, tracking_number: str, *, carrier: str = "") -> TrackingResult:
         key = self.credentials.get("api_key")

@@ -19,7 +19,6 @@ Credentials (the Connection's): ``delis_id``, ``password``, optional
 from __future__ import annotations
 
 import hashlib
-import time
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
@@ -30,7 +29,6 @@ from integrations.carriers.client import HttpClient, PermanentError, TransientEr
 from integrations.carriers.payloads import MalformedPayload, load_xml, text
 from integrations.carriers.schema import TrackingResult
 from integrations.providers import CredentialField
-from integrations.ratelimit import RateLimited
 
 HOSTS = {
     ("BE", False): "https://wsshipper.dpd.be",
@@ -56,24 +54,8 @@ class SoapClient(HttpClient):
     an outage: it is returned for the client to read. Only a 500 without a
     fault, or another 5xx, is the carrier being down."""
 
-    def send(self, request: httpx.Request) -> httpx.Response:
-        try:
-            wait = self.bucket.reserve(1, max_wait=self.max_wait)
-        except RateLimited as exc:
-            raise TransientError(str(exc), retry_after=exc.wait) from None
-        if wait:
-            time.sleep(wait)
-        try:
-            response = self.http.send(request)
-        except httpx.TransportError as exc:
-            raise TransientError(f"{self.carrier}: {type(exc).__name__}: {exc}") from None
-        if response.status_code == 500 and b"Fault>" in response.content:
-            return response
-        if response.status_code == 429:
-            raise TransientError(f"{self.carrier}: rate limited (429)")
-        if response.status_code >= 500:
-            raise TransientError(f"{self.carrier}: server error {response.status_code}")
-        return response
+    def is_answer(self, response: httpx.Response) -> bool:
+        return response.status_code == 500 and b"Fault>" in response.content
 
 
 class DpdClient(SoapClient):

@@ -21,6 +21,7 @@ from urllib.parse import quote
 import httpx
 from django.core.cache import cache
 
+from integrations.carriers.auth import is_sandbox
 from integrations.carriers.client import HttpClient, PermanentError, TransientError
 from integrations.carriers.schema import TrackingResult
 from integrations.providers import CredentialField
@@ -45,7 +46,7 @@ class UpsClient(HttpClient):
 
     @property
     def base(self) -> str:
-        return SANDBOX if self.credentials.get("sandbox") else PRODUCTION
+        return SANDBOX if is_sandbox(self.credentials) else PRODUCTION
 
     @property
     def _token_key(self) -> str:

@@ -26,7 +26,6 @@ from integrations.carriers.auth import (
 from integrations.carriers.client import HttpClient, PermanentError
 from integrations.carriers.schema import TrackingResult
 from integrations.providers import CredentialField
-from integrations.ratelimit import SharedBucket
 
 PRODUCTION = "https://apis.usps.com"
 SANDBOX = "https://apis-tem.usps.com"
@@ -42,16 +41,6 @@ class UspsClient(HttpClient):
         CredentialField("client_secret", "Consumer secret", secret=True),
         SANDBOX_FIELD,
     )
-
-    def __init__(self, credentials: dict, *, account: str = "", bucket=None, **kwargs) -> None:
-        # Under one call a second the base bucket would never hold a whole
-        # call: hold one, refilled at the hourly rate.
-        bucket = bucket or SharedBucket(
-            f"carrier:{self.carrier}:{account or 'default'}",
-            capacity=1,
-            restore_rate=self.requests_per_second,
-        )
-        super().__init__(credentials, account=account, bucket=bucket, **kwargs)
 
     @property
     def base(self) -> str:

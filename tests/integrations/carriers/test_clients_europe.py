@@ -20,6 +20,7 @@ from integrations.carriers.client import PermanentError, TransientError
 from integrations.ratelimit import SharedBucket
 
 FIXTURES = Path(__file__).parent / "fixtures"
+CLIENT_FIXTURES = Path(__file__).parent / "client_fixtures"
 
 
 def _fixture(path: str) -> bytes:
@@ -135,7 +136,9 @@ def dpd(make):
 @respx.mock
 def test_dpd_logs_in_once_then_tracks_with_the_token_in_the_soap_header(dpd):
     login = respx.post(DPD_LOGIN).mock(
-        return_value=httpx.Response(200, content=_fixture("dpd/LoginResponse.xml"))
+        return_value=httpx.Response(
+            200, content=(CLIENT_FIXTURES / "dpd" / "LoginResponse.xml").read_bytes()
+        )
     )
     track = respx.post(DPD_TRACK).mock(
         return_value=httpx.Response(200, content=_fixture("dpd/TrackingResponse.xml"))
@@ -170,7 +173,9 @@ def test_dpd_refused_login_is_permanent_with_dpds_message(dpd):
 @respx.mock
 def test_dpd_token_refused_mid_life_is_renewed_once(dpd):
     login = respx.post(DPD_LOGIN).mock(
-        return_value=httpx.Response(200, content=_fixture("dpd/LoginResponse.xml"))
+        return_value=httpx.Response(
+            200, content=(CLIENT_FIXTURES / "dpd" / "LoginResponse.xml").read_bytes()
+        )
     )
     respx.post(DPD_TRACK).mock(
         side_effect=[
@@ -186,7 +191,9 @@ def test_dpd_token_refused_mid_life_is_renewed_once(dpd):
 @respx.mock
 def test_dpd_outage_without_a_fault_is_transient(dpd):
     respx.post(DPD_LOGIN).mock(
-        return_value=httpx.Response(200, content=_fixture("dpd/LoginResponse.xml"))
+        return_value=httpx.Response(
+            200, content=(CLIENT_FIXTURES / "dpd" / "LoginResponse.xml").read_bytes()
+        )
     )
     respx.post(DPD_TRACK).mock(return_value=httpx.Response(503, text="Service Unavailable"))
     with pytest.raises(TransientError):
@@ -198,7 +205,11 @@ def test_dpd_sandbox_and_netherlands_use_their_own_hosts(make):
     client = make(DpdClient, {"delis_id": "u", "password": "p", "country": "nl", "sandbox": True})
     login = respx.post(
         "https://shipperadmintest.dpd.nl/PublicApi/soap/services/LoginService/V2_1"
-    ).mock(return_value=httpx.Response(200, content=_fixture("dpd/LoginResponse.xml")))
+    ).mock(
+        return_value=httpx.Response(
+            200, content=(CLIENT_FIXTURES / "dpd" / "LoginResponse.xml").read_bytes()
+        )
+    )
 
     assert "Signed in" in client.check()
     assert login.call_count == 1

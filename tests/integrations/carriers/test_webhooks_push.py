@@ -523,9 +523,11 @@ def test_a_push_only_connection_tests_that_its_secret_is_set():
     from integrations import providers
     from integrations.connection_checks import CheckFailed
 
-    case = CASES[1]  # 17TRACK: no tracking client here, pushes only
+    from integrations.carriers.provider import _webhook_check
+
+    case = CASES[1]  # 17TRACK, as if it had no tracking client: pushes only
     connection = _connect(case)
-    check = providers.get("17track").check
+    check = _webhook_check("17TRACK", providers.get("17track").fields)
 
     assert f"/webhooks/17track/{connection.public_id}" in check(connection)
     connection.credentials = {}

@@ -95,6 +95,7 @@ def test_an_older_status_change_never_overwrites_newer_state(client, tts_connect
     respx.get(ORDERS).mock(return_value=httpx.Response(200, json=newer))
     late = load("webhook_order_status_change.json")
     late["data"]["update_time"] = 1710700000  # the event that made it DELIVERED
+    late["tts_notification_id"] = "7327112393057372000"
     push(client, tts_connection, json.dumps(late).encode())
     respx.get(ORDERS).mock(return_value=httpx.Response(200, json=_order(status="IN_TRANSIT")))
     stale = push(client, tts_connection, raw("webhook_order_status_change.json"))
@@ -113,8 +114,13 @@ def test_completed_refund_is_mirrored_once_however_often_it_is_pushed(client, tt
     body = raw("webhook_return_status_change.json")
     first = push(client, tts_connection, body)
     again = push(client, tts_connection, body)
-    assert first.status_code == again.status_code == 200
-    assert first.applied == again.applied == ["processed"]
+    # TikTok pushes the same completed return again under a new notification id.
+    renotified = json.loads(body)
+    renotified["tts_notification_id"] = "7327112393057372111"
+    later = push(client, tts_connection, json.dumps(renotified).encode())
+    assert first.status_code == again.status_code == later.status_code == 200
+    assert first.applied == later.applied == ["processed"]
+    assert again.json() == {"status": "duplicate"}
     refund = Refund.objects.get()
     assert refund.amount == Decimal("29.99")
     assert refund.external_id == "return:4035318803058413234"
