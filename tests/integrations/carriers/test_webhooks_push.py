@@ -521,9 +521,8 @@ def test_every_pushing_provider_is_reported_by_track_carriers():
 
 def test_a_push_only_connection_tests_that_its_secret_is_set():
     from integrations import providers
-    from integrations.connection_checks import CheckFailed
-
     from integrations.carriers.provider import _webhook_check
+    from integrations.connection_checks import CheckFailed
 
     case = CASES[1]  # 17TRACK, as if it had no tracking client: pushes only
     connection = _connect(case)
