@@ -1,0 +1,350 @@
+"""Magento 2 / Adobe Commerce as a commerce adapter: the mirror first, REST when needed.
+
+Idempotency per action. Magento takes no idempotency key on any call, so
+every write is guarded by our own record on the store:
+
+- Refund: a credit memo whose comment carries a tag derived from our key.
+  Before creating one we list the order's credit memos (``GET
+  /V1/creditmemos``) and adopt the tagged one if a previous attempt made it;
+  the create itself is never blindly retried after an unknown outcome.
+  Orders paid through a gateway are refunded online through their invoice
+  (``POST /V1/invoice/{id}/refund``, money back to the original payment);
+  offline payment methods get an offline credit memo on the order (``POST
+  /V1/order/{id}/refund``). The amount is a positive adjustment with every
+  line at quantity 0, so no item quantity or stock moves.
+- Cancel: the order is read first; a cancelled order is a replay.
+- Address: saving the same address twice changes nothing.
+- Return (Adobe Commerce RMA only): an RMA whose comment carries the tag.
+
+Magento has no draft orders reachable by an integration, so replacements
+are not offered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+from typing import Any
+
+from integrations.commerce import (
+    Address,
+    Capability,
+    CommerceAdapter,
+    ExecutionError,
+    ExecutionResult,
+    LineRequest,
+    UnknownOrder,
+    apply_order,
+    apply_refund,
+    record_executed_refund,
+)
+from integrations.magento import mapping
+from integrations.magento.client import MagentoClient, MagentoError
+from integrations.models import Order, Refund
+
+# Payment methods Magento cannot refund through a gateway: their credit
+# memos are offline, and the merchant pays the money back by hand.
+OFFLINE_METHODS = {"checkmo", "banktransfer", "cashondelivery", "purchaseorder", "free"}
+NOT_CANCELLABLE = {"complete", "closed", "canceled", "holded", "payment_review"}
+
+
+def key_tag(idempotency_key: str) -> str:
+    """What we write on the store's record so a later attempt can find it."""
+    return "desk-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:20]
+
+
+class MagentoAdapter(CommerceAdapter):
+    provider = "magento"
+    capabilities = frozenset(
+        {
+            Capability.FIND_ORDER,
+            Capability.LIST_ORDERS,
+            Capability.ORDER_DETAIL,
+            Capability.REFUND,
+            Capability.CANCEL,
+            Capability.UPDATE_ADDRESS,
+        }
+    )
+
+    _client: MagentoClient | None = None
+
+    @property
+    def client(self) -> MagentoClient:
+        if self._client is None:
+            if self.connection is None:
+                raise ExecutionError("A Magento order needs its connection", permanent=True)
+            self._client = MagentoClient.for_credentials(self.connection.credentials)
+        return self._client
+
+    def _order_id(self, order: Order) -> str:
+        if not order.external_id:
+            raise ExecutionError(f"Order #{order.number} has no Magento id", permanent=True)
+        return order.external_id
+
+    # --- reads -----------------------------------------------------------
+
+    def find_order(self, number: str) -> Order | None:
+        found = super().find_order(number)
+        if found is not None or self.connection is None:
+            return found
+        rows = self.client.orders_by_increment_id(number.strip().lstrip("#"))
+        return self.mirror_order(rows[0]["entity_id"]) if rows else None
+
+    def orders_for_email(self, email: str, *, limit: int = 5) -> list[Order]:
+        found = super().orders_for_email(email, limit=limit)
+        if found or self.connection is None or not email:
+            return found
+        rows = self.client.orders_by_email(email, limit=limit)
+        mirrored = [self.mirror_order(row["entity_id"], order=row) for row in rows]
+        return [o for o in mirrored if o is not None]
+
+    def order_detail(self, order: Order) -> Order:
+        self.mirror_order(self._order_id(order))
+        return super().order_detail(order)
+
+    def mirror_order(
+        self, order_id: str | int, *, order: dict[str, Any] | None = None
+    ) -> Order | None:
+        """Read the order, its shipments and credit memos from the store and
+        mirror them. The store's ``updated_at`` orders the writes, so a read
+        older than what a webhook already applied changes nothing."""
+        remote = order or self.client.order(order_id)
+        data = mapping.order_from_rest(remote, self.client.shipments(order_id))
+        applied = apply_order(
+            self.connection, data, version_at=mapping.parse_time(remote.get("updated_at"))
+        )
+        if applied is None:
+            applied = Order.objects.filter(
+                tenant=self.tenant, connection=self.connection, external_id=data.external_id
+            ).first()
+        if applied is not None and mapping.decimal(remote.get("total_refunded")) > 0:
+            for creditmemo in self.client.creditmemos(order_id):
+                self.mirror_creditmemo(creditmemo)
+        return applied
+
+    def mirror_creditmemo(self, creditmemo: dict[str, Any]) -> Refund | None:
+        try:
+            return apply_refund(self.connection, mapping.refund_from_creditmemo(creditmemo))
+        except UnknownOrder:
+            return None
+
+    # --- actions ---------------------------------------------------------
+
+    def refund(
+        self, order: Order, amount: Decimal, *, idempotency_key: str, note: str
+    ) -> ExecutionResult:
+        mirrored = Refund.objects.filter(
+            tenant=order.tenant, idempotency_key=idempotency_key
+        ).first()
+        if mirrored is not None:
+            return ExecutionResult(mirrored.external_id, {"replayed": True})
+        if amount > order.refundable_remainder:
+            raise ExecutionError(
+                f"Refund {amount} exceeds the refundable remainder {order.refundable_remainder}",
+                permanent=True,
+            )
+        order_id = self._order_id(order)
+        tag = key_tag(idempotency_key)
+        for creditmemo in self.client.creditmemos(order_id):
+            if any(tag in str(c.get("comment") or "") for c in creditmemo.get("comments") or []):
+                # A previous attempt created it and its answer was lost.
+                refund = record_executed_refund(
+                    order,
+                    mapping.decimal(creditmemo.get("grand_total")),
+                    idempotency_key=idempotency_key,
+                    external_id=mapping.creditmemo_external_id(creditmemo["entity_id"]),
+                    note=note,
+                )
+                return ExecutionResult(refund.external_id, {"replayed": True})
+
+        remote = self.client.order(order_id)
+        body = {
+            # Every line named at quantity 0: Magento refunds all remaining
+            # quantities when no line is named, and we move money only.
+            "items": [
+                {"order_item_id": item["item_id"], "qty": 0}
+                for item in mapping.visible_items(remote)
+            ],
+            "notify": False,
+            "appendComment": False,
+            "comment": {"comment": f"{note} [{tag}]".strip(), "is_visible_on_front": 0},
+            "arguments": {
+                "shipping_amount": 0,
+                "adjustment_positive": float(amount),
+                "adjustment_negative": 0,
+                "extension_attributes": {"return_to_stock_items": []},
+            },
+        }
+        method = ((remote.get("payment") or {}).get("method") or "").lower()
+        online = method not in OFFLINE_METHODS
+        try:
+            if online:
+                invoice = _invoice_covering(self.client.invoices(order_id), amount)
+                creditmemo_id = self.client.refund_invoice(
+                    invoice["entity_id"], {**body, "isOnline": True}
+                )
+            else:
+                creditmemo_id = self.client.refund_order(order_id, body)
+        except MagentoError as exc:
+            raise ExecutionError(
+                f"{exc} (refund of {amount} on #{order.number})", permanent=exc.permanent
+            ) from exc
+        refund = record_executed_refund(
+            order,
+            amount,
+            idempotency_key=idempotency_key,
+            external_id=mapping.creditmemo_external_id(creditmemo_id),
+            note=note,
+        )
+        return ExecutionResult(
+            refund.external_id,
+            {"replayed": False, "creditmemo_id": creditmemo_id, "online": online},
+        )
+
+    def cancel(
+        self, order: Order, *, idempotency_key: str, reason: str = "customer", note: str = ""
+    ) -> ExecutionResult:
+        order_id = self._order_id(order)
+        remote = self.client.order(order_id)
+        state = remote.get("state") or ""
+        if state == "canceled":
+            self.mirror_order(order_id, order=remote)
+            return ExecutionResult(order_id, {"replayed": True})
+        if state in NOT_CANCELLABLE:
+            raise ExecutionError(
+                f"Order #{order.number} is {remote.get('status') or state} in Magento and cannot be cancelled",
+                permanent=True,
+            )
+        if not self.client.cancel(order_id):
+            raise ExecutionError(
+                f"Magento would not cancel #{order.number} (it may be invoiced or shipped)",
+                permanent=True,
+            )
+        self.mirror_order(order_id)
+        return ExecutionResult(order_id, {"replayed": False})
+
+    def update_shipping_address(
+        self, order: Order, address: Address, *, idempotency_key: str
+    ) -> ExecutionResult:
+        if order.cancelled_at is not None:
+            raise ExecutionError(f"Order #{order.number} is cancelled", permanent=True)
+        order_id = self._order_id(order)
+        remote = self.client.order(order_id)
+        shipped = any(mapping.decimal(i.get("qty_shipped")) > 0 for i in remote.get("items") or [])
+        if shipped or order.shipments.exclude(shipped_at=None).exists():
+            raise ExecutionError(
+                f"Order #{order.number} has shipped; its address can no longer change",
+                permanent=True,
+            )
+        current = mapping.shipping_address_entity(remote)
+        if not current.get("entity_id"):
+            raise ExecutionError(
+                f"Order #{order.number} has no shipping address to change (virtual order?)",
+                permanent=True,
+            )
+        saved = self.client.save_order_address(
+            order_id, mapping.address_to_magento(current, address.as_dict())
+        )
+        order.shipping_address = address.as_dict()
+        order.save(update_fields=["shipping_address", "updated_at"])
+        return ExecutionResult(
+            str(saved.get("entity_id") or current["entity_id"]),
+            {"shipping_address": address.as_dict()},
+        )
+
+
+class AdobeCommerceAdapter(MagentoAdapter):
+    """Adobe Commerce adds returns (RMA, ``Magento_Rma``) and events through
+    Adobe I/O Events to what Magento Open Source offers."""
+
+    provider = "adobe_commerce"
+    capabilities = MagentoAdapter.capabilities | {Capability.CREATE_RETURN, Capability.WEBHOOKS}
+
+    # Labels preferred for the RMA item attributes, whose values are
+    # store-defined option ids looked up from the store.
+    PREFERRED = {
+        "resolution": ("refund", "exchange"),
+        "condition": ("opened", "unopened"),
+        "reason": ("other", "wrong size", "out of service"),
+    }
+
+    def _option(self, attribute: str, wanted: str = "") -> str:
+        options = [
+            o
+            for o in self.client.return_attribute_options(attribute)
+            if str(o.get("value", "")) != ""
+        ]
+        if not options:
+            raise ExecutionError(f"The store defines no RMA {attribute} options", permanent=True)
+        labels = {str(o.get("label", "")).strip().lower(): str(o["value"]) for o in options}
+        for label in (wanted.lower(), *self.PREFERRED.get(attribute, ())):
+            if label and label in labels:
+                return labels[label]
+        return str(options[0]["value"])
+
+    def create_return(
+        self, order: Order, lines: list[LineRequest], *, idempotency_key: str, note: str = ""
+    ) -> ExecutionResult:
+        order_id = self._order_id(order)
+        tag = key_tag(idempotency_key)
+        for existing in self.client.returns(order_id):
+            if any(tag in str(c.get("comment") or "") for c in existing.get("comments") or []):
+                return ExecutionResult(
+                    str(existing.get("entity_id")),
+                    {"replayed": True, "increment_id": existing.get("increment_id")},
+                )
+        remote = self.client.order(order_id)
+        by_sku = {i.get("sku"): i for i in mapping.visible_items(remote)}
+        resolution, condition = self._option("resolution"), self._option("condition")
+        items = []
+        for line in lines:
+            item = by_sku.get(line.sku)
+            if item is None or mapping.decimal(item.get("qty_shipped")) <= 0:
+                raise ExecutionError(
+                    f"{line.sku} on #{order.number} has not been shipped, so it cannot be returned",
+                    permanent=True,
+                )
+            items.append(
+                {
+                    "order_item_id": item["item_id"],
+                    "qty_requested": line.quantity,
+                    "resolution": resolution,
+                    "condition": condition,
+                    "reason": self._option("reason", line.reason),
+                    "status": "pending",
+                }
+            )
+        rma = {
+            "order_id": remote["entity_id"],
+            "order_increment_id": remote["increment_id"],
+            "store_id": remote.get("store_id"),
+            "customer_id": remote.get("customer_id"),
+            "status": "pending",
+            "items": items,
+            "comments": [
+                {
+                    "comment": f"{note} [{tag}]".strip(),
+                    "is_visible_on_front": False,
+                    "is_admin": True,
+                }
+            ],
+        }
+        created = self.client.create_return(rma)
+        return ExecutionResult(
+            str(created.get("entity_id")),
+            {"replayed": False, "increment_id": created.get("increment_id")},
+        )
+
+
+def _invoice_covering(invoices: list[dict[str, Any]], amount: Decimal) -> dict[str, Any]:
+    """The paid invoice an online refund goes back through."""
+    paid = [i for i in invoices if i.get("state") in (2, "2")]
+    for invoice in sorted(paid, key=lambda i: mapping.decimal(i.get("grand_total")), reverse=True):
+        if mapping.decimal(invoice.get("grand_total")) >= amount:
+            return invoice
+    if not paid:
+        raise ExecutionError("The order has no paid invoice to refund", permanent=True)
+    raise ExecutionError(
+        f"No single invoice on the order covers {amount}; refund it in the Magento admin",
+        permanent=True,
+    )
