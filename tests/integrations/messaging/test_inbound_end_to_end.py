@@ -62,9 +62,11 @@ def test_inbound_sms_becomes_a_contact_the_agent_answers_by_sms(client, celery_w
         contact = wait_for(lambda: Contact.objects.filter(tenant=tenant).first(), timeout=20)
         # The answer (the satisfaction survey that follows a resolution goes out too).
         reply = wait_for(
-            lambda: OutboundMessage.objects.filter(tenant=tenant, state="sent")
-            .filter(body__contains="on its way")
-            .first(),
+            lambda: (
+                OutboundMessage.objects.filter(tenant=tenant, state="sent")
+                .filter(body__contains="on its way")
+                .first()
+            ),
             timeout=30,
         )
 
