@@ -306,8 +306,9 @@ def _plan_return(conf: Decimal, evidence: dict[str, Any], hello: str) -> Proposa
     elif kind == Proposal.Kind.STORE_CREDIT:
         amount = _sum(decisions, "store_credit")
         reply = (
-            f"{hello} your return for order #{number} is approved for {amount} {currency} "
-            "in store credit once the item is back."
+            f"{hello} your return for order #{number} is approved. We have added {amount} "
+            f"{currency} in store credit to your account and are sending you a prepaid return "
+            "label for the item."
         )
     else:
         amount = None
