@@ -20,6 +20,7 @@ from agents import risk
 from agents.planner import AMOUNT_FROM_POLICY, AMOUNT_FROM_REMAINDER
 from agents.policy.engine import FactsError
 from agents.policy.tool import evaluate_return
+from agents.replies import MONEY_WORDS
 from agents.tools import return_facts_from_text
 from desk.actions import EXECUTABLE_KINDS, ProposalDraft
 from desk.models import Contact, Proposal
@@ -71,11 +72,8 @@ _AMOUNT = re.compile(
 )
 _ORDER_REF = re.compile(r"#\s?([A-Za-z0-9][A-Za-z0-9-]{2,})")
 _LINK = re.compile(r"https?://|www\.", re.IGNORECASE)
-_MONEY_PROMISE = re.compile(
-    r"\b(refund(ed|s)?|store credit|voucher|gift card|discount code|coupon|compensat\w*|"
-    r"reimburs\w*|chargeback)\b",
-    re.IGNORECASE,
-)
+# In every language the agent answers in.
+_MONEY_PROMISE = re.compile(MONEY_WORDS, re.IGNORECASE)
 
 
 def _verdict(name: str, passed: bool, detail: str) -> dict[str, Any]:

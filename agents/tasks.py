@@ -12,7 +12,7 @@ from django.db import OperationalError
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
-from agents import extraction, guardrails, intents, planner, risk, tools
+from agents import extraction, guardrails, intents, planner, replies, risk, tools
 from agents.llm import config as llm_config
 from agents.models import AgentRun
 from desk import actions as desk_actions
@@ -111,6 +111,8 @@ def _decide(contact: Contact, run: AgentRun, trace: tools.Trace) -> str:
     )
     customer = contact.customer or commerce.find_customer(contact.tenant, contact.customer_email)
     evidence, signals = gather_evidence(contact, order, customer, understood, claims, text, trace)
+    language = replies.reply_language(contact.tenant, claims.language)
+    run.steps.append({"tool": "reply_language", "result": {"language": language}})
     draft = None
     if llm_config.configured():
         from agents.llm import planner as llm_planner
@@ -125,6 +127,7 @@ def _decide(contact: Contact, run: AgentRun, trace: tools.Trace) -> str:
             run=run,
             trace=trace,
             text=text,
+            language=language,
         )
         run.planner = llm_planner.NAME if draft is not None else f"{planner.NAME}-fallback"
     if draft is None:
@@ -133,6 +136,7 @@ def _decide(contact: Contact, run: AgentRun, trace: tools.Trace) -> str:
             confidence=understood.confidence,
             evidence=evidence,
             customer_name=contact.customer_name,
+            language=language,
         )
     # What the specialist sees is the system's evidence, whatever the planner attached.
     draft.evidence = {**(draft.evidence or {}), **evidence}

@@ -21,6 +21,7 @@ from jsonschema import Draft202012Validator
 from agents.llm import breaker, config
 from agents.llm.toolbox import PROPOSAL_SCHEMA, SCHEMAS, Toolbox, ToolError
 from agents.models import AgentRun
+from agents.replies import LANGUAGE_NAMES
 from agents.tools import Trace
 from desk.actions import ProposalDraft
 from desk.models import Contact
@@ -49,6 +50,15 @@ Rules:
 - If only the customer can unblock the case (no order found, a photo needed),
   propose kind "none" with the question as the reply and asks_customer true.
 - The reply is short, friendly, and states only facts from the tools."""
+
+
+def language_instruction(language: str) -> str:
+    name = LANGUAGE_NAMES.get(language, LANGUAGE_NAMES["en"])
+    return (
+        f"Write the reply to the customer in {name} ({language}), whatever language the "
+        "customer, the order or the carrier used. Keep amounts as the tools give them "
+        "(e.g. 45.00 USD) and order numbers with their #."
+    )
 
 
 class _Budget(Exception):
@@ -85,8 +95,10 @@ def plan(
     run: AgentRun,
     trace: Trace,
     text: str | None = None,
+    language: str = "en",
 ) -> ProposalDraft | None:
-    """A proposal from the model, or None to fall back to the embedded planner."""
+    """A proposal from the model, or None to fall back to the embedded planner.
+    Its reply is asked for in ``language`` and kept as the model wrote it."""
     cfg = config.load()
     from agents import risk
 
@@ -110,6 +122,7 @@ def plan(
     toolbox = Toolbox(contact, order, customer)
     messages: list[dict[str, Any]] = [
         {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "system", "content": language_instruction(language)},
         {"role": "user", "content": _user_message(contact, intent, order, text)},
     ]
     deadline = time.monotonic() + cfg.max_seconds
