@@ -74,13 +74,14 @@ def _user_message(contact: Contact, intent: str, order: Order | None, text: str)
     )
 
 
-def _account(run: AgentRun, response: Any) -> int:
+def _account(run: AgentRun, response: Any, model: str) -> int:
     usage = getattr(response, "usage", None)
     prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
     completion = int(getattr(usage, "completion_tokens", 0) or 0)
     run.llm_calls += 1
     run.prompt_tokens += prompt
     run.completion_tokens += completion
+    run.cost_usd += config.cost_usd(model, prompt, completion)
     return prompt + completion
 
 
@@ -159,7 +160,7 @@ def plan(
                     breaker.record_failure(cfg.base_url)
                 return None
             breaker.record_success(cfg.base_url)
-            tokens = _account(run, response)
+            tokens = _account(run, response, cfg.model)
             choice = response.choices[0] if response.choices else None
             message = choice.message if choice else None
             trace.add(
