@@ -17,12 +17,14 @@ from typing import Any
 
 import openai
 from jsonschema import Draft202012Validator
+from opentelemetry.trace import SpanKind
 
+from agents import telemetry
 from agents.llm import breaker, config
 from agents.llm.toolbox import PROPOSAL_SCHEMA, SCHEMAS, Toolbox, ToolError
 from agents.models import AgentRun
 from agents.replies import LANGUAGE_NAMES
-from agents.tools import Trace
+from agents.tools import Trace, tool_span
 from desk.actions import ProposalDraft
 from desk.models import Contact
 from integrations.models import Customer, Order
@@ -59,6 +61,34 @@ def language_instruction(language: str) -> str:
         "customer, the order or the carrier used. Keep amounts as the tools give them "
         "(e.g. 45.00 USD) and order numbers with their #."
     )
+
+
+def _chat(client: openai.OpenAI, **request: Any) -> Any:
+    """One chat request inside its ``chat <model>`` span, with what it used."""
+    model = request["model"]
+    with telemetry.tracer().start_as_current_span(
+        f"chat {model}",
+        kind=SpanKind.CLIENT,
+        attributes={
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": telemetry.PROVIDER_NAME,
+            "gen_ai.request.model": model,
+            "gen_ai.request.temperature": request.get("temperature", 0),
+        },
+    ) as span:
+        response = client.chat.completions.create(**request)
+        usage = getattr(response, "usage", None)
+        span.set_attributes(
+            {
+                "gen_ai.response.model": getattr(response, "model", "") or "",
+                "gen_ai.usage.input_tokens": int(getattr(usage, "prompt_tokens", 0) or 0),
+                "gen_ai.usage.output_tokens": int(getattr(usage, "completion_tokens", 0) or 0),
+                "gen_ai.response.finish_reasons": [
+                    str(c.finish_reason) for c in response.choices or [] if c.finish_reason
+                ],
+            }
+        )
+        return response
 
 
 class _Budget(Exception):
@@ -136,7 +166,8 @@ def plan(
                 raise _Budget(f"token limit of {cfg.max_tokens}")
             started = time.perf_counter()
             try:
-                response = client.chat.completions.create(
+                response = _chat(
+                    client,
                     model=cfg.model,
                     messages=messages,
                     tools=SCHEMAS,
@@ -192,11 +223,12 @@ def plan(
                 if name == "propose_action":
                     return _draft(arguments, order, confidence, evidence, trace)
                 started = time.perf_counter()
-                try:
-                    result = toolbox.run(name, arguments)
-                    error = ""
-                except ToolError as exc:
-                    result, error = {"error": str(exc)}, str(exc)
+                with tool_span(name):
+                    try:
+                        result = toolbox.run(name, arguments)
+                        error = ""
+                    except ToolError as exc:
+                        result, error = {"error": str(exc)}, str(exc)
                 trace.add(
                     f"llm.{name}",
                     arguments,
