@@ -20,21 +20,24 @@ from agents import risk
 from agents.planner import AMOUNT_FROM_POLICY, AMOUNT_FROM_REMAINDER
 from agents.policy.engine import FactsError
 from agents.policy.tool import evaluate_return
+from agents.replies import MONEY_WORDS
 from agents.tools import return_facts_from_text
 from desk.actions import EXECUTABLE_KINDS, ProposalDraft
 from desk.models import Contact, Proposal
-from integrations.models import Customer, Order, Return
+from integrations.models import Customer, Order, Return, StoreCredit
 from tenants.models import Tenant
 
-# Each of these runs alone only inside its own checks: a return label or a replacement
-# when the returns policy says so, a cancellation only before anything shipped.
-# Address changes are not here: the new address comes from the customer's words.
+# Each of these runs alone only inside its own checks: a return label, a replacement
+# or store credit when the returns policy says so, a cancellation only before
+# anything shipped. Address changes are not here: the new address comes from the
+# customer's words.
 DEFAULT_AUTO_KINDS = [
     Proposal.Kind.REPLY,
     Proposal.Kind.REFUND,
     Proposal.Kind.RETURN_LABEL,
     Proposal.Kind.REPLACEMENT,
     Proposal.Kind.CANCEL_ORDER,
+    Proposal.Kind.STORE_CREDIT,
 ]
 # Kinds that give money back now: a cancellation refunds what was paid.
 MONEY_KINDS = {Proposal.Kind.REFUND, Proposal.Kind.STORE_CREDIT, Proposal.Kind.CANCEL_ORDER}
@@ -69,11 +72,8 @@ _AMOUNT = re.compile(
 )
 _ORDER_REF = re.compile(r"#\s?([A-Za-z0-9][A-Za-z0-9-]{2,})")
 _LINK = re.compile(r"https?://|www\.", re.IGNORECASE)
-_MONEY_PROMISE = re.compile(
-    r"\b(refund(ed|s)?|store credit|voucher|gift card|discount code|coupon|compensat\w*|"
-    r"reimburs\w*|chargeback)\b",
-    re.IGNORECASE,
-)
+# In every language the agent answers in.
+_MONEY_PROMISE = re.compile(MONEY_WORDS, re.IGNORECASE)
 
 
 def _verdict(name: str, passed: bool, detail: str) -> dict[str, Any]:
@@ -152,6 +152,15 @@ def check(
         verdicts.extend([_not_shipped(order, "redirect"), _address_checked(draft, order)])
     if draft.kind in GOODS_KINDS:
         verdicts.extend(_goods_checks(tenant, draft, order))
+    if draft.kind == Proposal.Kind.STORE_CREDIT:
+        # Credit comes with a return label: the goods must have arrived, and nothing
+        # was returned or credited on the order before. Its value is held to the
+        # auto-limit and the daily cap by the money checks below.
+        verdicts.extend(
+            [_delivered(order), _not_done_before(draft, order)]
+            if order is not None
+            else [_verdict("order_known", False, "No order to credit against")]
+        )
     if draft.kind in MONEY_KINDS:
         verdicts.extend(_money_checks(tenant, draft, order, refunded))
     return verdicts
@@ -375,9 +384,10 @@ def _amount_from_system(
 def _daily_cap(tenant: Tenant, amount: Decimal) -> dict[str, Any]:
     zone = ZoneInfo(tenant.time_zone)
     start = datetime.combine(timezone.now().astimezone(zone).date(), time.min, tzinfo=zone)
+    # Store credit counts too: it is money the merchant owes once issued.
     spent = Proposal.objects.filter(
         tenant=tenant,
-        kind__in=REMAINDER_KINDS,
+        kind__in=sorted(MONEY_KINDS),
         status__in=[Proposal.Status.APPROVED, Proposal.Status.EXECUTED],
         decisions__isnull=True,
         created_at__gte=start,
@@ -386,7 +396,7 @@ def _daily_cap(tenant: Tenant, amount: Decimal) -> dict[str, Any]:
     return _verdict(
         "daily_cap",
         spent + amount <= cap,
-        f"Auto-refunds today {spent} + {amount} vs daily cap {cap}",
+        f"Automatic refunds and credit today {spent} + {amount} vs daily cap {cap}",
     )
 
 
@@ -422,18 +432,7 @@ def _goods_checks(
     taken back for this order already, and the value stays inside the auto-limit."""
     if order is None:
         return [_verdict("order_known", False, "No order to return or replace")]
-    verdicts = []
-    delivered = order.shipments.filter(status="delivered").exists()
-    verdicts.append(
-        _verdict(
-            "delivered",
-            delivered,
-            f"A carrier delivered order #{order.number}"
-            if delivered
-            else f"No carrier shows order #{order.number} delivered",
-        )
-    )
-    verdicts.append(_not_done_before(draft, order))
+    verdicts = [_delivered(order), _not_done_before(draft, order)]
     skus = {str(item.get("sku")) for item in draft.parameters.get("policy_lines") or []}
     if draft.kind == Proposal.Kind.RETURN_LABEL:
         verdicts.append(_return_amount(tenant, draft, order))
@@ -456,11 +455,33 @@ def _goods_checks(
     return verdicts
 
 
+def _delivered(order: Order) -> dict[str, Any]:
+    delivered = order.shipments.filter(status="delivered").exists()
+    return _verdict(
+        "delivered",
+        delivered,
+        f"A carrier delivered order #{order.number}"
+        if delivered
+        else f"No carrier shows order #{order.number} delivered",
+    )
+
+
 def _not_done_before(draft: ProposalDraft, order: Order) -> dict[str, Any]:
-    """A second label or a second free item for the same order is a human's call."""
+    """A second label, a second credit or a second free item for the same order is a
+    human's call."""
     if draft.kind == Proposal.Kind.RETURN_LABEL:
         earlier = Return.objects.filter(order=order).exclude(status=Return.Status.CANCELLED)
         what = "a return"
+    elif draft.kind == Proposal.Kind.STORE_CREDIT:
+        returned = Return.objects.filter(order=order).exclude(status=Return.Status.CANCELLED)
+        done = returned.exists() or StoreCredit.objects.filter(order=order).exists()
+        return _verdict(
+            "not_done_before",
+            not done,
+            f"Order #{order.number} already has a return or store credit"
+            if done
+            else "No earlier return or store credit",
+        )
     else:
         earlier = Order.objects.filter(
             tenant=order.tenant, raw__replacement_of=str(order.public_id)

@@ -32,6 +32,8 @@ class AgentRun(models.Model):
     llm_calls = models.PositiveIntegerField(default=0)
     prompt_tokens = models.PositiveIntegerField(default=0)
     completion_tokens = models.PositiveIntegerField(default=0)
+    # What those tokens cost at the model's list price (agents.llm.config).
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     # Set when retention blanked the steps and tool inputs/outputs; counts stay.

@@ -12,6 +12,8 @@ from typing import Any
 
 from django.utils import timezone
 
+from agents.replies import DEFAULT as DEFAULT_LANGUAGE
+from agents.replies import MONEY_WORDS, greeting, say
 from desk.actions import ProposalDraft
 from desk.models import Intent, Proposal
 from integrations.models import TrackingStatus
@@ -22,30 +24,21 @@ NAME = "embedded"
 AMOUNT_FROM_REMAINDER = "order.refundable_remainder"
 AMOUNT_FROM_POLICY = "policy"
 
+# The message for each status we can answer alone (agents/replies.py).
 _STATUS_REPLIES = {
-    TrackingStatus.PENDING: "your order #{number} has not been handed to the carrier yet; "
-    "we will send you the tracking link as soon as it ships.",
-    TrackingStatus.INFO_RECEIVED: "your order #{number} is packed and the label is created; "
-    "{carrier} will pick it up shortly (tracking {tracking}).",
-    TrackingStatus.IN_TRANSIT: "your order #{number} is on its way with {carrier} "
-    "(tracking {tracking}). Latest scan: {last}.{eta}",
-    TrackingStatus.OUT_FOR_DELIVERY: "good news: your order #{number} is out for delivery today "
-    "with {carrier} (tracking {tracking}).",
-    TrackingStatus.AVAILABLE_FOR_PICKUP: "your order #{number} is waiting for you at the pickup "
-    "point: {last}. Bring an ID and tracking number {tracking}.",
-    TrackingStatus.DELIVERED: "{carrier} shows your order #{number} as delivered: {last}. "
-    "If you cannot find it, reply and we will help.",
-    TrackingStatus.FAILED_ATTEMPT: "{carrier} tried to deliver order #{number} but could not: "
-    "{last}. They will try again on the next business day; you can also arrange a redelivery "
-    "with tracking number {tracking}.",
+    status: f"status_{status}"
+    for status in (
+        TrackingStatus.PENDING,
+        TrackingStatus.INFO_RECEIVED,
+        TrackingStatus.IN_TRANSIT,
+        TrackingStatus.OUT_FOR_DELIVERY,
+        TrackingStatus.AVAILABLE_FOR_PICKUP,
+        TrackingStatus.DELIVERED,
+        TrackingStatus.FAILED_ATTEMPT,
+    )
 }
 # Statuses a human should look at before we tell the customer anything.
 _NEEDS_HUMAN = {TrackingStatus.EXCEPTION, TrackingStatus.EXPIRED}
-
-
-def _greeting(name: str) -> str:
-    first = (name or "").split(" ")[0]
-    return f"Hi {first}," if first else "Hi,"
 
 
 # Intents whose answer depends on the returns policy.
@@ -64,52 +57,71 @@ def uses_policy(intent: str, reason: str | None) -> bool:
     return reason in MERCHANT_FAULT_REASONS and intent != Intent.WISMO
 
 
+class _Writer:
+    """The replies of one plan: in one language, each opening with the same greeting."""
+
+    def __init__(self, language: str, hello: str) -> None:
+        self.language = language
+        self.hello = hello
+
+    def __call__(self, key: str, **values: Any) -> str:
+        return say(self.language, key, hello=self.hello, **values)
+
+    def text(self, key: str, **values: Any) -> str:
+        """A fragment without the greeting."""
+        return say(self.language, key, **values)
+
+
 def plan(
-    *, intent: str, confidence: float, evidence: dict[str, Any], customer_name: str
+    *,
+    intent: str,
+    confidence: float,
+    evidence: dict[str, Any],
+    customer_name: str,
+    language: str = DEFAULT_LANGUAGE,
 ) -> ProposalDraft:
-    """One proposal from the intent and the evidence. Deterministic: the same
-    evidence always gives the same draft."""
+    """One proposal from the intent and the evidence, its reply in ``language``
+    (see ``agents.replies.reply_language``). Deterministic: the same evidence
+    always gives the same draft."""
     order = evidence.get("order")
-    hello = _greeting(customer_name)
+    reply = _Writer(language, greeting(language, customer_name))
     conf = Decimal(str(confidence)).quantize(Decimal("0.001"))
     if order is None:
         return ProposalDraft(
             kind=Proposal.Kind.NONE,
-            reply_draft=f"{hello} thanks for reaching out. Could you send us your order number "
-            "so we can look into this?",
+            reply_draft=reply("no_order"),
             confidence=Decimal("0.2"),
             rationale="No order could be matched from the order number or the customer's email.",
             evidence=evidence,
             asks_customer=True,
         )
     if evidence.get("returns"):
-        return _plan_return(conf, evidence, hello)
+        return _plan_return(conf, evidence, reply)
     if intent in (Intent.WISMO, Intent.DELIVERY_EXCEPTION):
-        return _plan_tracking(intent, conf, evidence, hello)
+        return _plan_tracking(intent, conf, evidence, reply)
     if intent == Intent.REFUND_REQUEST:
-        return _plan_refund(conf, evidence, hello)
+        return _plan_refund(conf, evidence, reply)
     if intent == Intent.CANCEL_ORDER:
-        return _plan_cancel(conf, evidence, hello)
+        return _plan_cancel(conf, evidence, reply)
     if intent == Intent.CHANGE_ADDRESS:
-        return _plan_address(conf, evidence, hello)
+        return _plan_address(conf, evidence, reply)
     label = Intent(intent).label if intent in Intent.values else intent
     return ProposalDraft(
         kind=Proposal.Kind.NONE,
-        reply_draft=f"{hello} thanks for your message about order #{order['number']}. "
-        "A specialist is looking into it and will get back to you shortly.",
+        reply_draft=reply("specialist", number=order["number"]),
         confidence=conf,
         rationale=f"{label}: no automatic action for this intent.",
         evidence=evidence,
     )
 
 
-def _plan_refund(conf: Decimal, evidence: dict[str, Any], hello: str) -> ProposalDraft:
+def _plan_refund(conf: Decimal, evidence: dict[str, Any], reply: _Writer) -> ProposalDraft:
     order = evidence["order"]
     remainder = Decimal(order["refundable_remainder"])
     if remainder <= 0:
         return ProposalDraft(
             kind=Proposal.Kind.NONE,
-            reply_draft=f"{hello} order #{order['number']} has already been refunded in full.",
+            reply_draft=reply("refunded_in_full", number=order["number"]),
             confidence=conf,
             rationale="Nothing left to refund on this order.",
             evidence=evidence,
@@ -120,8 +132,7 @@ def _plan_refund(conf: Decimal, evidence: dict[str, Any], hello: str) -> Proposa
         # intercept first: a specialist decides which.
         return ProposalDraft(
             kind=Proposal.Kind.NONE,
-            reply_draft=f"{hello} order #{order['number']} is still on its way; a specialist "
-            "will see whether it can be stopped and refunded.",
+            reply_draft=reply("refund_in_transit", number=order["number"]),
             confidence=conf,
             rationale=f"Refund asked while the parcel is {shipments[-1]['status']}: cancel or "
             "intercept first.",
@@ -132,9 +143,9 @@ def _plan_refund(conf: Decimal, evidence: dict[str, Any], hello: str) -> Proposa
         amount=remainder,
         currency=order["currency"],
         parameters={"amount_source": AMOUNT_FROM_REMAINDER, "order": order["number"]},
-        reply_draft=f"{hello} we have refunded {remainder} {order['currency']} for order "
-        f"#{order['number']} to your original payment method. It usually shows within "
-        "5-10 business days.",
+        reply_draft=reply(
+            "refund", amount=remainder, currency=order["currency"], number=order["number"]
+        ),
         confidence=conf,
         rationale=f"Refund request on order #{order['number']}; the refundable remainder "
         f"is {remainder} {order['currency']} per the store.",
@@ -152,13 +163,13 @@ def _shipped(evidence: dict[str, Any]) -> bool:
     return bool(evidence.get("shipments")) or status in SHIPPED_FULFILLMENT
 
 
-def _plan_cancel(conf: Decimal, evidence: dict[str, Any], hello: str) -> ProposalDraft:
+def _plan_cancel(conf: Decimal, evidence: dict[str, Any], reply: _Writer) -> ProposalDraft:
     order = evidence["order"]
     shipped = _shipped(evidence)
     if order.get("is_cancelled"):
         return ProposalDraft(
             kind=Proposal.Kind.NONE,
-            reply_draft=f"{hello} order #{order['number']} is already cancelled.",
+            reply_draft=reply("already_cancelled", number=order["number"]),
             confidence=conf,
             rationale="The store shows the order as cancelled already.",
             evidence=evidence,
@@ -166,8 +177,7 @@ def _plan_cancel(conf: Decimal, evidence: dict[str, Any], hello: str) -> Proposa
     if shipped:
         return ProposalDraft(
             kind=Proposal.Kind.NONE,
-            reply_draft=f"{hello} order #{order['number']} has already left our warehouse, so "
-            "we cannot cancel it any more; a specialist will help you return it instead.",
+            reply_draft=reply("cancel_shipped", number=order["number"]),
             confidence=conf,
             rationale="Cancellation asked after the order shipped: a return, a human's call.",
             evidence=evidence,
@@ -178,8 +188,7 @@ def _plan_cancel(conf: Decimal, evidence: dict[str, Any], hello: str) -> Proposa
     if remainder <= 0:
         return ProposalDraft(
             kind=Proposal.Kind.NONE,
-            reply_draft=f"{hello} a specialist is looking at order #{order['number']} and "
-            "will get back to you shortly.",
+            reply_draft=reply("specialist_short", number=order["number"]),
             confidence=conf,
             rationale="Cancellation asked on an order already refunded in full: a human checks "
             "why before cancelling.",
@@ -190,9 +199,9 @@ def _plan_cancel(conf: Decimal, evidence: dict[str, Any], hello: str) -> Proposa
         amount=remainder,
         currency=order["currency"],
         parameters={"order": order["number"], "amount_source": AMOUNT_FROM_REMAINDER},
-        reply_draft=f"{hello} we have cancelled order #{order['number']} before it shipped "
-        f"and refunded {remainder} {order['currency']} to your original payment method. It "
-        "usually shows within 5-10 business days.",
+        reply_draft=reply(
+            "cancel", number=order["number"], amount=remainder, currency=order["currency"]
+        ),
         confidence=conf,
         rationale=f"Order #{order['number']} has not shipped; it can still be cancelled and "
         f"its refundable remainder of {remainder} {order['currency']} paid back.",
@@ -200,13 +209,12 @@ def _plan_cancel(conf: Decimal, evidence: dict[str, Any], hello: str) -> Proposa
     )
 
 
-def _plan_address(conf: Decimal, evidence: dict[str, Any], hello: str) -> ProposalDraft:
+def _plan_address(conf: Decimal, evidence: dict[str, Any], reply: _Writer) -> ProposalDraft:
     order = evidence["order"]
     if _shipped(evidence):
         return ProposalDraft(
             kind=Proposal.Kind.NONE,
-            reply_draft=f"{hello} order #{order['number']} has already shipped; a specialist "
-            "will check with the carrier whether the parcel can be redirected.",
+            reply_draft=reply("address_shipped", number=order["number"]),
             confidence=conf,
             rationale="Address change after shipping: only the carrier can redirect.",
             evidence=evidence,
@@ -214,7 +222,7 @@ def _plan_address(conf: Decimal, evidence: dict[str, Any], hello: str) -> Propos
     return ProposalDraft(
         kind=Proposal.Kind.ADDRESS_CHANGE,
         parameters={"order": order["number"]},
-        reply_draft=f"{hello} we have updated the delivery address of order #{order['number']}.",
+        reply_draft=reply("address", number=order["number"]),
         confidence=conf,
         rationale=f"Order #{order['number']} has not shipped; the address can still change.",
         evidence=evidence,
@@ -235,7 +243,7 @@ def _sum(decisions: list[dict[str, Any]], key: str) -> Decimal:
     return sum((Decimal(d["amounts"][key]) for d in decisions), Decimal("0"))
 
 
-def _plan_return(conf: Decimal, evidence: dict[str, Any], hello: str) -> ProposalDraft:
+def _plan_return(conf: Decimal, evidence: dict[str, Any], reply: _Writer) -> ProposalDraft:
     order = evidence["order"]
     decisions = evidence["returns"]
     number, currency = order["number"], order["currency"]
@@ -262,8 +270,7 @@ def _plan_return(conf: Decimal, evidence: dict[str, Any], hello: str) -> Proposa
         return ProposalDraft(
             kind=Proposal.Kind.NONE,
             parameters=parameters,
-            reply_draft=f"{hello} thanks for your message about order #{number}. A specialist "
-            "is checking your return against our policy and will get back to you shortly.",
+            reply_draft=reply("return_review", number=number),
             confidence=conf,
             rationale=f"Returns policy says {which} ({rules}): {message}".strip(),
             evidence=evidence,
@@ -278,8 +285,7 @@ def _plan_return(conf: Decimal, evidence: dict[str, Any], hello: str) -> Proposa
             return ProposalDraft(
                 kind=Proposal.Kind.NONE,
                 parameters=parameters,
-                reply_draft=f"{hello} a specialist is looking at order #{number} and will get "
-                "back to you shortly.",
+                reply_draft=reply("specialist_short", number=number),
                 confidence=conf,
                 rationale=f"{rationale} The policy refund {amount} does not fit the refundable "
                 f"remainder {remainder}.",
@@ -290,28 +296,22 @@ def _plan_return(conf: Decimal, evidence: dict[str, Any], hello: str) -> Proposa
             amount=amount,
             currency=currency,
             parameters={**parameters, "amount_source": AMOUNT_FROM_POLICY},
-            reply_draft=f"{hello} we are sorry about this. {message} We have refunded "
-            f"{amount} {currency} for order #{number} to your original payment method; there "
-            "is no need to send the item back.",
+            reply_draft=reply(
+                "keep_item_refund", message=message, amount=amount, currency=currency, number=number
+            ),
             confidence=conf,
             rationale=rationale,
             evidence=evidence,
         )
     if kind == Proposal.Kind.RETURN_LABEL:
         amount = _sum(decisions, "refund")
-        reply = (
-            f"{hello} your return for order #{number} is approved. We are sending you a "
-            f"prepaid return label; once the item is back we refund {amount} {currency}."
-        )
+        text = reply("return_label", number=number, amount=amount, currency=currency)
     elif kind == Proposal.Kind.STORE_CREDIT:
         amount = _sum(decisions, "store_credit")
-        reply = (
-            f"{hello} your return for order #{number} is approved for {amount} {currency} "
-            "in store credit once the item is back."
-        )
+        text = reply("store_credit", number=number, amount=amount, currency=currency)
     else:
         amount = None
-        reply = f"{hello} we are sorry about this. {message} We will ship a replacement for order #{number}."
+        text = reply("replacement", message=message, number=number)
     return ProposalDraft(
         kind=kind,
         amount=amount,
@@ -319,7 +319,7 @@ def _plan_return(conf: Decimal, evidence: dict[str, Any], hello: str) -> Proposa
         parameters={**parameters, "amount_source": AMOUNT_FROM_POLICY}
         if amount is not None
         else parameters,
-        reply_draft=reply,
+        reply_draft=text,
         confidence=conf,
         rationale=rationale,
         evidence=evidence,
@@ -327,7 +327,7 @@ def _plan_return(conf: Decimal, evidence: dict[str, Any], hello: str) -> Proposa
 
 
 def _plan_tracking(
-    intent: str, conf: Decimal, evidence: dict[str, Any], hello: str
+    intent: str, conf: Decimal, evidence: dict[str, Any], reply: _Writer
 ) -> ProposalDraft:
     order = evidence["order"]
     shipments = evidence.get("shipments") or []
@@ -336,8 +336,7 @@ def _plan_tracking(
         # would be false.
         return ProposalDraft(
             kind=Proposal.Kind.NONE,
-            reply_draft=f"{hello} we are checking the shipping details of order "
-            f"#{order['number']} and will update you today.",
+            reply_draft=reply("shipping_unknown", number=order["number"]),
             confidence=conf,
             rationale="The store says fulfilled but no shipment or tracking is known.",
             evidence=evidence,
@@ -353,10 +352,10 @@ def _plan_tracking(
     last_text = (
         _scan_text(last) + (f" ({last['location']})" if last.get("location") else "")
         if last
-        else "label created"
+        else reply.text("label_created")
     )
     eta = (
-        f" Estimated delivery: {shipment['estimated_delivery']}."
+        reply.text("eta", date=shipment["estimated_delivery"])
         if shipment.get("estimated_delivery")
         else ""
     )
@@ -376,23 +375,27 @@ def _plan_tracking(
     if problem:
         return ProposalDraft(
             kind=Proposal.Kind.NONE,
-            reply_draft=f"{hello} we are sorry about the trouble with order #{order['number']}. "
-            f"We are checking with {shipment['carrier'] or 'the carrier'} and will update you today.",
+            reply_draft=reply(
+                "delivery_problem",
+                number=order["number"],
+                carrier=shipment["carrier"] or reply.text("the_carrier"),
+            ),
             confidence=conf,
             rationale=f"{problem}: a delivery problem needs a specialist's call "
             "(reship, refund or carrier claim).",
             evidence=evidence,
         )
-    text = _STATUS_REPLIES[status].format(
+    text = reply(
+        _STATUS_REPLIES[status],
         number=order["number"],
-        carrier=shipment["carrier"].upper() or "the carrier",
+        carrier=shipment["carrier"].upper() or reply.text("the_carrier"),
         tracking=shipment["tracking_number"],
         last=last_text,
         eta=eta,
     )
     return ProposalDraft(
         kind=Proposal.Kind.REPLY,
-        reply_draft=f"{hello} {text}",
+        reply_draft=text,
         confidence=conf,
         rationale=f"Tracking question ({Intent(intent).label.lower()}); latest carrier status "
         f"is {status}.",
@@ -413,7 +416,7 @@ def _stalled(shipment: dict[str, Any], status: str) -> bool:
 # (links, money, instructions planted in a carrier feed) is replaced by the status.
 _UNSCAN = re.compile(
     r"https?://|www\.|[$€£]|\d+[.,]\d{2}\b|\b(ignore|instruction|system|assistant|refund|"
-    r"approv|credit|voucher|password|click)",
+    r"approv|credit|voucher|password|click)|" + MONEY_WORDS,
     re.IGNORECASE,
 )
 

@@ -12,7 +12,7 @@ from django.db import OperationalError
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
-from agents import extraction, guardrails, intents, planner, risk, tools
+from agents import extraction, guardrails, intents, planner, replies, risk, telemetry, tools
 from agents.llm import config as llm_config
 from agents.models import AgentRun
 from desk import actions as desk_actions
@@ -42,6 +42,41 @@ def handle_contact(self, *, contact_id: int) -> str:
     if contact.status != Contact.Status.RECEIVED:
         return "skipped"
     run = AgentRun.objects.create(tenant=contact.tenant, contact=contact, planner=planner.NAME)
+    with telemetry.tracer().start_as_current_span(
+        f"invoke_agent {telemetry.AGENT_NAME}",
+        attributes={
+            "gen_ai.operation.name": "invoke_agent",
+            "gen_ai.agent.name": telemetry.AGENT_NAME,
+            "desk.tenant": contact.tenant.slug,
+            "desk.contact.id": str(contact.public_id),
+        },
+    ) as span:
+        try:
+            return _handle(contact, run)
+        finally:
+            _describe_run(span, contact, run)
+
+
+def _describe_run(span: Any, contact: Contact, run: AgentRun) -> None:
+    """What the run decided and spent, on its span."""
+    if not span.is_recording():
+        return
+    proposal = contact.proposals.order_by("-created_at").first()
+    intent = Contact.objects.filter(pk=contact.pk).values_list("intent", flat=True).first()
+    span.set_attributes(
+        {
+            "desk.intent": intent or "",
+            "desk.planner": run.planner,
+            "desk.outcome": run.outcome,
+            "desk.decision": proposal.kind if proposal else "",
+            "gen_ai.usage.input_tokens": run.prompt_tokens,
+            "gen_ai.usage.output_tokens": run.completion_tokens,
+            "desk.cost_usd": float(run.cost_usd),
+        }
+    )
+
+
+def _handle(contact: Contact, run: AgentRun) -> str:
     try:
         outcome = _run(contact, run)
     except OperationalError:
@@ -51,7 +86,7 @@ def handle_contact(self, *, contact_id: int) -> str:
         run.save()
         raise
     except Exception as exc:
-        logger.exception("Agent failed on contact %s", contact_id)
+        logger.exception("Agent failed on contact %s", contact.pk)
         run.outcome = AgentRun.Outcome.FAILED
         run.error = traceback.format_exc()
         run.finished_at = timezone.now()
@@ -111,6 +146,8 @@ def _decide(contact: Contact, run: AgentRun, trace: tools.Trace) -> str:
     )
     customer = contact.customer or commerce.find_customer(contact.tenant, contact.customer_email)
     evidence, signals = gather_evidence(contact, order, customer, understood, claims, text, trace)
+    language = replies.reply_language(contact.tenant, claims.language)
+    run.steps.append({"tool": "reply_language", "result": {"language": language}})
     draft = None
     if llm_config.configured():
         from agents.llm import planner as llm_planner
@@ -125,6 +162,7 @@ def _decide(contact: Contact, run: AgentRun, trace: tools.Trace) -> str:
             run=run,
             trace=trace,
             text=text,
+            language=language,
         )
         run.planner = llm_planner.NAME if draft is not None else f"{planner.NAME}-fallback"
     if draft is None:
@@ -133,6 +171,7 @@ def _decide(contact: Contact, run: AgentRun, trace: tools.Trace) -> str:
             confidence=understood.confidence,
             evidence=evidence,
             customer_name=contact.customer_name,
+            language=language,
         )
     # What the specialist sees is the system's evidence, whatever the planner attached.
     draft.evidence = {**(draft.evidence or {}), **evidence}

@@ -14,6 +14,7 @@ from typing import Any
 from django.db.models import Count, Sum
 from django.utils import timezone
 
+from agents import telemetry
 from agents.models import AgentRun, ToolCall
 from agents.policy.engine import FactsError
 from agents.policy.tool import evaluate_return
@@ -260,6 +261,14 @@ def evaluate_order_returns(
 # --- traces -------------------------------------------------------------------------
 
 
+def tool_span(name: str):
+    """The OpenTelemetry span of one tool the agent runs (a no-op unless configured)."""
+    return telemetry.tracer().start_as_current_span(
+        f"execute_tool {name}",
+        attributes={"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": name},
+    )
+
+
 class Trace:
     """Collects the tool calls of one run and stores them as ToolCall rows in one insert."""
 
@@ -271,14 +280,16 @@ class Trace:
         self, name: str, fn: Callable[[], Any], arguments: dict[str, Any] | None = None
     ) -> Any:
         """Run ``fn`` and record it; an exception is recorded, then raised again."""
-        started = time.perf_counter()
-        try:
-            result = fn()
-        except Exception as exc:
-            self.add(name, arguments, None, (time.perf_counter() - started) * 1000, error=repr(exc))
-            raise
-        self.add(name, arguments, result, (time.perf_counter() - started) * 1000)
-        return result
+        with tool_span(name):
+            started = time.perf_counter()
+            try:
+                result = fn()
+            except Exception as exc:
+                elapsed = (time.perf_counter() - started) * 1000
+                self.add(name, arguments, None, elapsed, error=repr(exc))
+                raise
+            self.add(name, arguments, result, (time.perf_counter() - started) * 1000)
+            return result
 
     def add(
         self,

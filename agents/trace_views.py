@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -22,4 +22,11 @@ def trace_page(request: HttpRequest, contact_id: str) -> HttpResponse:
         )
         .order_by("started_at")
     )
-    return render(request, "agents/trace.html", {"contact": contact, "runs": runs})
+    # What the agent spent on this contact, every run together.
+    spent = AgentRun.objects.filter(contact=contact).aggregate(
+        llm_calls=Sum("llm_calls"),
+        prompt_tokens=Sum("prompt_tokens"),
+        completion_tokens=Sum("completion_tokens"),
+        cost_usd=Sum("cost_usd"),
+    )
+    return render(request, "agents/trace.html", {"contact": contact, "runs": runs, "spent": spent})

@@ -59,7 +59,11 @@ EXECUTABLE_KINDS = (
     Proposal.Kind.RETURN_LABEL,
     Proposal.Kind.REPLACEMENT,
     Proposal.Kind.CANCEL_ORDER,
+    Proposal.Kind.STORE_CREDIT,
 )
+# Kinds whose amount is derived by the system (the order's remainder, the returns
+# policy): a specialist approves or overrides them but never edits the figure.
+FIXED_AMOUNT_KINDS = (Proposal.Kind.CANCEL_ORDER, Proposal.Kind.STORE_CREDIT)
 
 
 @dataclass
@@ -411,6 +415,8 @@ def _check_edit(proposal: Proposal, kind: str, amount: Decimal | None) -> None:
             raise DecisionError(
                 f"{amount} is more than the order's refundable remainder of {order.refundable_remainder}."
             )
+    if kind == Proposal.Kind.STORE_CREDIT and (amount is None or amount <= 0):
+        raise DecisionError("Store credit needs the amount the returns policy set.")
 
 
 @transaction.atomic
@@ -448,9 +454,10 @@ def approve_proposal(
     if kind == Proposal.Kind.NONE:
         raise DecisionError("There is no action to approve; reply to the customer instead.")
     amount = amount if kind == Proposal.Kind.REFUND and amount is not None else locked.amount
-    # A cancellation refunds what was paid: its amount stays (not editable) so the
-    # specialist limit and a lead's co-approval apply to it like to a refund.
-    if kind not in (Proposal.Kind.REFUND, Proposal.Kind.CANCEL_ORDER):
+    # A cancellation refunds what was paid and store credit is worth what the policy
+    # says: their amounts stay (not editable) so the specialist limit and a lead's
+    # co-approval apply to them like to a refund.
+    if kind not in (Proposal.Kind.REFUND, *FIXED_AMOUNT_KINDS):
         amount = None
     _check_edit(locked, kind, amount)
     changes = {}
@@ -759,6 +766,7 @@ def _run_executor(proposal: Proposal) -> dict[str, Any]:
         Proposal.Kind.REPLACEMENT: _execute_replacement,
         Proposal.Kind.CANCEL_ORDER: _execute_cancel,
         Proposal.Kind.ADDRESS_CHANGE: _execute_address_change,
+        Proposal.Kind.STORE_CREDIT: _execute_store_credit,
     }.get(proposal.kind)
     if run is None:
         raise executors.ExecutionError(
@@ -777,6 +785,7 @@ _VERBS = {
     Proposal.Kind.REPLACEMENT: "replace",
     Proposal.Kind.CANCEL_ORDER: "cancel",
     Proposal.Kind.ADDRESS_CHANGE: "change",
+    Proposal.Kind.STORE_CREDIT: "credit",
 }
 
 
@@ -870,6 +879,35 @@ def _execute_cancel(proposal: Proposal, order: Order) -> dict[str, Any]:
     return {**result, "refund": {"amount": f"{amount:.2f}", **_outcome(refunded)}}
 
 
+def _execute_store_credit(proposal: Proposal, order: Order) -> dict[str, Any]:
+    """A return paid in store credit: the label first, so the goods come back, then
+    the credit, each under its own key. A store that refuses the label (the order
+    was never delivered) must not have credited anything yet."""
+    amount = proposal.amount or Decimal("0")
+    if amount <= 0:
+        raise executors.ExecutionError("Store credit needs a positive amount", permanent=True)
+    label = _outcome(
+        executors.create_return(
+            order,
+            _policy_lines(proposal, order),
+            idempotency_key=f"{proposal.idempotency_key}:return",
+            note=_store_note(proposal),
+        )
+    )
+    try:
+        credited = executors.store_credit(
+            order, amount, idempotency_key=proposal.idempotency_key, note=_store_note(proposal)
+        )
+    except executors.ExecutionError as exc:
+        if not exc.permanent:
+            raise
+        raise executors.ExecutionError(
+            f"The return label for order #{order.number} is out but its store credit failed: {exc}",
+            permanent=True,
+        ) from exc
+    return {**_outcome(credited), "amount": f"{amount:.2f}", "return": label}
+
+
 def _cancel_refund_amount(proposal: Proposal, order: Order, refund_key: str) -> Decimal:
     """What is left to pay back, counting every refund but this proposal's own, so a
     retry after the refund landed asks for the same amount and replays it. Never more
@@ -931,7 +969,7 @@ def _finish_execution(proposal: Proposal, result: dict[str, Any]) -> Proposal:
     )
     audit(locked.tenant, actor, "proposal.execute", locked, result)
     _resolve(contact, by_ai=decided_by is None, reply=locked.reply_draft, actor=actor)
-    if locked.kind == Proposal.Kind.RETURN_LABEL and contact.order_id:
+    if locked.kind in (Proposal.Kind.RETURN_LABEL, Proposal.Kind.STORE_CREDIT) and contact.order_id:
         # The parcel is on its way back: other open cases about the order wait on it.
         wait_on_carrier(contact.order)
     return locked

@@ -55,6 +55,15 @@ class Heartbeat(bootsteps.StartStopStep):
 app.steps["worker"].add(Heartbeat)
 
 
+@signals.worker_process_init.connect
+def _start_tracing(**_kwargs) -> None:
+    # In each pool process, after the fork: the exporter's batch thread would not
+    # survive it.
+    from agents import telemetry
+
+    telemetry.configure()
+
+
 class MisconfiguredBroker(RuntimeError):
     pass
 

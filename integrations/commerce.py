@@ -48,6 +48,7 @@ class Capability(StrEnum):
     UPDATE_ADDRESS = "update_address"  # shipping address, before fulfilment
     CREATE_RETURN = "create_return"
     REPLACEMENT = "replacement"  # a zero-priced order for the same items
+    STORE_CREDIT = "store_credit"  # an amount on the customer's store credit account
     WEBHOOKS = "webhooks"  # orders, fulfilments and refunds flow in on their own
 
 
@@ -226,6 +227,11 @@ class CommerceAdapter:
         self, order: Order, lines: list[LineRequest], *, idempotency_key: str, note: str = ""
     ) -> ExecutionResult:
         raise self.unsupported(Capability.REPLACEMENT)
+
+    def store_credit(
+        self, order: Order, amount: Decimal, *, idempotency_key: str, note: str
+    ) -> ExecutionResult:
+        raise self.unsupported(Capability.STORE_CREDIT)
 
 
 def adapter_class(provider: str) -> type[CommerceAdapter]:

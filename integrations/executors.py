@@ -32,6 +32,7 @@ __all__ = [
     "create_replacement",
     "create_return",
     "refund",
+    "store_credit",
     "update_shipping_address",
 ]
 
@@ -94,4 +95,16 @@ def create_replacement(
         raise ExecutionError("A replacement needs at least one line", permanent=True)
     return _adapter(order, Capability.REPLACEMENT).create_replacement(
         order, lines, idempotency_key=idempotency_key, note=note
+    )
+
+
+def store_credit(
+    order: Order, amount: Decimal, *, idempotency_key: str, note: str
+) -> ExecutionResult:
+    """Credit the order's customer in the order's currency, once per key."""
+    if amount <= 0:
+        raise ExecutionError("Store credit must be positive", permanent=True)
+    _require_key(idempotency_key)
+    return _adapter(order, Capability.STORE_CREDIT).store_credit(
+        order, amount, idempotency_key=idempotency_key, note=note
     )

@@ -375,6 +375,45 @@ class Refund(models.Model):
         return f"{self.amount} {self.currency} on #{self.order.number}"
 
 
+class StoreCredit(models.Model):
+    """Store credit put on a customer's account for an order, keyed so it happens once.
+
+    Written before the store is asked (``PENDING``) and confirmed after, so an
+    answer lost on the way can never turn into a second credit: a pending row
+    left behind is a specialist's check in the store's admin."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Asked of the store"
+        ISSUED = "issued", "Issued"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="store_credits")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="store_credits")
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="store_credits"
+    )
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    idempotency_key = models.CharField(max_length=128)
+    external_id = models.CharField(max_length=128, blank=True)
+    note = models.CharField(max_length=255, blank=True)
+    raw = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "idempotency_key"], name="store_credit_once_per_key"
+            ),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="store_credit_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} store credit on #{self.order.number}"
+
+
 from integrations.messaging.models import *  # noqa: E402, F403
 
 

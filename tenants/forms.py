@@ -40,10 +40,25 @@ class AutonomyForm(forms.ModelForm):
             ("return_label", "Return label"),
             ("replacement", "Replacement"),
             ("cancel_order", "Cancel an unshipped order"),
+            ("store_credit", "Store credit the returns policy grants"),
         ],
         widget=forms.CheckboxSelectMultiple,
         required=False,
         help_text="Kinds the agent may execute without a human.",
+    )
+    reply_languages = forms.MultipleChoiceField(
+        choices=[
+            ("en", "English"),
+            ("es", "Spanish"),
+            ("de", "German"),
+            ("fr", "French"),
+            ("it", "Italian"),
+            ("pt", "Portuguese"),
+        ],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="The agent answers customers who write in one of these in their language; "
+        "everyone else in the store's language.",
     )
 
     class Meta:
@@ -55,6 +70,7 @@ class AutonomyForm(forms.ModelForm):
             "specialist_approval_limit",
             "decision_sla_hours",
             "auto_action_kinds",
+            "reply_languages",
             "qa_sample_percent",
             "holding_message",
         ]

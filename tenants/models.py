@@ -48,6 +48,11 @@ class User(AbstractUser):
         return self.get_full_name() or self.email
 
 
+def default_reply_languages() -> list[str]:
+    """Every language the agent's replies are written in (agents/replies.py)."""
+    return ["en", "es", "de", "fr", "it", "pt"]
+
+
 class Tenant(models.Model):
     """A merchant served by the desk, with its autonomy settings for the agent."""
 
@@ -57,6 +62,9 @@ class Tenant(models.Model):
     time_zone = models.CharField(max_length=64, default="UTC")
     currency = models.CharField(max_length=3, default="USD")
     locale = models.CharField(max_length=16, default="en")
+    # Languages the agent may answer in when the customer writes in one of them;
+    # any other language gets ``locale``. Empty: always ``locale``.
+    reply_languages = models.JSONField(default=default_reply_languages, blank=True)
     # Autonomy: what the agent may do without a human (guardrails read these).
     auto_refund_limit = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("200"))
     daily_auto_refund_cap = models.DecimalField(

@@ -87,6 +87,54 @@ OTHER = [
     "Is the green jacket coming back in stock?",
 ]
 
+# The everyday contacts a desk sees most, worded as customers write them (in the
+# languages the agent detects): they keep the set's share of routine work near a
+# real desk's, where about 72% of post-purchase contacts need no human.
+ROUTINE_WISMO = [
+    "Hi, just checking when my parcel will turn up",
+    "tracking hasnt updated in 2 days, is it still coming?",
+    "Could you let me know where order {order} is? Thanks!",
+    "Has my package been sent out yet?",
+    "How long until my order gets here?",
+    "Any news on my delivery? Getting a bit worried",
+    "Is my order still on track for this week?",
+    "I can't find my tracking link, can you resend it?",
+    "¿Dónde está mi pedido? Lo pedí hace una semana.",
+    "Hola, ¿cuándo llega mi paquete?",
+    "Wo ist meine Bestellung? Ich warte seit Tagen.",
+    "Hallo, wann kommt mein Paket an?",
+    "Bonjour, où en est ma commande ?",
+    "Quand est-ce que mon colis va arriver ?",
+    "Ciao, dov'è il mio ordine?",
+    "Olá, onde está a minha encomenda?",
+]
+ROUTINE_RETURN = [
+    "Hello, I'd like to return the shoes, they're too tight. Never worn.",
+    "The dress doesn't fit, can I send it back? Tags still on.",
+    "I need to return this, wrong size. It's still sealed in the bag.",
+    "Hi! Ordered the wrong size, too big. Unworn, can I return it?",
+    "Could I return this please? Too small for me, still in original packaging.",
+]
+ROUTINE_CREDIT = [
+    "I changed my mind about the jacket, can I return it? Never opened.",
+    "I don't need it anymore, it's still sealed. Can I send it back?",
+    "Hi, I no longer need this, unused and unopened. Return please?",
+]
+ROUTINE_REFUND = [
+    "Can I get my money back for this order please?",
+    "I would like a refund for my order",
+    "Please issue a refund for this",
+    "Hi, requesting a refund on my order, thanks",
+]
+ROUTINE_CANCEL = [
+    "Hi, please cancel my order, I bought it twice by mistake",
+    "Can you cancel order {order}? I don't need it anymore",
+]
+ROUTINE_OTHER = [
+    "Do you offer student discounts?",
+    "Can I collect orders from your warehouse?",
+]
+
 WISMO_STATUSES = [
     ("in_transit", {"eta_days": 2}),
     ("in_transit", {}),
@@ -217,7 +265,8 @@ def build() -> list[dict]:
         )
     )
 
-    # Returns (policy: agents/eval/policy.yaml): labels and credit wait for a human.
+    # Returns (policy: agents/eval/policy.yaml): labels and store credit the policy
+    # allows run alone; unclear, worn, final-sale or policy-less returns go to a human.
     for i in range(14):
         total = ["80.00", "45.00", "120.00", "65.00"][i % 4]
         refund = f"{float(total) - 5:.2f}"
@@ -228,7 +277,7 @@ def build() -> list[dict]:
                 RETURN_OK[i % len(RETURN_OK)],
                 {"total": total, "placed_days_ago": 8},
                 [{"status": "delivered"}],
-                _human("return_label", refund),
+                _ai("return_label", refund),
             )
         )
     for i in range(6):
@@ -282,9 +331,20 @@ def build() -> list[dict]:
                 RETURN_OLD[0],
                 {"total": "50.00", "placed_days_ago": 45},
                 [{"status": "delivered"}],
-                _human("store_credit", "50.00"),
+                _ai("store_credit", "50.00"),
             )
         )
+    # Store credit worth more than the auto-limit: a specialist decides.
+    out.append(
+        _s(
+            "return-credit-limit-00",
+            "return",
+            RETURN_OLD[0],
+            {"total": "260.00", "placed_days_ago": 45},
+            [{"status": "delivered"}],
+            _human("store_credit", "260.00"),
+        )
+    )
     out.append(
         _s(
             "return-nopolicy-00",
@@ -411,7 +471,7 @@ def build() -> list[dict]:
             DAMAGED[0],
             {"total": "90.00"},
             [{"status": "delivered"}],
-            _human("replacement"),
+            _ai("replacement"),
         )
     )
     out.append(
@@ -433,11 +493,12 @@ def build() -> list[dict]:
                 WRONG[i % 2],
                 {"total": "60.00"},
                 [{"status": "delivered"}],
-                _human("replacement"),
+                _ai("replacement"),
             )
         )
 
-    # Cancellations and address changes: no executor yet, a human acts.
+    # Cancellations before shipping run alone; after shipping, and address changes
+    # (the new address is the customer's words), a human acts.
     out.append(
         _s(
             "cancel-unshipped-00",
@@ -445,7 +506,7 @@ def build() -> list[dict]:
             CANCEL[0],
             {"total": "60.00", "fulfillment_status": ""},
             [],
-            _human("cancel_order"),
+            _ai("cancel_order", "60.00"),
         )
     )
     out.append(
@@ -455,7 +516,7 @@ def build() -> list[dict]:
             CANCEL[1],
             {"total": "60.00", "fulfillment_status": ""},
             [],
-            _human("cancel_order"),
+            _ai("cancel_order", "60.00"),
         )
     )
     out.append(
@@ -523,6 +584,106 @@ def build() -> list[dict]:
         out.append(
             _s(
                 f"other-{i:02d}",
+                "other",
+                text,
+                {"total": "30.00"},
+                [{"status": "delivered"}],
+                _human("none"),
+                give_order_number=False,
+            )
+        )
+    out.extend(_routine())
+    return out
+
+
+def _routine() -> list[dict]:
+    """Everyday contacts in the desk's mix, each one the agent can settle alone."""
+    out = []
+    statuses = itertools.cycle(WISMO_STATUSES)
+    for i in range(22):
+        status, extra = next(statuses)
+        out.append(
+            _s(
+                f"wismo-routine-{i:02d}",
+                "wismo",
+                ROUTINE_WISMO[i % len(ROUTINE_WISMO)],
+                {"total": ["42.00", "87.50", "19.90"][i % 3]},
+                [{"status": status, **extra}],
+                _ai("reply"),
+                give_order_number=i % 4 != 0,
+            )
+        )
+    for i, text in enumerate(ROUTINE_RETURN):
+        total = ["55.00", "90.00", "38.00", "72.00", "110.00"][i]
+        out.append(
+            _s(
+                f"return-routine-{i:02d}",
+                "return",
+                text,
+                {"total": total, "placed_days_ago": 5 + i * 4},
+                [{"status": "delivered"}],
+                _ai("return_label", f"{float(total) - 5:.2f}"),
+            )
+        )
+    for i, text in enumerate(ROUTINE_CREDIT):
+        total = ["64.00", "120.00", "33.00"][i]
+        out.append(
+            _s(
+                f"return-credit-routine-{i:02d}",
+                "return",
+                text,
+                {"total": total, "placed_days_ago": 40 + i * 15},
+                [{"status": "delivered"}],
+                _ai("store_credit", total),
+            )
+        )
+    for i, text in enumerate(ROUTINE_REFUND):
+        total = ["29.00", "75.00", "140.00", "12.50"][i]
+        out.append(
+            _s(
+                f"refund-routine-{i:02d}",
+                "refund",
+                text,
+                {"total": total},
+                [{"status": "delivered"}],
+                _ai("refund", total),
+            )
+        )
+    out.append(
+        _s(
+            "damaged-routine-00",
+            "damaged_wrong",
+            "The vase arrived cracked, the box was dented too.",
+            {"total": "26.00"},
+            [{"status": "delivered"}],
+            _ai("refund", "26.00"),
+        )
+    )
+    out.append(
+        _s(
+            "wrong-item-routine-00",
+            "damaged_wrong",
+            "I received the wrong colour, I ordered black not grey.",
+            {"total": "48.00"},
+            [{"status": "delivered"}],
+            _ai("replacement"),
+        )
+    )
+    for i, text in enumerate(ROUTINE_CANCEL):
+        out.append(
+            _s(
+                f"cancel-routine-{i:02d}",
+                "cancel_address",
+                text,
+                {"total": ["34.00", "95.00"][i], "fulfillment_status": ""},
+                [],
+                _ai("cancel_order", ["34.00", "95.00"][i]),
+            )
+        )
+    for i, text in enumerate(ROUTINE_OTHER):
+        out.append(
+            _s(
+                f"other-routine-{i:02d}",
                 "other",
                 text,
                 {"total": "30.00"},

@@ -136,6 +136,7 @@ def _outcome(contact: Contact) -> dict[str, Any]:
         "risk": [r["name"] for r in (proposal.evidence.get("risk", []) if proposal else [])],
         "planner": run.planner if run else None,
         "tokens": (run.prompt_tokens + run.completion_tokens) if run else 0,
+        "cost_usd": f"{run.cost_usd:.6f}" if run else "0.000000",
         "refunded": f"{_refunded_now(contact):.2f}",
     }
 
@@ -214,5 +215,7 @@ def summarise(results: list[dict[str, Any]], repeats: int = 1) -> dict[str, Any]
         if by_id
         else 0.0,
         "escalated_only_for_missing_executor": waiting_executor,
+        "total_tokens": sum(r["actual"].get("tokens", 0) for r in results),
+        "cost_usd": f"{sum(Decimal(r['actual'].get('cost_usd', '0')) for r in results):.6f}",
         "by_category": categories,
     }

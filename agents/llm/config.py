@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 from dataclasses import dataclass
+from decimal import Decimal
+
+logger = logging.getLogger(__name__)
+
+# USD per million input and output tokens, as the vendors list them. LLM_PRICES
+# (JSON, e.g. {"my-model": {"input": 0.2, "output": 0.8}}) adds models or replaces
+# these; a model without a price costs nothing in our accounting.
+DEFAULT_PRICES: dict[str, dict[str, float]] = {
+    "gpt-4o-mini": {"input": 0.15, "output": 0.60},
+    "gpt-4o": {"input": 2.50, "output": 10.00},
+}
+MILLION = Decimal(1_000_000)
 
 
 @dataclass(frozen=True)
@@ -42,3 +56,32 @@ def load() -> LLMConfig:
         request_timeout=_number("LLM_REQUEST_TIMEOUT", 10),
         retries=int(_number("LLM_RETRIES", 2)),
     )
+
+
+def prices() -> dict[str, dict[str, float]]:
+    table = dict(DEFAULT_PRICES)
+    raw = os.environ.get("LLM_PRICES", "").strip()
+    if raw:
+        try:
+            extra = json.loads(raw)
+            table.update(
+                {
+                    str(model): {"input": float(p["input"]), "output": float(p["output"])}
+                    for model, p in extra.items()
+                }
+            )
+        except (ValueError, TypeError, KeyError, AttributeError):
+            logger.warning("LLM_PRICES is not a JSON table of input/output prices; ignored")
+    return table
+
+
+def cost_usd(model: str, prompt_tokens: int, completion_tokens: int) -> Decimal:
+    """What one request cost in USD at the model's list price (0 when unknown)."""
+    price = prices().get(model)
+    if price is None:
+        return Decimal("0")
+    cost = (
+        prompt_tokens * Decimal(str(price["input"]))
+        + completion_tokens * Decimal(str(price["output"]))
+    ) / MILLION
+    return cost.quantize(Decimal("0.000001"))

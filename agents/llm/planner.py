@@ -17,11 +17,14 @@ from typing import Any
 
 import openai
 from jsonschema import Draft202012Validator
+from opentelemetry.trace import SpanKind
 
+from agents import telemetry
 from agents.llm import breaker, config
 from agents.llm.toolbox import PROPOSAL_SCHEMA, SCHEMAS, Toolbox, ToolError
 from agents.models import AgentRun
-from agents.tools import Trace
+from agents.replies import LANGUAGE_NAMES
+from agents.tools import Trace, tool_span
 from desk.actions import ProposalDraft
 from desk.models import Contact
 from integrations.models import Customer, Order
@@ -51,6 +54,43 @@ Rules:
 - The reply is short, friendly, and states only facts from the tools."""
 
 
+def language_instruction(language: str) -> str:
+    name = LANGUAGE_NAMES.get(language, LANGUAGE_NAMES["en"])
+    return (
+        f"Write the reply to the customer in {name} ({language}), whatever language the "
+        "customer, the order or the carrier used. Keep amounts as the tools give them "
+        "(e.g. 45.00 USD) and order numbers with their #."
+    )
+
+
+def _chat(client: openai.OpenAI, **request: Any) -> Any:
+    """One chat request inside its ``chat <model>`` span, with what it used."""
+    model = request["model"]
+    with telemetry.tracer().start_as_current_span(
+        f"chat {model}",
+        kind=SpanKind.CLIENT,
+        attributes={
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": telemetry.PROVIDER_NAME,
+            "gen_ai.request.model": model,
+            "gen_ai.request.temperature": request.get("temperature", 0),
+        },
+    ) as span:
+        response = client.chat.completions.create(**request)
+        usage = getattr(response, "usage", None)
+        span.set_attributes(
+            {
+                "gen_ai.response.model": getattr(response, "model", "") or "",
+                "gen_ai.usage.input_tokens": int(getattr(usage, "prompt_tokens", 0) or 0),
+                "gen_ai.usage.output_tokens": int(getattr(usage, "completion_tokens", 0) or 0),
+                "gen_ai.response.finish_reasons": [
+                    str(c.finish_reason) for c in response.choices or [] if c.finish_reason
+                ],
+            }
+        )
+        return response
+
+
 class _Budget(Exception):
     """A limit of the loop was reached."""
 
@@ -64,13 +104,14 @@ def _user_message(contact: Contact, intent: str, order: Order | None, text: str)
     )
 
 
-def _account(run: AgentRun, response: Any) -> int:
+def _account(run: AgentRun, response: Any, model: str) -> int:
     usage = getattr(response, "usage", None)
     prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
     completion = int(getattr(usage, "completion_tokens", 0) or 0)
     run.llm_calls += 1
     run.prompt_tokens += prompt
     run.completion_tokens += completion
+    run.cost_usd += config.cost_usd(model, prompt, completion)
     return prompt + completion
 
 
@@ -85,8 +126,10 @@ def plan(
     run: AgentRun,
     trace: Trace,
     text: str | None = None,
+    language: str = "en",
 ) -> ProposalDraft | None:
-    """A proposal from the model, or None to fall back to the embedded planner."""
+    """A proposal from the model, or None to fall back to the embedded planner.
+    Its reply is asked for in ``language`` and kept as the model wrote it."""
     cfg = config.load()
     from agents import risk
 
@@ -110,6 +153,7 @@ def plan(
     toolbox = Toolbox(contact, order, customer)
     messages: list[dict[str, Any]] = [
         {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "system", "content": language_instruction(language)},
         {"role": "user", "content": _user_message(contact, intent, order, text)},
     ]
     deadline = time.monotonic() + cfg.max_seconds
@@ -122,7 +166,8 @@ def plan(
                 raise _Budget(f"token limit of {cfg.max_tokens}")
             started = time.perf_counter()
             try:
-                response = client.chat.completions.create(
+                response = _chat(
+                    client,
                     model=cfg.model,
                     messages=messages,
                     tools=SCHEMAS,
@@ -146,7 +191,7 @@ def plan(
                     breaker.record_failure(cfg.base_url)
                 return None
             breaker.record_success(cfg.base_url)
-            tokens = _account(run, response)
+            tokens = _account(run, response, cfg.model)
             choice = response.choices[0] if response.choices else None
             message = choice.message if choice else None
             trace.add(
@@ -178,11 +223,12 @@ def plan(
                 if name == "propose_action":
                     return _draft(arguments, order, confidence, evidence, trace)
                 started = time.perf_counter()
-                try:
-                    result = toolbox.run(name, arguments)
-                    error = ""
-                except ToolError as exc:
-                    result, error = {"error": str(exc)}, str(exc)
+                with tool_span(name):
+                    try:
+                        result = toolbox.run(name, arguments)
+                        error = ""
+                    except ToolError as exc:
+                        result, error = {"error": str(exc)}, str(exc)
                 trace.add(
                     f"llm.{name}",
                     arguments,

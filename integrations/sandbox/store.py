@@ -5,7 +5,8 @@ the order's refundable remainder, a cancellation or an address change after
 the order shipped, and a return of more than was delivered; a repeated
 idempotency key returns the first result instead of acting twice (as
 Shopify's @idempotent does). Returns come with a prepaid label; replacements
-are zero-priced orders for the same items, linked to the original.
+are zero-priced orders for the same items, linked to the original; store
+credit is recorded on the order's customer.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from integrations.commerce import (
     ExecutionResult,
     LineRequest,
 )
-from integrations.models import Connection, Order, OrderLine, Refund, Return
+from integrations.models import Connection, Order, OrderLine, Refund, Return, StoreCredit
 
 # Shopify's and WooCommerce's words for an order that has (partly) left the warehouse.
 SHIPPED_FULFILLMENT_STATUSES = {"fulfilled", "partial", "partially_fulfilled", "shipped"}
@@ -42,6 +43,7 @@ class SandboxStore(CommerceAdapter):
             Capability.UPDATE_ADDRESS,
             Capability.CREATE_RETURN,
             Capability.REPLACEMENT,
+            Capability.STORE_CREDIT,
         }
     )
 
@@ -96,6 +98,11 @@ class SandboxStore(CommerceAdapter):
         self, order: Order, lines: list[LineRequest], *, idempotency_key: str, note: str = ""
     ) -> ExecutionResult:
         return create_replacement(order, lines, idempotency_key=idempotency_key, note=note)
+
+    def store_credit(
+        self, order: Order, amount: Decimal, *, idempotency_key: str, note: str
+    ) -> ExecutionResult:
+        return store_credit(order, amount, idempotency_key=idempotency_key, note=note)
 
 
 def has_shipped(order: Order) -> bool:
@@ -292,4 +299,42 @@ def _replacement_result(created: Order, original: Order, *, replayed: bool) -> E
             "replacement_of": original.number,
             "lines": created.raw.get("lines", []),
         },
+    )
+
+
+def store_credit(
+    order: Order, amount: Decimal, *, idempotency_key: str, note: str
+) -> ExecutionResult:
+    """Credit the order's customer, like an account credit on a real store: it
+    needs a customer to own the account and happens once per key."""
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        first = StoreCredit.objects.filter(
+            tenant=locked.tenant, idempotency_key=idempotency_key
+        ).first()
+        if first is not None:
+            return _credit_result(first, replayed=True)
+        if locked.customer_id is None:
+            raise ExecutionError(
+                f"Order #{locked.number} has no customer account to credit", permanent=True
+            )
+        created = StoreCredit.objects.create(
+            tenant=locked.tenant,
+            order=locked,
+            customer_id=locked.customer_id,
+            amount=amount,
+            currency=locked.currency,
+            status=StoreCredit.Status.ISSUED,
+            idempotency_key=idempotency_key,
+            note=note[:255],
+        )
+        created.external_id = f"sandbox-credit-{created.pk}"
+        created.save(update_fields=["external_id"])
+    return _credit_result(created, replayed=False)
+
+
+def _credit_result(row: StoreCredit, *, replayed: bool) -> ExecutionResult:
+    return ExecutionResult(
+        row.external_id,
+        {"replayed": replayed, "amount": f"{row.amount:.2f}", "currency": row.currency},
     )

@@ -4,7 +4,8 @@ Idempotency per action: refunds carry Shopify's ``@idempotent`` key (and our
 mirror row under the same key); a cancel of a cancelled order and the same
 address set twice change nothing; a return is not created again when an open
 return already covers the lines; a replacement draft order is tagged with
-the key and looked up before creating another.
+the key and looked up before creating another; store credit is recorded in
+the mirror under the key before Shopify is asked, so it is never asked twice.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from integrations.commerce import (
     apply_order,
     record_executed_refund,
 )
-from integrations.models import Connection, Order, Refund
+from integrations.models import Connection, Order, Refund, StoreCredit
 from integrations.shopify import mapping
 from integrations.shopify.client import ShopifyClient
 
@@ -218,6 +219,53 @@ class ShopifyAdapter(CommerceAdapter):
         }
         created = self.client.draft_order_create(draft)
         return ExecutionResult(created["id"], {"replayed": False, "name": created.get("name")})
+
+    def store_credit(
+        self, order: Order, amount: Decimal, *, idempotency_key: str, note: str
+    ) -> ExecutionResult:
+        earlier = StoreCredit.objects.filter(
+            tenant=order.tenant, idempotency_key=idempotency_key
+        ).first()
+        if earlier is not None and earlier.status == StoreCredit.Status.ISSUED:
+            return ExecutionResult(earlier.external_id, {"replayed": True})
+        if earlier is not None:
+            # storeCreditAccountCredit has no idempotency key: an attempt whose answer
+            # was lost may have credited the customer, and asking again could do it twice.
+            raise ExecutionError(
+                f"An earlier attempt to credit {earlier.amount} {earlier.currency} got no "
+                "answer from Shopify; check the customer's store credit in the Shopify admin",
+                permanent=True,
+            )
+        customer = order.customer
+        if customer is None or not customer.external_id:
+            raise ExecutionError(
+                f"Order #{order.number} has no Shopify customer to credit", permanent=True
+            )
+        row = StoreCredit.objects.create(
+            tenant=order.tenant,
+            order=order,
+            customer=customer,
+            amount=amount,
+            currency=order.currency,
+            idempotency_key=idempotency_key,
+            note=note[:255],
+        )
+        try:
+            credited = self.client.store_credit_account_credit(
+                mapping.gid("Customer", mapping.legacy_id(customer.external_id)),
+                amount,
+                order.currency,
+            )
+        except ExecutionError as exc:
+            if exc.permanent:
+                # Shopify refused: nothing was credited, a later attempt may ask again.
+                row.delete()
+            raise
+        row.status = StoreCredit.Status.ISSUED
+        row.external_id = str(credited.get("id", ""))[:128]
+        row.raw = credited
+        row.save(update_fields=["status", "external_id", "raw", "updated_at"])
+        return ExecutionResult(row.external_id, {"replayed": False, "shopify": credited})
 
 
 def _parent_transaction(transactions: list[dict], amount: Decimal) -> dict:

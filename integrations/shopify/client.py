@@ -49,6 +49,7 @@ ESTIMATED_COST = {
     "DeskOrderReturns": 15,
     "DeskDraftOrderCreate": 10,
     "DeskDraftOrdersByTag": 10,
+    "DeskStoreCreditCredit": 10,
 }
 _learned_cost: dict[str, float] = {}
 QUEUE_PAD = 0.05  # seconds
@@ -443,6 +444,37 @@ mutation DeskDraftOrderCreate($input: DraftOrderInput!) {
 }"""
         data = self.execute("DeskDraftOrderCreate", query, {"input": draft}, retry_unsure=False)
         return _payload(data, "draftOrderCreate")["draftOrder"]
+
+    def store_credit_account_credit(
+        self, owner_gid: str, amount: Decimal, currency: str
+    ) -> dict[str, Any]:
+        """Add ``amount`` to the owner's store credit account in ``currency`` (Shopify
+        opens the account if there is none). The mutation takes no idempotency key,
+        so an answer lost on the way is never sent again: the caller records the
+        attempt first and leaves an unsure one to a person."""
+        query = """
+mutation DeskStoreCreditCredit($id: ID!, $creditInput: StoreCreditAccountCreditInput!) {
+  storeCreditAccountCredit(id: $id, creditInput: $creditInput) {
+    storeCreditAccountTransaction {
+      id createdAt
+      amount { amount currencyCode }
+      account { id balance { amount currencyCode } }
+    }
+    userErrors { field message code }
+  }
+}"""
+        variables = {
+            "id": owner_gid,
+            "creditInput": {
+                "creditAmount": {"amount": str(amount), "currencyCode": currency.upper()},
+                "notify": False,
+            },
+        }
+        data = self.execute("DeskStoreCreditCredit", query, variables, retry_unsure=False)
+        payload = _payload(data, "storeCreditAccountCredit")
+        if not payload.get("storeCreditAccountTransaction"):
+            raise ExecutionError("Shopify credited nothing and gave no reason", permanent=True)
+        return payload["storeCreditAccountTransaction"]
 
 
 def _is_throttled(errors: list[dict[str, Any]]) -> bool:

@@ -10,7 +10,7 @@ from billing.models import UsageRecord
 from desk import actions
 from desk.models import Contact, Proposal
 from integrations import executors
-from integrations.models import Order, Refund, Return
+from integrations.models import Order, Refund, Return, StoreCredit
 from tests.factories import make_contact, make_order, make_tenant
 
 pytestmark = pytest.mark.django_db
@@ -45,8 +45,60 @@ def test_kinds_with_an_executor_can_be_approved_and_address_changes_cannot():
     assert Proposal.Kind.RETURN_LABEL in actions.EXECUTABLE_KINDS
     assert Proposal.Kind.REPLACEMENT in actions.EXECUTABLE_KINDS
     assert Proposal.Kind.CANCEL_ORDER in actions.EXECUTABLE_KINDS
+    assert Proposal.Kind.STORE_CREDIT in actions.EXECUTABLE_KINDS
     assert Proposal.Kind.ADDRESS_CHANGE not in actions.EXECUTABLE_KINDS
-    assert Proposal.Kind.STORE_CREDIT not in actions.EXECUTABLE_KINDS
+
+
+CREDIT_LINES = [{"sku": "SKU-1", "condition": "unopened", "reason": "changed_mind"}]
+
+
+def test_store_credit_sends_a_label_and_credits_once_when_executed_twice():
+    order = make_order(make_tenant(), total="50.00", shipment_status="delivered")
+    proposal = approved(
+        Proposal.Kind.STORE_CREDIT, order=order, amount="50.00", policy_lines=CREDIT_LINES
+    )
+    actions.execute_proposal(proposal.pk)
+    actions.execute_proposal(proposal.pk)
+    proposal.refresh_from_db()
+    credit = StoreCredit.objects.get(order=order)
+    assert proposal.status == Proposal.Status.EXECUTED
+    assert (credit.amount, credit.customer, credit.status) == (
+        Decimal("50.00"),
+        order.customer,
+        StoreCredit.Status.ISSUED,
+    )
+    assert credit.idempotency_key == proposal.idempotency_key
+    assert Return.objects.get(order=order).lines[0]["reason"] == "changed_mind"
+    assert proposal.execution_result["return"]["label_tracking_number"]
+    assert not Refund.objects.filter(order=order).exists()
+    assert billed(proposal) == 1
+
+
+def test_store_credit_retried_after_the_store_credited_replays_the_first():
+    order = make_order(make_tenant(), total="50.00", shipment_status="delivered")
+    proposal = approved(
+        Proposal.Kind.STORE_CREDIT, order=order, amount="50.00", policy_lines=CREDIT_LINES
+    )
+    first = executors.store_credit(
+        order, Decimal("50.00"), idempotency_key=proposal.idempotency_key, note=""
+    )
+    actions.execute_proposal(proposal.pk)
+    proposal.refresh_from_db()
+    assert proposal.execution_result["external_id"] == first.external_id
+    assert proposal.execution_result["replayed"] is True
+    assert StoreCredit.objects.filter(order=order).count() == 1
+
+
+def test_store_credit_on_an_undelivered_order_credits_nothing():
+    order = make_order(make_tenant(), total="50.00", shipment_status=None)
+    proposal = approved(
+        Proposal.Kind.STORE_CREDIT, order=order, amount="50.00", policy_lines=CREDIT_LINES
+    )
+    actions.execute_proposal(proposal.pk)
+    proposal.refresh_from_db()
+    assert proposal.status == Proposal.Status.FAILED
+    assert not StoreCredit.objects.filter(order=order).exists()
+    assert proposal.contact.status == Contact.Status.ESCALATED
 
 
 def test_a_return_label_runs_once_when_executed_twice():

@@ -65,9 +65,9 @@ def test_order_figures_in_a_reply_are_fine():
 
 
 def test_a_kind_without_an_executor_never_runs_alone_even_if_allowed():
-    tenant = make_tenant(auto_action_kinds=["reply", "refund", "store_credit"])
+    tenant = make_tenant(auto_action_kinds=["reply", "refund", "address_change"])
     order = make_order(tenant)
-    verdicts = check(tenant, _draft(kind=Proposal.Kind.STORE_CREDIT), order=order, customer=None)
+    verdicts = check(tenant, _draft(kind=Proposal.Kind.ADDRESS_CHANGE), order=order, customer=None)
     assert "kind_allowed" in failed(verdicts)
 
 

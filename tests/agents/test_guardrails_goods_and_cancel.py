@@ -1,8 +1,9 @@
 """Guardrails of the kinds that now run alone: return labels, replacements, cancellations,
-and of address changes, which do not."""
+store credit, and of address changes, which do not."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -14,7 +15,7 @@ from desk.models import Proposal
 from integrations import executors
 from integrations.models import Order
 from tests.agents.helpers import failed, publish_policy
-from tests.factories import make_order, make_tenant
+from tests.factories import make_contact, make_order, make_tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -58,10 +59,96 @@ def _tenant(**fields):
     return tenant
 
 
-def test_the_default_set_runs_labels_replacements_and_cancellations_but_not_addresses():
-    assert {"return_label", "replacement", "cancel_order"} <= set(DEFAULT_AUTO_KINDS)
+def test_the_default_set_runs_labels_replacements_cancellations_credit_but_not_addresses():
+    assert {"return_label", "replacement", "cancel_order", "store_credit"} <= set(
+        DEFAULT_AUTO_KINDS
+    )
     assert "address_change" not in DEFAULT_AUTO_KINDS
-    assert "store_credit" not in DEFAULT_AUTO_KINDS
+
+
+CREDIT_LINE = {"sku": "SKU-1", "condition": "unopened", "reason": "changed_mind"}
+
+
+def _store_credit(amount="80.00") -> ProposalDraft:
+    return _draft(
+        Proposal.Kind.STORE_CREDIT,
+        reply=f"We have added {amount} USD in store credit to your account.",
+        amount=Decimal(amount),
+        currency="USD",
+        parameters={"policy_lines": [CREDIT_LINE], "amount_source": AMOUNT_FROM_POLICY},
+    )
+
+
+def _late_order(tenant, *, total="80.00", shipment_status="delivered"):
+    """Past the 30-day refund window, inside the 90-day credit window of the policy."""
+    order = make_order(tenant, total=total, shipment_status=shipment_status)
+    Order.objects.filter(pk=order.pk).update(placed_at=order.placed_at - timedelta(days=41))
+    order.refresh_from_db()
+    return order
+
+
+def test_store_credit_the_policy_allows_runs_alone():
+    tenant = _tenant()
+    order = _late_order(tenant)
+    assert failed(check(tenant, _store_credit(), order=order, customer=None)) == []
+
+
+def test_store_credit_inside_the_refund_window_waits():
+    tenant = _tenant()
+    order = make_order(tenant, total="80.00", shipment_status="delivered")  # policy: refund
+    assert "policy_allows" in failed(check(tenant, _store_credit(), order=order, customer=None))
+
+
+def test_store_credit_of_another_amount_than_the_policy_waits():
+    tenant = _tenant()
+    order = _late_order(tenant)
+    verdicts = check(tenant, _store_credit("90.00"), order=order, customer=None)
+    assert "amount_from_system" in failed(verdicts)
+
+
+def test_store_credit_above_the_auto_limit_waits():
+    tenant = _tenant(auto_refund_limit=Decimal("50.00"))
+    order = _late_order(tenant)
+    assert failed(check(tenant, _store_credit(), order=order, customer=None)) == [
+        "within_auto_limit"
+    ]
+
+
+def test_store_credit_counts_against_the_daily_cap():
+    tenant = _tenant(daily_auto_refund_cap=Decimal("100.00"))
+    earlier = _late_order(tenant)
+    Proposal.objects.create(
+        tenant=tenant,
+        contact=make_contact(tenant, order=earlier),
+        kind=Proposal.Kind.STORE_CREDIT,
+        status=Proposal.Status.EXECUTED,
+        amount=Decimal("80.00"),
+        currency="USD",
+        confidence=Decimal("0.9"),
+    )
+    order = _late_order(tenant)
+    assert failed(check(tenant, _store_credit(), order=order, customer=None)) == ["daily_cap"]
+
+
+def test_store_credit_before_delivery_waits():
+    tenant = _tenant()
+    order = _late_order(tenant, shipment_status="in_transit")
+    assert failed(check(tenant, _store_credit(), order=order, customer=None)) == ["delivered"]
+
+
+def test_store_credit_after_an_earlier_credit_on_the_order_waits():
+    tenant = _tenant()
+    order = _late_order(tenant)
+    executors.store_credit(order, Decimal("10.00"), idempotency_key="earlier", note="")
+    assert failed(check(tenant, _store_credit(), order=order, customer=None)) == ["not_done_before"]
+
+
+def test_store_credit_on_a_flagged_order_waits():
+    tenant = _tenant()
+    order = _late_order(tenant)
+    Order.objects.filter(pk=order.pk).update(raw={"tags": "fraud"})
+    order.refresh_from_db()
+    assert failed(check(tenant, _store_credit(), order=order, customer=None)) == ["no_risk_flags"]
 
 
 def test_a_return_label_the_policy_allows_runs_alone_and_may_name_its_refund():

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
 from desk.models import Contact, Proposal
-from integrations.models import Order, OrderLine, Refund
+from integrations.models import Order, OrderLine, Refund, StoreCredit
 from tests.agents.helpers import failed, publish_policy, run_agent
 from tests.factories import make_contact, make_order, make_tenant
 
@@ -134,3 +135,24 @@ def test_without_a_published_policy_returns_go_to_review(django_capture_on_commi
     run_agent(contact, django_capture_on_commit_callbacks)
     assert contact.current_proposal.kind == Proposal.Kind.NONE
     assert contact.current_proposal.evidence["returns"][0]["outcome"] == "review"
+
+
+def test_late_unopened_return_is_paid_in_store_credit_by_the_agent(
+    django_capture_on_commit_callbacks,
+):
+    tenant = make_tenant()
+    publish_policy(tenant)
+    order = make_order(tenant, total="50.00", shipment_status="delivered")
+    Order.objects.filter(pk=order.pk).update(placed_at=order.placed_at - timedelta(days=41))
+    contact = make_contact(
+        tenant, order=order, body="Can I still return this? Changed my mind, it's unopened."
+    )
+    run_agent(contact, django_capture_on_commit_callbacks)
+    proposal = contact.current_proposal
+    assert proposal.kind == Proposal.Kind.STORE_CREDIT
+    assert proposal.evidence["returns"][0]["rule_id"] == "credit-90"
+    assert failed(proposal.guardrails) == []
+    assert contact.resolution == Contact.Resolution.AI
+    assert StoreCredit.objects.get(order=order).amount == Decimal("50.00")
+    assert order.returns.count() == 1
+    assert "50.00 USD in store credit" in proposal.reply_draft
