@@ -80,7 +80,7 @@ class WebhookEvent(models.Model):
     )
     provider = models.CharField(max_length=32)
     delivery_id = models.CharField(max_length=128, blank=True)
-    topic = models.CharField(max_length=64, blank=True)
+    topic = models.CharField(max_length=128, blank=True)
     headers = models.JSONField(default=dict)
     body = models.TextField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)

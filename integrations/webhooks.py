@@ -26,10 +26,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from integrations import providers
 from integrations.models import Connection, WebhookEvent
@@ -77,6 +77,9 @@ class WebhookProvider:
     # body (EasyPost's event id) or a digest of it (``body_digest``), so a
     # redelivery is still answered ``duplicate`` and applied once.
     delivery_id_from: Callable[[bytes, dict], str] | None = None
+    # For providers that prove a URL with a GET before they post to it (Adobe
+    # I/O Events echoes a challenge): answers that GET.
+    handshake: Callable[[Connection, HttpRequest], HttpResponse] | None = None
 
 
 def body_digest(raw: bytes, payload: dict) -> str:
@@ -136,7 +139,7 @@ def _forget_connection(sender, instance: Connection, **kwargs) -> None:
 
 
 @csrf_exempt
-@require_POST
+@require_http_methods(["GET", "POST"])
 def receive(request: HttpRequest, provider: str, connection_id: str) -> JsonResponse:
     """Verify, keep and acknowledge; the effect is applied by a worker.
 
@@ -151,10 +154,14 @@ def receive(request: HttpRequest, provider: str, connection_id: str) -> JsonResp
     connection = _connection(provider, connection_id)
     if connection is None:
         return JsonResponse({"error": "No such connection"}, status=404)
+    if request.method == "GET":
+        if spec.handshake is None:
+            return JsonResponse({"error": "Webhooks are POSTed here"}, status=405)
+        return spec.handshake(connection, request)
 
     raw = request.body
     delivery_id = request.headers.get(spec.delivery_header, "")[:128]
-    topic = request.headers.get(spec.topic_header, "")[:64]
+    topic = request.headers.get(spec.topic_header, "")[:128]
 
     def keep(status: str, error: str = "") -> WebhookEvent:
         return WebhookEvent.objects.create(

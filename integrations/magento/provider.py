@@ -86,6 +86,7 @@ PROVIDERS = (
             "x-adobe-event-code",
             webhooks.process,
             verify_request=webhooks.verify_request,
+            handshake=webhooks.answer_challenge,
         ),
         adapter="integrations.magento.adapter.AdobeCommerceAdapter",
     ),

@@ -30,6 +30,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from django.core.cache import cache
+from django.http import HttpResponse, JsonResponse
 
 from integrations.webhooks import Ignored
 
@@ -161,3 +162,12 @@ def process(delivery: Delivery) -> None:
         # The store refused for good (the order is gone, access revoked):
         # the event fails with the store's own words.
         raise ValueError(str(exc)) from exc
+
+
+def answer_challenge(connection, request: HttpRequest) -> HttpResponse:
+    """Adobe I/O Events proves a webhook URL, when it is registered, with a GET
+    carrying ``challenge``; the URL is accepted when the answer echoes it."""
+    challenge = request.GET.get("challenge", "")
+    if not challenge:
+        return JsonResponse({"error": "Expected a challenge"}, status=400)
+    return JsonResponse({"challenge": challenge})

@@ -178,3 +178,33 @@ def test_magento_open_source_takes_no_webhooks(client, magento_connection, signe
         content_type="application/json",
     )
     assert response.status_code == 404
+
+
+def test_adobe_proves_the_url_with_a_challenge_that_is_echoed(client, adobe_connection):
+    url = f"/webhooks/adobe_commerce/{adobe_connection.public_id}"
+
+    answer = client.get(url, {"challenge": "8ec8d794-e0ab-42df-9017-e3dada8e84f7"})
+
+    assert answer.status_code == 200
+    assert answer.json() == {"challenge": "8ec8d794-e0ab-42df-9017-e3dada8e84f7"}
+    assert client.get(url).status_code == 400
+    assert not WebhookEvent.objects.exists()
+
+
+def test_a_get_to_a_provider_without_a_handshake_is_refused(client):
+    from integrations.models import Connection
+    from tests.factories import make_tenant
+
+    shop = Connection.objects.create(
+        tenant=make_tenant(), provider="shopify", kind="commerce", name="s", credentials={}
+    )
+    assert client.get(f"/webhooks/shopify/{shop.public_id}").status_code == 405
+
+
+def test_the_longest_adobe_event_code_is_kept_whole(client, adobe_connection, signer, adobe):
+    code = "com.adobe.commerce.observer.sales_order_shipment_track_save_after"
+    assert len(code) > 64
+    WebhookEvent.objects.create(
+        connection=adobe_connection, provider="adobe_commerce", topic=code, body="{}"
+    )
+    assert WebhookEvent.objects.get().topic == code
