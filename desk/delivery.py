@@ -25,7 +25,14 @@ def message_pks_for(idempotency_keys: list[str]) -> list[int]:
 
 
 def deliver(message: Message) -> None:
-    """Queue one outbound desk message, once (keyed by the message row)."""
+    """Queue one outbound desk message, once (keyed by the message row). A contact
+    opened by a helpdesk ticket is answered on the ticket."""
+    from integrations.gorgias.outbox import reply_draft
+
+    ticket_draft = reply_draft(message, idempotency_key=f"{KEY_PREFIX}{message.pk}")
+    if ticket_draft is not None:
+        queue_message(message.contact.tenant, ticket_draft)
+        return
     contact = message.contact
     channel = ANSWER_ON.get(contact.channel, Channel.EMAIL)
     customer = contact.customer

@@ -10,6 +10,8 @@ class IntegrationsConfig(AppConfig):
     def ready(self) -> None:
         from anymail.signals import tracking
 
+        from integrations.gorgias import status as _gorgias_status  # noqa: F401
+        from integrations.klaviyo import moments as _klaviyo_moments  # noqa: F401
         from integrations.messaging.email_events import on_tracking
         from integrations.models import Connection
         from tenants import onboarding

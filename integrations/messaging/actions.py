@@ -437,6 +437,15 @@ def client_for(tenant_id: int, channel: str):
     )
 
 
+def _sender_for(message: OutboundMessage):
+    """A reply on a helpdesk ticket goes back through the helpdesk; the rest by channel."""
+    if (message.context or {}).get("gorgias"):
+        from integrations.gorgias.outbox import GorgiasSender
+
+        return GorgiasSender.for_message(message)
+    return client_for(message.tenant_id, message.channel)
+
+
 def session_is_open(message: OutboundMessage, now: datetime) -> bool:
     window = ConversationWindow.objects.filter(
         tenant_id=message.tenant_id, channel=message.channel, address=message.to
@@ -503,7 +512,7 @@ def send_now(message_id: int, *, now: datetime | None = None) -> str:
         reference=str(message.public_id),
     )
     try:
-        client = client_for(message.tenant_id, message.channel)
+        client = _sender_for(message)
         sent = client.send(outgoing, session_open=session_is_open(message, now))
     except TemporaryError as exc:
         if message.attempts >= MAX_ATTEMPTS:
