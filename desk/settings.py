@@ -351,4 +351,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 120.0,
         "kwargs": {"limit": 300},
     },
+    # Stores without webhooks (Magento Open Source): orders changed since the last look.
+    "poll-store-orders": {
+        "task": "integrations.poll_store_orders",
+        "schedule": 120.0,
+        "options": {"expires": 120},
+    },
 }

@@ -1,4 +1,5 @@
-"""Celery tasks of the integrations app: applying kept webhooks, refreshing tracking."""
+"""Celery tasks of the integrations app: applying kept webhooks, refreshing tracking,
+polling stores that send no webhooks."""
 
 from __future__ import annotations
 
@@ -26,6 +27,24 @@ def refresh_tracking(*, limit: int = 300) -> dict:
     by Celery, so one slow carrier cannot hold a worker in retries."""
     try:
         stats = polling.refresh_due(limit=limit, deadline=time.monotonic() + RUN_SECONDS)
+    except SoftTimeLimitExceeded:
+        return {"stopped": "soft time limit"}
+    return stats.as_dict()
+
+
+@shared_task(name="integrations.poll_store_orders", soft_time_limit=240, time_limit=300)
+def poll_store_orders(*, limit: int = 200) -> dict:
+    """Beat: mirror the orders updated since the last look in stores that
+    send no webhooks (Magento Open Source), up to ``limit`` per store.
+
+    Safe to run twice and in parallel: stores are leased per run, the
+    cursor only moves forward and the mirror refuses stale writes. Store
+    failures leave that store's cursor in place for the next run rather
+    than being retried by Celery."""
+    from integrations.magento import polling
+
+    try:
+        stats = polling.poll_due(deadline=time.monotonic() + RUN_SECONDS, limit=limit)
     except SoftTimeLimitExceeded:
         return {"stopped": "soft time limit"}
     return stats.as_dict()
