@@ -64,7 +64,9 @@ UNCONFIGURED_RETRY = timedelta(hours=6)
 TRANSIENT_RETRY = timedelta(minutes=10)
 LOCK_BATCH = 10  # rows held across their HTTP calls: keep the lock window short
 ENROLL_BATCH = 5000
-AGGREGATORS = ("aftership",)
+# Aggregators track every carrier they support, ours without a client included;
+# asked, in this order, when the tenant has no connection to the carrier itself.
+AGGREGATORS = ("aftership", "17track", "easypost", "shipengine")
 
 
 _MARKER = "enrolled"
@@ -193,9 +195,10 @@ class ClientPool:
             )
             self._connections[shipment.tenant_id] = connections
         # The carrier's own API first: it is fresher than any aggregator.
-        ranked = [c for c in connections if c.provider == shipment.carrier] + [
-            c for c in connections if c.provider in AGGREGATORS
-        ]
+        ranked = [c for c in connections if c.provider == shipment.carrier] + sorted(
+            (c for c in connections if c.provider in AGGREGATORS),
+            key=lambda c: AGGREGATORS.index(c.provider),
+        )
         if not ranked:
             return None
         connection = ranked[0]

@@ -36,7 +36,21 @@ SLUGS = {
     "tnt": "tnt",
     "sf_express": "sf-express",
     "yunexpress": "yunexpress",
+    # Carriers without an API of their own we can use (China Post issues API
+    # access per contract) are tracked here.
+    "chinapost": "china-post",
+    "4px": "4px",
+    "yanwen": "yanwen",
+    "cainiao": "cainiao",
 }
+
+
+def slug_for(carrier: str, tracking_number: str) -> str:
+    """AfterShip's courier slug for our carrier code; EMS items (E… S10 numbers)
+    have a slug of their own."""
+    if carrier == "chinapost" and tracking_number[:1].upper() == "E":
+        return "china-ems"
+    return SLUGS.get(carrier, "")
 
 
 class AfterShipClient(HttpClient):
@@ -58,7 +72,7 @@ class AfterShipClient(HttpClient):
 
     def track(self, tracking_number: str, *, carrier: str = "") -> TrackingResult:
         number = tracking_number.strip()
-        slug = SLUGS.get(carrier, "")
+        slug = slug_for(carrier, number)
         params = {"tracking_numbers": number}
         if slug:
             params["slug"] = slug

@@ -135,6 +135,29 @@ def test_aggregator_is_asked_when_the_tenant_has_no_connection_for_the_carrier(d
     )
 
 
+@respx.mock
+@pytest.mark.parametrize(
+    ("number", "slug"), [("EE123456785CN", "china-ems"), ("RR123456785CN", "china-post")]
+)
+def test_china_post_has_no_api_of_its_own_and_is_tracked_through_an_aggregator(
+    db, schedule, number, slug
+):
+    tenant = make_tenant()
+    _shipment(tenant, carrier="chinapost", number=number)
+    # The first aggregator in the order asked wins; a tenant may hold several.
+    _connect(tenant, "easypost", {"api_key": "EZAK_x"})
+    _connect(tenant, "aftership", {"api_key": "k"})
+    route = respx.get(AFTERSHIP).mock(
+        return_value=httpx.Response(
+            200, content=(FIXTURES / "aftership/GetTrackingsResult.json").read_bytes()
+        )
+    )
+
+    polling.refresh_due(schedule=schedule, now=NOW)
+
+    assert route.calls.last.request.url.params["slug"] == slug
+
+
 def test_delivered_shipments_back_off_then_leave_the_schedule(db):
     tenant = make_tenant()
     delivered = NOW - timedelta(hours=2)
