@@ -357,4 +357,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 120.0,
         "options": {"expires": 120},
     },
+    # UPS Track Alert watches a number for 14 days: subscribe new shipments, renew moving ones.
+    "subscribe-tracking-pushes": {
+        "task": "integrations.subscribe_tracking_pushes",
+        "schedule": 300.0,
+        "options": {"expires": 300},
+    },
 }

@@ -256,6 +256,12 @@ class Shipment(models.Model):
     estimated_delivery = models.DateField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     last_event_at = models.DateTimeField(null=True, blank=True)
+    # Carriers that push only numbers they were asked about, for a while
+    # (UPS Track Alert: 14 days): when the carrier last accepted this number,
+    # and when we last asked (the claim of a run, and the gate for asking
+    # again after a refusal). See integrations.carriers.subscriptions.
+    push_subscribed_at = models.DateTimeField(null=True, blank=True)
+    push_asked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

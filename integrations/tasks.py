@@ -50,6 +50,24 @@ def poll_store_orders(*, limit: int = 200) -> dict:
     return stats.as_dict()
 
 
+@shared_task(name="integrations.subscribe_tracking_pushes", soft_time_limit=240, time_limit=300)
+def subscribe_tracking_pushes() -> dict:
+    """Ask carriers that push only subscribed numbers (UPS Track Alert) to watch
+    the shipments still moving, and renew subscriptions before they lapse.
+
+    Run by beat every few minutes. Safe to run twice and in parallel: each
+    batch is claimed with ``select_for_update(skip_locked=True)`` and stamped
+    before the call, and subscribing a watched number again only renews it.
+    Carrier failures are retried by later runs, not by Celery."""
+    from integrations.carriers import subscriptions
+
+    try:
+        stats = subscriptions.subscribe_due(deadline=time.monotonic() + RUN_SECONDS)
+    except SoftTimeLimitExceeded:
+        return {"stopped": "soft time limit"}
+    return stats.as_dict()
+
+
 @shared_task(
     name="integrations.process_webhook",
     soft_time_limit=30,

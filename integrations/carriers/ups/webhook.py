@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hmac
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 
 SUBSCRIBE_PATH = "/api/track/v1/subscription/standard/package"
 MAX_NUMBERS = 100
+# Each accepted number is watched this long; then it must be subscribed again.
+SUBSCRIPTION_LASTS = timedelta(days=14)
+# What the subscription takes (PostgreSQL regex): 1Z package numbers only.
+NUMBER_PATTERN = r"^1Z[0-9A-Z]{16}$"
 
 
 def verify(credential: str, body: bytes, given: str) -> bool:
@@ -103,8 +107,11 @@ def callback_url(connection: Connection) -> str:
 def subscribe(connection: Connection, numbers: list[str], *, client: UpsClient | None = None):
     """Ask UPS to push ``numbers`` (1Z, at most 100) to this connection's URL for 14 days.
 
-    Returns (subscribed, refused) as UPS lists them. Raises PermanentError
-    when the connection has no credential to echo or UPS refuses the call."""
+    Returns (subscribed, refused) as UPS lists them; a call in which every
+    number is refused is answered 400 (VSS210) with the refused list, and
+    reads the same. Raises PermanentError when the connection has no
+    credential to echo or UPS refuses the call, TransientError (from the
+    client) when UPS is rate limiting, down or unreachable."""
     credential = connection.webhook_secret
     if not credential:
         raise PermanentError("UPS connection has no webhook credential for Track Alert")
@@ -112,28 +119,21 @@ def subscribe(connection: Connection, numbers: list[str], *, client: UpsClient |
         raise ValueError(f"Track Alert takes at most {MAX_NUMBERS} numbers a call")
     owned = client is None
     client = client or UpsClient.for_connection(connection)
+    payload = {
+        "locale": "en_US",
+        "countryCode": "US",
+        "trackingNumberList": numbers,
+        "destination": {
+            "url": callback_url(connection),
+            "credentialType": "Bearer",
+            "credential": credential,
+        },
+    }
     try:
-        request = client.http.build_request(
-            "POST",
-            client.base + SUBSCRIBE_PATH,
-            json={
-                "locale": "en_US",
-                "countryCode": "US",
-                "trackingNumberList": numbers,
-                "destination": {
-                    "url": callback_url(connection),
-                    "credentialType": "Bearer",
-                    "credential": credential,
-                },
-            },
-            headers={
-                "Authorization": f"Bearer {client.token()}",
-                "Accept": "application/json",
-                "transId": uuid.uuid4().hex,
-                "transactionSrc": TRANSACTION_SOURCE,
-            },
-        )
-        response = client.send(request)
+        response = _post_subscription(client, payload, client.token())
+        if response.status_code == 401:
+            # Revoked or expired before our cache thought so: one fresh token.
+            response = _post_subscription(client, payload, client.token(fresh=True))
     finally:
         if owned:
             client.close()
@@ -141,6 +141,10 @@ def subscribe(connection: Connection, numbers: list[str], *, client: UpsClient |
         body = response.json()
     except ValueError:
         body = {}
+    if not isinstance(body, dict):
+        body = {}
+    if response.status_code == 400 and body.get("invalidTrackingNumbers"):
+        return [], body["invalidTrackingNumbers"]
     if response.status_code != 200:
         errors = (body.get("response") or body).get("errors") or [{}]
         raise PermanentError(
@@ -148,6 +152,21 @@ def subscribe(connection: Connection, numbers: list[str], *, client: UpsClient |
             f"{errors[0].get('code', '')} {errors[0].get('message', '')}".strip()
         )
     return body.get("validTrackingNumbers") or [], body.get("invalidTrackingNumbers") or []
+
+
+def _post_subscription(client: UpsClient, payload: dict, token: str):
+    request = client.http.build_request(
+        "POST",
+        client.base + SUBSCRIBE_PATH,
+        json=payload,
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json",
+            "transId": uuid.uuid4().hex,
+            "transactionSrc": TRANSACTION_SOURCE,
+        },
+    )
+    return client.send(request)
 
 
 WEBHOOK = WebhookProvider(
