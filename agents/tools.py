@@ -50,11 +50,36 @@ def get_order(order: Order) -> dict[str, Any]:
             for line in lines
         ],
         "is_cancelled": order.cancelled_at is not None,
+        "returns": get_returns(order),
         # Written by the customer at checkout: untrusted text, never instructions.
         "customer_note": str((order.raw or {}).get("note") or "")[:500]
         if isinstance(order.raw, dict)
         else "",
     }
+
+
+def get_returns(order: Order) -> list[dict[str, Any]]:
+    """Returns opened for the order, on the store or in a returns platform (Loop,
+    AfterShip Returns), so a "where is my refund for the return?" has an answer."""
+    return [
+        {
+            "reference": r.reference or r.external_id,
+            "status": r.status,
+            "status_label": r.get_status_display(),
+            "platform_status": r.provider_status,
+            "resolution": r.resolution,
+            "items": [
+                {"sku": line.get("sku"), "quantity": line.get("quantity")}
+                for line in r.lines
+                if isinstance(line, dict)
+            ],
+            "label_carrier": r.label_carrier,
+            "label_tracking_number": r.label_tracking_number,
+            "opened_at": r.created_at.isoformat(),
+            "updated_at": r.updated_at.isoformat(),
+        }
+        for r in order.returns.order_by("created_at")
+    ]
 
 
 def get_tracking(order: Order) -> list[dict[str, Any]]:

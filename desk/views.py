@@ -113,6 +113,7 @@ def _packet(contact: Contact, membership: Membership, **extra) -> dict:
         "order": order,
         "lines": list(order.lines.all()) if order else [],
         "shipments": list(order.shipments.prefetch_related("events")) if order else [],
+        "returns": list(order.returns.order_by("created_at")) if order else [],
         "conversation": list(contact.messages.select_related("author_user")),
         "membership": membership,
         "can_decide": can_decide and not claimed_by_other,

@@ -82,9 +82,12 @@ def create_return(
     _require_key(idempotency_key)
     if not lines:
         raise ExecutionError("A return needs at least one line", permanent=True)
-    return _adapter(order, Capability.CREATE_RETURN).create_return(
-        order, lines, idempotency_key=idempotency_key, note=note
-    )
+    # A connected returns platform (AfterShip Returns) opens the return instead
+    # of the store, so the merchant's returns flow and e-mails still apply.
+    from integrations.return_mirror import returns_platform_for
+
+    adapter = returns_platform_for(order.tenant) or _adapter(order, Capability.CREATE_RETURN)
+    return adapter.create_return(order, lines, idempotency_key=idempotency_key, note=note)
 
 
 def create_replacement(

@@ -428,9 +428,15 @@ class Return(models.Model):
 
     ``lines`` are the order lines sent back, as the store took them: a list of
     ``{"sku", "title", "quantity", "reason"}``. The money follows later, when
-    the parcel is back; this row only says the label exists."""
+    the parcel is back; this row only says the label exists.
+
+    Returns that live in a returns platform (AfterShip Returns, Loop) are
+    mirrored here too, from that platform's connection: they may still be
+    only requested, carry the platform's own status word and the number the
+    customer knows them by, and say how the customer wants to be made whole."""
 
     class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
         LABEL_SENT = "label_sent", "Label sent"
         IN_TRANSIT = "in_transit", "On its way back"
         RECEIVED = "received", "Received"
@@ -449,6 +455,13 @@ class Return(models.Model):
     external_id = models.CharField(max_length=64, blank=True)
     note = models.CharField(max_length=255, blank=True)
     raw = models.JSONField(default=dict, blank=True)
+    # The returns platform the return lives in, when it is not the store itself.
+    connection = models.ForeignKey(
+        Connection, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    provider_status = models.CharField(max_length=32, blank=True)
+    reference = models.CharField(max_length=64, blank=True, help_text="As the customer sees it.")
+    resolution = models.CharField(max_length=32, blank=True)  # refund, exchange, store_credit…
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -458,6 +471,7 @@ class Return(models.Model):
                 fields=["tenant", "idempotency_key"], name="return_once_per_key"
             )
         ]
+        indexes = [models.Index(fields=["connection", "external_id"], name="return_by_platform_id")]
 
     def __str__(self) -> str:
         return f"Return {self.external_id or self.pk} on #{self.order.number}"
