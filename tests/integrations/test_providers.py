@@ -99,3 +99,11 @@ def test_a_provider_missing_a_required_credential_is_refused(client):
     assert response.status_code == 200
     assert "client_secret" in response.context["form"].errors
     assert not Connection.objects.filter(tenant=tenant).exists()
+
+
+def test_every_provider_is_listed_in_the_integrations_guide():
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "integrations.md").read_text()
+    missing = [code for code in providers.catalogue() if f"`{code}`" not in guide]
+    assert missing == []
