@@ -21,6 +21,9 @@ class ContactIntakeForm(forms.Form):
     body = forms.CharField(max_length=20000)
 
     def clean_channel(self) -> str:
+        # Left out (or null) means the API; given, it must be one of the channels.
+        if "channel" in self.data and self.data["channel"] == "":
+            raise forms.ValidationError("Choose one of: " + ", ".join(Contact.Channel.values))
         return self.cleaned_data.get("channel") or Contact.Channel.API
 
 

@@ -18,6 +18,18 @@ class IntegrationsConfig(AppConfig):
 
         tracking.connect(on_tracking, dispatch_uid="integrations.postmark-events")
 
+        from django.db.models.signals import post_delete, post_save
+
+        from integrations import health
+
+        def start_clean(sender, instance, created=True, **kwargs) -> None:
+            # A new connection (or one deleted) has no history of calls.
+            if created:
+                health.forget(instance.pk)
+
+        post_save.connect(start_clean, sender=Connection, dispatch_uid="integrations.health-new")
+        post_delete.connect(start_clean, sender=Connection, dispatch_uid="integrations.health-gone")
+
         def has(kind: str):
             return lambda tenant: Connection.objects.filter(
                 tenant=tenant, kind=kind, is_active=True

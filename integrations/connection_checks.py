@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from integrations import providers
+from integrations import health, providers
 from integrations.models import Connection, WebhookEvent
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -126,6 +126,7 @@ def check(connection: Connection) -> CheckResult:
     except httpx.HTTPError as exc:
         message, ok = f"Could not reach the provider: {type(exc).__name__}: {exc}", False
     result = CheckResult(ok, message[:500], round((time.perf_counter() - started) * 1000))
+    health.record(connection.pk, ok=result.ok, message=result.message)
     with transaction.atomic():
         Connection.objects.filter(pk=connection.pk).update(
             last_checked_at=timezone.now(),

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from integrations import connection_checks, providers
+from integrations import health as api_health
 from integrations.actions import create_connection
 from integrations.messaging.actions import outbox_senders, sender_identity
 from integrations.models import Connection
@@ -98,8 +99,9 @@ def connections_page(request: HttpRequest, slug: str) -> HttpResponse:
             {"form": form, "connect_url": request.path},
         )
     rows = list(tenant.connections.order_by("kind", "name"))
-    health = connection_checks.webhook_health(rows)
-    connections = [(c, sender_identity(c), health.get(c.pk)) for c in rows]
+    hooks = connection_checks.webhook_health(rows)
+    calls = api_health.read([c.pk for c in rows])
+    connections = [(c, sender_identity(c), hooks.get(c.pk), calls.get(c.pk)) for c in rows]
     return render(
         request,
         "integrations/connections.html",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from integrations import health
 from integrations.commerce import (
     Address,
     Capability,
@@ -44,6 +45,12 @@ def _adapter(order: Order, capability: Capability) -> CommerceAdapter:
     return adapter
 
 
+def _counted(adapter: CommerceAdapter):
+    """The store call made inside, counted in its connection's health."""
+    connection = adapter.connection
+    return health.observed(connection.pk if connection is not None else None)
+
+
 def _require_key(idempotency_key: str) -> None:
     if not idempotency_key:
         raise ExecutionError("An idempotency key is required", permanent=True)
@@ -53,27 +60,27 @@ def refund(order: Order, amount: Decimal, *, idempotency_key: str, note: str) ->
     if amount <= 0:
         raise ExecutionError("Refund amount must be positive", permanent=True)
     _require_key(idempotency_key)
-    return _adapter(order, Capability.REFUND).refund(
-        order, amount, idempotency_key=idempotency_key, note=note
-    )
+    adapter = _adapter(order, Capability.REFUND)
+    with _counted(adapter):
+        return adapter.refund(order, amount, idempotency_key=idempotency_key, note=note)
 
 
 def cancel(
     order: Order, *, idempotency_key: str, reason: str = "customer", note: str = ""
 ) -> ExecutionResult:
     _require_key(idempotency_key)
-    return _adapter(order, Capability.CANCEL).cancel(
-        order, idempotency_key=idempotency_key, reason=reason, note=note
-    )
+    adapter = _adapter(order, Capability.CANCEL)
+    with _counted(adapter):
+        return adapter.cancel(order, idempotency_key=idempotency_key, reason=reason, note=note)
 
 
 def update_shipping_address(
     order: Order, address: Address, *, idempotency_key: str
 ) -> ExecutionResult:
     _require_key(idempotency_key)
-    return _adapter(order, Capability.UPDATE_ADDRESS).update_shipping_address(
-        order, address, idempotency_key=idempotency_key
-    )
+    adapter = _adapter(order, Capability.UPDATE_ADDRESS)
+    with _counted(adapter):
+        return adapter.update_shipping_address(order, address, idempotency_key=idempotency_key)
 
 
 def create_return(
@@ -87,7 +94,8 @@ def create_return(
     from integrations.return_mirror import returns_platform_for
 
     adapter = returns_platform_for(order.tenant) or _adapter(order, Capability.CREATE_RETURN)
-    return adapter.create_return(order, lines, idempotency_key=idempotency_key, note=note)
+    with _counted(adapter):
+        return adapter.create_return(order, lines, idempotency_key=idempotency_key, note=note)
 
 
 def create_replacement(
@@ -96,9 +104,9 @@ def create_replacement(
     _require_key(idempotency_key)
     if not lines:
         raise ExecutionError("A replacement needs at least one line", permanent=True)
-    return _adapter(order, Capability.REPLACEMENT).create_replacement(
-        order, lines, idempotency_key=idempotency_key, note=note
-    )
+    adapter = _adapter(order, Capability.REPLACEMENT)
+    with _counted(adapter):
+        return adapter.create_replacement(order, lines, idempotency_key=idempotency_key, note=note)
 
 
 def store_credit(
@@ -108,6 +116,6 @@ def store_credit(
     if amount <= 0:
         raise ExecutionError("Store credit must be positive", permanent=True)
     _require_key(idempotency_key)
-    return _adapter(order, Capability.STORE_CREDIT).store_credit(
-        order, amount, idempotency_key=idempotency_key, note=note
-    )
+    adapter = _adapter(order, Capability.STORE_CREDIT)
+    with _counted(adapter):
+        return adapter.store_credit(order, amount, idempotency_key=idempotency_key, note=note)

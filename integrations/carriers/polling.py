@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from integrations import health
 from integrations.actions import record_tracking_event
 from integrations.carriers import overrides
 from integrations.carriers.client import (
@@ -180,6 +181,8 @@ class ClientPool:
 
     def __init__(self) -> None:
         self._clients: dict[int, TrackingClient] = {}
+        # The connection behind the client handed out last, for its health.
+        self.last_connection_id: int | None = None
         self._connections: dict[int, list[Connection]] = {}
 
     def for_shipment(self, shipment: Shipment) -> TrackingClient | None:
@@ -204,6 +207,7 @@ class ClientPool:
         connection = ranked[0]
         if connection.pk not in self._clients:
             self._clients[connection.pk] = client_for_connection(connection)
+        self.last_connection_id = connection.pk
         return self._clients[connection.pk]
 
     def close(self) -> None:
@@ -297,7 +301,8 @@ def _refresh_one(shipment: Shipment, pool: ClientPool, stats: RunStats, now: dat
         if client is None:
             stats.unconfigured += 1
             return now + UNCONFIGURED_RETRY
-        result = client.track(shipment.tracking_number, carrier=shipment.carrier)
+        with health.observed(pool.last_connection_id):
+            result = client.track(shipment.tracking_number, carrier=shipment.carrier)
     except TransientError as exc:
         stats.failed += 1
         stats.errors.append(f"{shipment.pk}: {exc}")

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from integrations.connected import tenants_with
 from integrations.gorgias.client import GorgiasClient, GorgiasError
 from integrations.gorgias.mapping import parse_key
 from integrations.messaging.models import OutboundMessage
@@ -31,6 +32,8 @@ class Outcome:
 @receiver(post_save, sender=AuditEvent, dispatch_uid="gorgias.contact-resolved")
 def _contact_resolved(sender, instance: AuditEvent, created: bool, **kwargs) -> None:
     if not (created and instance.verb == "contact.resolve" and instance.object_type == "Contact"):
+        return
+    if instance.tenant_id not in tenants_with("gorgias"):
         return
     from desk.models import Contact
 

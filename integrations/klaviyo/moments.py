@@ -19,7 +19,8 @@ from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from integrations.models import Connection, TrackingEvent, TrackingStatus
+from integrations.connected import tenants_with
+from integrations.models import TrackingEvent, TrackingStatus
 from tenants.models import AuditEvent
 
 DELIVERY_EXCEPTION = "Delivery Exception Detected"
@@ -46,9 +47,7 @@ class Moment:
 
 
 def _connected(tenant_id: int) -> bool:
-    return Connection.objects.filter(
-        tenant_id=tenant_id, provider="klaviyo", is_active=True
-    ).exists()
+    return tenant_id in tenants_with("klaviyo")
 
 
 def _send_on_commit(source: str, pk: int) -> None:

@@ -36,8 +36,10 @@ def test_a_wismo_contact_is_answered_within_its_query_budget(django_capture_on_c
     # refunds, shipments and their events; customer history (3) and risk (2);
     # guardrails (refunds once); lock the contact, insert the proposal, resolve it
     # (reply and survey through the outbox, usage, rollup, SLA clocks, audit rows);
-    # store the trace and finish the run. Savepoints count: tests run in a transaction.
-    assert count <= 50, f"{count} queries"
+    # store the trace and finish the run; the order's returns; which tenants have
+    # Klaviyo or Gorgias (read once per few seconds per process, here the first time).
+    # Savepoints count: tests run in a transaction.
+    assert count <= 52, f"{count} queries"
 
 
 def test_an_escalated_refund_stays_within_its_query_budget(django_capture_on_commit_callbacks):
@@ -52,5 +54,5 @@ def test_an_escalated_refund_stays_within_its_query_budget(django_capture_on_com
     # As for WISMO up to the guardrails, which here also check the money (remainder
     # from the refunds read once, today's auto-refunds against the cap) and reuse the
     # risk signals of the evidence; then the proposal, the escalation with its SLA
-    # clocks and holding message, and the audit row.
-    assert count <= 31, f"{count} queries"
+    # clocks and holding message, and the audit row; the order's returns, as evidence.
+    assert count <= 32, f"{count} queries"

@@ -74,6 +74,16 @@ def test_missing_fields_give_400_with_field_errors(client, tenant_and_key):
     assert not Contact.objects.exists()
 
 
+def test_an_empty_channel_is_refused_while_a_missing_one_means_the_api(client, tenant_and_key):
+    _, key = tenant_and_key
+    empty = _post(client, key, {"customer_email": "a@example.com", "body": "hi", "channel": ""})
+    assert empty.status_code == 400
+    assert set(empty.json()["fields"]) == {"channel"}
+    left_out = _post(client, key, {"customer_email": "a@example.com", "body": "hi"})
+    assert left_out.status_code == 202
+    assert Contact.objects.get().channel == "api"
+
+
 @pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b"\xff\xfe"])
 def test_malformed_json_is_400(client, tenant_and_key, body):
     _, key = tenant_and_key
