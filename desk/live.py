@@ -28,9 +28,9 @@ def contact_group(contact_id: int) -> str:
     return f"contact.{contact_id}"
 
 
-def _panel_refresh(contact: Contact) -> str:
+def _panel_refresh(public_id) -> str:
     """Tell open packets of this contact to fetch their own (role-specific) panel."""
-    url = reverse("desk:contact", kwargs={"contact_id": contact.public_id})
+    url = reverse("desk:contact", kwargs={"contact_id": public_id})
     return (
         f'<div id="contact-changed" hx-swap-oob="true" hx-get="{url}" hx-trigger="load" '
         'hx-target="#decision-panel" hx-swap="outerHTML"></div>'
@@ -52,6 +52,17 @@ def push_inbox_on_commit(contact: Contact) -> None:
 def push_inbox(contact_id: int) -> None:
     from desk import queries
 
+    state = (
+        Contact.objects.filter(pk=contact_id).values("public_id", "status", "escalated_at").first()
+    )
+    if state is None:
+        return
+    if state["status"] != Contact.Status.ESCALATED and state["escalated_at"] is None:
+        # Never escalated: it was on nobody's inbox and changes no open count
+        # (most contacts, which the agent resolves). Only someone with the
+        # contact itself open needs telling.
+        _push_panel_only(contact_id, state["public_id"])
+        return
     contact = queries.inbox_rows().filter(pk=contact_id).first()
     if contact is None:
         return
@@ -79,13 +90,21 @@ def push_inbox(contact_id: int) -> None:
                 ),
                 (
                     contact_group(contact.pk),
-                    {"type": "contact.push", "html": _panel_refresh(contact)},
+                    {"type": "contact.push", "html": _panel_refresh(contact.public_id)},
                 ),
             ]
         )
     except Exception:
         # A lost push costs a viewer a refresh; it must never undo the commit's work.
         logger.exception("Live inbox push failed for contact %s", contact_id)
+
+
+def _push_panel_only(contact_id: int, public_id) -> None:
+    message = {"type": "contact.push", "html": _panel_refresh(public_id)}
+    try:
+        async_to_sync(_send)([(contact_group(contact_id), message)])
+    except Exception:
+        logger.exception("Live contact push failed for contact %s", contact_id)
 
 
 async def _send(messages: list[tuple[str, dict]]) -> None:
