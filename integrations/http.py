@@ -26,14 +26,16 @@ from integrations.ratelimit import RateLimited, SharedBucket
 
 QUEUE_PAD = 0.05  # seconds past our turn, so clock skew does not get us throttled
 
-_pools: dict[float, httpx.Client] = {}
+_pools: dict[str, httpx.Client] = {}
 
 
-def shared_http(read_timeout: float = 15.0) -> httpx.Client:
-    # One connection pool per process (and timeout): keep-alive to the platform across calls.
-    pool = _pools.get(read_timeout)
+def shared_http(platform: str, read_timeout: float = 15.0) -> httpx.Client:
+    # One connection pool per process and platform: keep-alive to the
+    # platform across calls, and one platform's burst does not take the
+    # connections another needs.
+    pool = _pools.get(platform)
     if pool is None:
-        pool = _pools[read_timeout] = httpx.Client(timeout=httpx.Timeout(read_timeout, connect=5.0))
+        pool = _pools[platform] = httpx.Client(timeout=httpx.Timeout(read_timeout, connect=5.0))
     return pool
 
 
@@ -63,7 +65,7 @@ class PacedClient:
         max_attempts: int = 5,
     ) -> None:
         self.bucket = bucket
-        self.http = http or shared_http(self.read_timeout)
+        self.http = http or shared_http(self.platform, self.read_timeout)
         self.sleep = sleep
         self.clock = clock
         self.budget = budget  # seconds one call may spend waiting, inside the task's time limit
