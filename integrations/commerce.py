@@ -14,11 +14,13 @@ older event overwrite newer state (see ``MirrorVersion``).
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from django.db import IntegrityError, transaction
 
@@ -232,6 +234,114 @@ class CommerceAdapter:
         self, order: Order, amount: Decimal, *, idempotency_key: str, note: str
     ) -> ExecutionResult:
         raise self.unsupported(Capability.STORE_CREDIT)
+
+
+# What every adapter with a live API reads.
+READS = frozenset({Capability.FIND_ORDER, Capability.LIST_ORDERS, Capability.ORDER_DETAIL})
+
+
+def marker(idempotency_key: str, *, length: int = 24) -> str:
+    """What we write on a record the store keeps (a refund reason, a tag, a
+    comment) so that a later attempt of the same action finds it: for stores
+    whose API takes no idempotency key of its own."""
+    return "desk-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:length]
+
+
+class PlatformClient(Protocol):
+    @classmethod
+    def for_credentials(cls, credentials: dict[str, Any], **kwargs: Any) -> Self: ...
+
+
+ClientT = TypeVar("ClientT", bound=PlatformClient)
+
+
+class ApiCommerceAdapter(CommerceAdapter, Generic[ClientT]):
+    """An adapter with the platform's API behind the mirror.
+
+    A platform names its client class and how its name reads in messages
+    (``label``), and fills in how an order missing from the mirror is
+    fetched from the store and mirrored (``fetch_order``,
+    ``fetch_orders_for_email``). The mirror always answers first: the agent
+    needs most reads well under a second."""
+
+    client_class: type[ClientT]
+    label: ClassVar[str]
+    needs_connection: ClassVar[str] = "A {label} order needs its connection"
+
+    _client: ClientT | None = None
+
+    @property
+    def client(self) -> ClientT:
+        if self._client is None:
+            if self.connection is None:
+                raise ExecutionError(self.needs_connection.format(label=self.label), permanent=True)
+            self._client = self.client_class.for_credentials(self.connection.credentials)
+        return self._client
+
+    def _order_id(self, order: Order) -> str:
+        if not order.external_id:
+            raise ExecutionError(f"Order #{order.number} has no {self.label} id", permanent=True)
+        return order.external_id
+
+    # --- reads -----------------------------------------------------------
+
+    def find_order(self, number: str) -> Order | None:
+        found = super().find_order(number)
+        if found is not None or self.connection is None:
+            return found
+        return self.fetch_order(number)
+
+    def fetch_order(self, number: str) -> Order | None:
+        """The order the customer calls ``number``, read from the store and
+        mirrored; None when the store does not know it."""
+        return None
+
+    def orders_for_email(self, email: str, *, limit: int = 5) -> list[Order]:
+        found = super().orders_for_email(email, limit=limit)
+        if found or self.connection is None or not email:
+            return found
+        return [o for o in self.fetch_orders_for_email(email, limit=limit) if o is not None]
+
+    def fetch_orders_for_email(self, email: str, *, limit: int) -> Iterable[Order | None]:
+        """The customer's recent orders read from the store, each mirrored."""
+        return ()
+
+    def _apply(self, data: OrderData, *, version_at: datetime | None) -> Order | None:
+        applied = apply_order(self.connection, data, version_at=version_at)
+        if applied is not None:
+            return applied
+        # A newer state of this order (a webhook, a later read) is already mirrored.
+        return Order.objects.filter(
+            tenant=self.tenant, connection=self.connection, external_id=data.external_id
+        ).first()
+
+    # --- refunds ---------------------------------------------------------
+
+    def _replayed_refund(self, order: Order, idempotency_key: str) -> ExecutionResult | None:
+        """The refund already mirrored under this key, so the store is not asked again."""
+        mirrored = Refund.objects.filter(
+            tenant=order.tenant, idempotency_key=idempotency_key
+        ).first()
+        if mirrored is None:
+            return None
+        return ExecutionResult(mirrored.external_id, {"replayed": True})
+
+    def _adopt_refund(
+        self, order: Order, amount: Decimal, *, idempotency_key: str, external_id: str, note: str
+    ) -> ExecutionResult:
+        """Mirror a refund an earlier attempt made on the store, whose answer was lost."""
+        refund = record_executed_refund(
+            order, amount, idempotency_key=idempotency_key, external_id=external_id, note=note
+        )
+        return ExecutionResult(refund.external_id, {"replayed": True})
+
+
+def check_refundable(order: Order, amount: Decimal) -> None:
+    if amount > order.refundable_remainder:
+        raise ExecutionError(
+            f"Refund {amount} exceeds the refundable remainder {order.refundable_remainder}",
+            permanent=True,
+        )
 
 
 def adapter_class(provider: str) -> type[CommerceAdapter]:

@@ -5,38 +5,26 @@ own message.
 
 A platform's client subclasses ``SignedClient`` and fills in two things: how a
 request is signed (``prepare``) and how its error model reads (``interpret``).
-Everything about waiting lives here, once: a 429 or a throttling error code
-waits as long as the platform asks (``Retry-After``, or a ban length in the
-message) and never counts against the attempts; 5xx and transport errors back
-off exponentially; a request whose outcome is unknown is only sent again when
-the caller says it is safe (a read, or a write with an idempotency key).
+A 429 or a throttling error code waits as long as the platform asks
+(``Retry-After``, or a ban length in the message) and never counts against
+the attempts; 5xx and transport errors back off exponentially, as for every
+client (``integrations.http``); a request whose outcome is unknown is only
+sent again when the caller says it is safe (a read, or a write with an
+idempotency key).
 """
 
 from __future__ import annotations
 
-import contextlib
-import random
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from integrations.commerce import ExecutionError
-from integrations.ratelimit import RateLimited, SharedBucket
+from integrations.http import PacedClient, retry_after
+from integrations.ratelimit import SharedBucket
 
-QUEUE_PAD = 0.05  # seconds past our turn, so clock skew does not get us throttled
-
-_http: httpx.Client | None = None
-
-
-def shared_http() -> httpx.Client:
-    # One connection pool per process: keep-alive to the platform across calls.
-    global _http
-    if _http is None:
-        _http = httpx.Client(timeout=httpx.Timeout(15.0, connect=5.0))
-    return _http
+__all__ = ["Prepared", "SignedClient", "Throttled", "Transient", "retry_after"]
 
 
 @dataclass
@@ -62,33 +50,22 @@ class Transient(Exception):
     """The platform failed in a way another attempt may not."""
 
 
-class SignedClient:
-    """One shop on one platform. ``sleep`` and ``clock`` are injectable so tests need not wait."""
+class SignedClient(PacedClient):
+    """One shop on one platform; pacing and backoff as every client's (``integrations.http``)."""
 
-    platform: str = ""
+    queue_message = "{platform} rate limit: queued work for this shop needs {wait:.0f}s more"
     # Starting guesses for the shop's bucket, in requests; see each platform's notes.
     capacity: float = 10.0
     restore_rate: float = 10.0
 
     def __init__(
-        self,
-        bucket_name: str,
-        *,
-        bucket: SharedBucket | None = None,
-        http: httpx.Client | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        budget: float = 30.0,
-        max_attempts: int = 5,
+        self, bucket_name: str, *, bucket: SharedBucket | None = None, **pacing: Any
     ) -> None:
-        self.bucket = bucket or SharedBucket(
-            bucket_name, capacity=self.capacity, restore_rate=self.restore_rate
+        super().__init__(
+            bucket
+            or SharedBucket(bucket_name, capacity=self.capacity, restore_rate=self.restore_rate),
+            **pacing,
         )
-        self.http = http or shared_http()
-        self.sleep = sleep
-        self.clock = clock
-        self.budget = budget  # seconds one call may spend waiting, inside the task's time limit
-        self.max_attempts = max_attempts
 
     # --- what a platform fills in -------------------------------------------
 
@@ -127,12 +104,7 @@ class SignedClient:
                     content=request.content,
                 )
             except httpx.TransportError as exc:
-                sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-                if sent and not retry_unsure:
-                    raise ExecutionError(
-                        f"{self.platform} did not answer: {exc}", permanent=False
-                    ) from exc
-                attempt = self._backoff(attempt, deadline, f"{self.platform} unreachable: {exc}")
+                attempt = self._unreachable(exc, attempt, deadline, retry_unsure=retry_unsure)
                 continue
             try:
                 parsed: Any = response.json()
@@ -151,18 +123,6 @@ class SignedClient:
                 attempt = self._backoff(attempt, deadline, str(exc))
                 continue
 
-    def _wait_for_turn(self, deadline: float) -> None:
-        remaining = deadline - self.clock()
-        try:
-            wait = self.bucket.reserve(1, max_wait=max(remaining, 0))
-        except RateLimited as exc:
-            raise ExecutionError(
-                f"{self.platform} rate limit: queued work for this shop needs {exc.wait:.0f}s more",
-                permanent=False,
-            ) from exc
-        if wait > 0:
-            self.sleep(wait + QUEUE_PAD)
-
     def _wait_throttled(self, exc: Throttled, deadline: float) -> None:
         wait = exc.wait or 1.0
         if self.clock() + wait > deadline:
@@ -173,20 +133,3 @@ class SignedClient:
         # Everyone sharing the bucket waits too: take the points the wait is worth.
         self.bucket.give_back(-wait * self.bucket.restore_rate)
         self.sleep(wait)
-
-    def _backoff(self, attempt: int, deadline: float, reason: str) -> int:
-        attempt += 1
-        if attempt >= self.max_attempts:
-            raise ExecutionError(f"{reason} (after {attempt} attempts)", permanent=False)
-        delay = min(8.0, 0.5 * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
-        if self.clock() + delay > deadline:
-            raise ExecutionError(f"{reason}; giving up for now", permanent=False)
-        self.sleep(delay)
-        return attempt
-
-
-def retry_after(response: httpx.Response) -> float:
-    """Seconds from a ``Retry-After`` header; 0 when absent or not a number."""
-    with contextlib.suppress(TypeError, ValueError):
-        return max(0.0, float(response.headers.get("Retry-After", "")))
-    return 0.0

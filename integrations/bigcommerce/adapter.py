@@ -15,77 +15,50 @@ no ``CREATE_RETURN``.
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Iterator
 from decimal import Decimal
 
 from integrations.bigcommerce import mapping
 from integrations.bigcommerce.client import BigCommerceClient
 from integrations.commerce import (
+    READS,
     Address,
+    ApiCommerceAdapter,
     Capability,
-    CommerceAdapter,
     ExecutionError,
     ExecutionResult,
     LineRequest,
-    apply_order,
+    check_refundable,
+    marker,
     record_executed_refund,
 )
-from integrations.models import Order, Refund
+from integrations.models import Order
 
 STORE_CREDIT = "storecredit"
 AWAITING_FULFILLMENT = 11
 
 
-def marker(idempotency_key: str) -> str:
-    return "desk-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
-
-
-class BigCommerceAdapter(CommerceAdapter):
+class BigCommerceAdapter(ApiCommerceAdapter[BigCommerceClient]):
     provider = "bigcommerce"
-    capabilities = frozenset(
-        {
-            Capability.FIND_ORDER,
-            Capability.LIST_ORDERS,
-            Capability.ORDER_DETAIL,
-            Capability.REFUND,
-            Capability.CANCEL,
-            Capability.UPDATE_ADDRESS,
-            Capability.REPLACEMENT,
-            Capability.WEBHOOKS,
-        }
-    )
-
-    _client: BigCommerceClient | None = None
-
-    @property
-    def client(self) -> BigCommerceClient:
-        if self._client is None:
-            if self.connection is None:
-                raise ExecutionError("A BigCommerce order needs its connection", permanent=True)
-            self._client = BigCommerceClient.for_credentials(self.connection.credentials)
-        return self._client
-
-    def _order_id(self, order: Order) -> str:
-        if not order.external_id:
-            raise ExecutionError(f"Order #{order.number} has no BigCommerce id", permanent=True)
-        return order.external_id
+    capabilities = READS | {
+        Capability.REFUND,
+        Capability.CANCEL,
+        Capability.UPDATE_ADDRESS,
+        Capability.REPLACEMENT,
+        Capability.WEBHOOKS,
+    }
+    client_class = BigCommerceClient
+    label = "BigCommerce"
 
     # --- reads -----------------------------------------------------------
 
-    def find_order(self, number: str) -> Order | None:
-        found = super().find_order(number)
-        if found is not None or self.connection is None:
-            return found
+    def fetch_order(self, number: str) -> Order | None:
         raw = self.client.order(number.strip().lstrip("#"))
         return self.mirror(raw) if raw else None
 
-    def orders_for_email(self, email: str, *, limit: int = 5) -> list[Order]:
-        found = super().orders_for_email(email, limit=limit)
-        if found or self.connection is None or not email:
-            return found
+    def fetch_orders_for_email(self, email: str, *, limit: int) -> Iterator[Order | None]:
         recent = self.client.orders(email=email, sort="date_created:desc", limit=limit)
-        mirrored = [self.mirror(raw) for raw in recent]
-        return [o for o in mirrored if o is not None]
+        return (self.mirror(raw) for raw in recent)
 
     def order_detail(self, order: Order) -> Order:
         raw = self.client.order(self._order_id(order))
@@ -105,42 +78,27 @@ class BigCommerceAdapter(CommerceAdapter):
             shipments=self.client.order_shipments(order_id),
             shipping_addresses=self.client.order_shipping_addresses(order_id),
         )
-        applied = apply_order(
-            self.connection, data, version_at=mapping.parse_time(raw.get("date_modified"))
-        )
-        if applied is not None:
-            return applied
-        return Order.objects.filter(
-            tenant=self.tenant, connection=self.connection, external_id=data.external_id
-        ).first()
+        return self._apply(data, version_at=mapping.parse_time(raw.get("date_modified")))
 
     # --- actions ---------------------------------------------------------
 
     def refund(
         self, order: Order, amount: Decimal, *, idempotency_key: str, note: str
     ) -> ExecutionResult:
-        mirrored = Refund.objects.filter(
-            tenant=order.tenant, idempotency_key=idempotency_key
-        ).first()
-        if mirrored is not None:
-            return ExecutionResult(mirrored.external_id, {"replayed": True})
+        if (replayed := self._replayed_refund(order, idempotency_key)) is not None:
+            return replayed
         order_id = self._order_id(order)
         tag = marker(idempotency_key)
         for existing in self.client.refunds(order_id):
             if tag in str(existing.get("reason") or ""):
-                refund = record_executed_refund(
+                return self._adopt_refund(
                     order,
                     amount,
                     idempotency_key=idempotency_key,
                     external_id=mapping.refund_id(existing["id"]),
                     note=note,
                 )
-                return ExecutionResult(refund.external_id, {"replayed": True})
-        if amount > order.refundable_remainder:
-            raise ExecutionError(
-                f"Refund {amount} exceeds the refundable remainder {order.refundable_remainder}",
-                permanent=True,
-            )
+        check_refundable(order, amount)
         # ORDER items refund an amount without recalculating tax.
         items = [
             {

@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 
 from integrations.commerce import ExecutionError
-from integrations.ratelimit import RateLimited, SharedBucket
+from integrations.http import QUEUE_PAD, PacedClient, error_text, header_number
+from integrations.ratelimit import SharedBucket
 
 # BIGCOMMERCE_API_ENDPOINT points every store at a stand-in (a staging proxy,
 # a local fake in load runs); {store_hash} is filled in.
@@ -35,7 +34,6 @@ ENDPOINT = os.environ.get(
 )
 STORE_HASH = re.compile(r"^[a-z0-9]{5,20}$")
 V2_PAGE = 250  # the largest page V2 lists serve
-QUEUE_PAD = 0.05  # seconds
 # Until BigCommerce reports the store's quota: the smallest plan's, 150 per 30 s.
 DEFAULT_QUOTA = 150.0
 DEFAULT_WINDOW = 30.0
@@ -46,18 +44,10 @@ class NotFound(ExecutionError):
         super().__init__(message, permanent=True)
 
 
-_http: httpx.Client | None = None
+class BigCommerceClient(PacedClient):
+    """One store; pacing and backoff as every client's (``integrations.http``)."""
 
-
-def _shared_http() -> httpx.Client:
-    global _http
-    if _http is None:
-        _http = httpx.Client(timeout=httpx.Timeout(15.0, connect=5.0))
-    return _http
-
-
-class BigCommerceClient:
-    """One store. ``sleep`` and ``clock`` are injectable so tests need not wait."""
+    platform = "BigCommerce"
 
     def __init__(
         self,
@@ -66,23 +56,18 @@ class BigCommerceClient:
         *,
         endpoint: str | None = None,
         bucket: SharedBucket | None = None,
-        http: httpx.Client | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        budget: float = 30.0,
-        max_attempts: int = 5,
+        **pacing: Any,
     ) -> None:
         self.store_hash = store_hash
         self.access_token = access_token
         self.base = (endpoint or ENDPOINT.format(store_hash=store_hash)).rstrip("/")
-        self.bucket = bucket or SharedBucket(
-            f"bigcommerce:{store_hash}", DEFAULT_QUOTA, DEFAULT_QUOTA / DEFAULT_WINDOW
+        super().__init__(
+            bucket
+            or SharedBucket(
+                f"bigcommerce:{store_hash}", DEFAULT_QUOTA, DEFAULT_QUOTA / DEFAULT_WINDOW
+            ),
+            **pacing,
         )
-        self.http = http or _shared_http()
-        self.sleep = sleep
-        self.clock = clock
-        self.budget = budget
-        self.max_attempts = max_attempts
 
     @classmethod
     def for_credentials(cls, credentials: dict[str, Any], **kwargs: Any) -> BigCommerceClient:
@@ -128,12 +113,7 @@ class BigCommerceClient:
                     },
                 )
             except httpx.TransportError as exc:
-                sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-                if sent and not retry_unsure:
-                    raise ExecutionError(
-                        f"BigCommerce did not answer: {exc}", permanent=False
-                    ) from exc
-                attempt = self._backoff(attempt, deadline, f"BigCommerce unreachable: {exc}")
+                attempt = self._unreachable(exc, attempt, deadline, retry_unsure=retry_unsure)
                 continue
 
             self._observe(response.headers)
@@ -186,38 +166,17 @@ class BigCommerceClient:
                     attempt, deadline, "BigCommerce sent a body that is not JSON"
                 )
 
-    def _wait_for_turn(self, deadline: float) -> None:
-        try:
-            wait = self.bucket.reserve(1, max_wait=max(deadline - self.clock(), 0))
-        except RateLimited as exc:
-            raise ExecutionError(
-                f"BigCommerce rate limit: queued work for this store needs {exc.wait:.0f}s more",
-                permanent=False,
-            ) from exc
-        if wait > 0:
-            self.sleep(wait + QUEUE_PAD)
-
     def _quota(self, headers: httpx.Headers) -> tuple[float, float]:
-        quota = _float(headers.get("X-Rate-Limit-Requests-Quota")) or self.bucket.capacity
-        window_ms = _float(headers.get("X-Rate-Limit-Time-Window-Ms"))
+        quota = header_number(headers.get("X-Rate-Limit-Requests-Quota")) or self.bucket.capacity
+        window_ms = header_number(headers.get("X-Rate-Limit-Time-Window-Ms"))
         rate = quota / (window_ms / 1000) if window_ms else self.bucket.restore_rate
         return quota, rate
 
     def _observe(self, headers: httpx.Headers) -> None:
-        left = _float(headers.get("X-Rate-Limit-Requests-Left"))
+        left = header_number(headers.get("X-Rate-Limit-Requests-Left"))
         if left is None:
             return
         self.bucket.sync(left, *self._quota(headers))
-
-    def _backoff(self, attempt: int, deadline: float, reason: str) -> int:
-        attempt += 1
-        if attempt >= self.max_attempts:
-            raise ExecutionError(f"{reason} (after {attempt} attempts)", permanent=False)
-        delay = min(8.0, 0.5 * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
-        if self.clock() + delay > deadline:
-            raise ExecutionError(f"{reason}; giving up for now", permanent=False)
-        self.sleep(delay)
-        return attempt
 
     # --- pagination ------------------------------------------------------
 
@@ -332,10 +291,10 @@ class BigCommerceClient:
 
 def error_message(response: httpx.Response) -> str:
     """BigCommerce's own words from any of its error shapes."""
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:200].strip() or response.reason_phrase
+    return error_text(response, _error_words)
+
+
+def _error_words(body: Any) -> str:
     if isinstance(body, list):  # V2: [{"status": 400, "message": "..."}]
         return "; ".join(str(e.get("message", e)) for e in body if isinstance(e, dict))[:500]
     if not isinstance(body, dict):
@@ -352,21 +311,12 @@ def error_message(response: httpx.Response) -> str:
     return title[:500] or str(body)[:200]
 
 
-def _float(value: str | None) -> float | None:
-    if value in (None, ""):
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        return None
-
-
 def _reset_seconds(headers: httpx.Headers) -> float:
-    reset_ms = _float(headers.get("X-Rate-Limit-Time-Reset-Ms"))
+    reset_ms = header_number(headers.get("X-Rate-Limit-Time-Reset-Ms"))
     if reset_ms is not None:
         return max(reset_ms / 1000, 0.0)
     with contextlib.suppress(TypeError):
-        retry = _float(headers.get("X-Retry-After") or headers.get("Retry-After"))
+        retry = header_number(headers.get("X-Retry-After") or headers.get("Retry-After"))
         if retry is not None:
             return max(retry, 0.0)
     return 1.0

@@ -15,11 +15,10 @@ only the items still cancellable are sent.
 from __future__ import annotations
 
 from integrations.commerce import (
+    ApiCommerceAdapter,
     Capability,
-    CommerceAdapter,
     ExecutionError,
     ExecutionResult,
-    apply_order,
 )
 from integrations.lazada import mapping
 from integrations.lazada.client import LazadaClient
@@ -34,27 +33,19 @@ REASON_NAMES = {
 }
 
 
-class LazadaAdapter(CommerceAdapter):
+class LazadaAdapter(ApiCommerceAdapter[LazadaClient]):
     provider = "lazada"
     capabilities = frozenset(
         {Capability.FIND_ORDER, Capability.ORDER_DETAIL, Capability.CANCEL, Capability.WEBHOOKS}
     )
 
-    _client: LazadaClient | None = None
+    client_class = LazadaClient
+    label = "Lazada"
 
-    @property
-    def client(self) -> LazadaClient:
-        if self._client is None:
-            if self.connection is None:
-                raise ExecutionError("A Lazada order needs its connection", permanent=True)
-            self._client = LazadaClient.for_credentials(self.connection.credentials)
-        return self._client
-
-    def find_order(self, number: str) -> Order | None:
-        found = super().find_order(number)
+    def fetch_order(self, number: str) -> Order | None:
         wanted = number.strip().lstrip("#")
-        if found is not None or self.connection is None or not wanted.isdigit():
-            return found
+        if not wanted.isdigit():
+            return None
         remote = self.read(wanted)
         return self.mirror(*remote) if remote else None
 
@@ -74,12 +65,7 @@ class LazadaAdapter(CommerceAdapter):
     def mirror(self, order: dict, items: list[dict], *, version_at=None) -> Order | None:
         data = mapping.order_from_api(order, items)
         stamp = version_at or mapping.parse_time(order.get("updated_at"))
-        applied = apply_order(self.connection, data, version_at=stamp)
-        if applied is not None:
-            return applied
-        return Order.objects.filter(
-            tenant=self.tenant, connection=self.connection, external_id=data.external_id
-        ).first()
+        return self._apply(data, version_at=stamp)
 
     def cancel(
         self, order: Order, *, idempotency_key: str, reason: str = "customer", note: str = ""

@@ -22,20 +22,22 @@ are not offered.
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 from integrations.commerce import (
+    READS,
     Address,
+    ApiCommerceAdapter,
     Capability,
-    CommerceAdapter,
     ExecutionError,
     ExecutionResult,
     LineRequest,
     UnknownOrder,
-    apply_order,
     apply_refund,
+    check_refundable,
+    marker,
     record_executed_refund,
 )
 from integrations.magento import mapping
@@ -50,53 +52,24 @@ NOT_CANCELLABLE = {"complete", "closed", "canceled", "holded", "payment_review"}
 
 def key_tag(idempotency_key: str) -> str:
     """What we write on the store's record so a later attempt can find it."""
-    return "desk-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:20]
+    return marker(idempotency_key, length=20)
 
 
-class MagentoAdapter(CommerceAdapter):
+class MagentoAdapter(ApiCommerceAdapter[MagentoClient]):
     provider = "magento"
-    capabilities = frozenset(
-        {
-            Capability.FIND_ORDER,
-            Capability.LIST_ORDERS,
-            Capability.ORDER_DETAIL,
-            Capability.REFUND,
-            Capability.CANCEL,
-            Capability.UPDATE_ADDRESS,
-        }
-    )
-
-    _client: MagentoClient | None = None
-
-    @property
-    def client(self) -> MagentoClient:
-        if self._client is None:
-            if self.connection is None:
-                raise ExecutionError("A Magento order needs its connection", permanent=True)
-            self._client = MagentoClient.for_credentials(self.connection.credentials)
-        return self._client
-
-    def _order_id(self, order: Order) -> str:
-        if not order.external_id:
-            raise ExecutionError(f"Order #{order.number} has no Magento id", permanent=True)
-        return order.external_id
+    capabilities = READS | {Capability.REFUND, Capability.CANCEL, Capability.UPDATE_ADDRESS}
+    client_class = MagentoClient
+    label = "Magento"
 
     # --- reads -----------------------------------------------------------
 
-    def find_order(self, number: str) -> Order | None:
-        found = super().find_order(number)
-        if found is not None or self.connection is None:
-            return found
+    def fetch_order(self, number: str) -> Order | None:
         rows = self.client.orders_by_increment_id(number.strip().lstrip("#"))
         return self.mirror_order(rows[0]["entity_id"]) if rows else None
 
-    def orders_for_email(self, email: str, *, limit: int = 5) -> list[Order]:
-        found = super().orders_for_email(email, limit=limit)
-        if found or self.connection is None or not email:
-            return found
+    def fetch_orders_for_email(self, email: str, *, limit: int) -> Iterator[Order | None]:
         rows = self.client.orders_by_email(email, limit=limit)
-        mirrored = [self.mirror_order(row["entity_id"], order=row) for row in rows]
-        return [o for o in mirrored if o is not None]
+        return (self.mirror_order(row["entity_id"], order=row) for row in rows)
 
     def order_detail(self, order: Order) -> Order:
         self.mirror_order(self._order_id(order))
@@ -110,13 +83,7 @@ class MagentoAdapter(CommerceAdapter):
         older than what a webhook already applied changes nothing."""
         remote = order or self.client.order(order_id)
         data = mapping.order_from_rest(remote, self.client.shipments(order_id))
-        applied = apply_order(
-            self.connection, data, version_at=mapping.parse_time(remote.get("updated_at"))
-        )
-        if applied is None:
-            applied = Order.objects.filter(
-                tenant=self.tenant, connection=self.connection, external_id=data.external_id
-            ).first()
+        applied = self._apply(data, version_at=mapping.parse_time(remote.get("updated_at")))
         if applied is not None and mapping.decimal(remote.get("total_refunded")) > 0:
             for creditmemo in self.client.creditmemos(order_id):
                 self.mirror_creditmemo(creditmemo)
@@ -133,29 +100,20 @@ class MagentoAdapter(CommerceAdapter):
     def refund(
         self, order: Order, amount: Decimal, *, idempotency_key: str, note: str
     ) -> ExecutionResult:
-        mirrored = Refund.objects.filter(
-            tenant=order.tenant, idempotency_key=idempotency_key
-        ).first()
-        if mirrored is not None:
-            return ExecutionResult(mirrored.external_id, {"replayed": True})
-        if amount > order.refundable_remainder:
-            raise ExecutionError(
-                f"Refund {amount} exceeds the refundable remainder {order.refundable_remainder}",
-                permanent=True,
-            )
+        if (replayed := self._replayed_refund(order, idempotency_key)) is not None:
+            return replayed
+        check_refundable(order, amount)
         order_id = self._order_id(order)
         tag = key_tag(idempotency_key)
         for creditmemo in self.client.creditmemos(order_id):
             if any(tag in str(c.get("comment") or "") for c in creditmemo.get("comments") or []):
-                # A previous attempt created it and its answer was lost.
-                refund = record_executed_refund(
+                return self._adopt_refund(
                     order,
                     mapping.decimal(creditmemo.get("grand_total")),
                     idempotency_key=idempotency_key,
                     external_id=mapping.creditmemo_external_id(creditmemo["entity_id"]),
                     note=note,
                 )
-                return ExecutionResult(refund.external_id, {"replayed": True})
 
         remote = self.client.order(order_id)
         body = {

@@ -21,26 +21,25 @@ with backoff; a 4xx is permanent and carries Magento's own message, with its
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import hmac
-import random
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
 from integrations.commerce import ExecutionError
-from integrations.ratelimit import RateLimited, SharedBucket
+from integrations.http import QUEUE_PAD as QUEUE_PAD  # re-exported: the pace tests read it here
+from integrations.http import PacedClient, error_text
+from integrations.ratelimit import SharedBucket
 
 # A steady pace no merchant's host has objected to; a 429 slows us further.
 BUCKET_CAPACITY = 10.0
 BUCKET_RATE = 4.0  # calls per second, per store, across all workers
-QUEUE_PAD = 0.05
 PAGE_SIZE = 50
 MAX_PAGES = 20  # a search past 1,000 rows is a question to ask differently
 
@@ -161,18 +160,14 @@ def search_params(
     return params
 
 
-_http: httpx.Client | None = None
+class MagentoClient(PacedClient):
+    """One store; pacing and backoff as every client's (``integrations.http``)."""
 
-
-def _shared_http() -> httpx.Client:
-    global _http
-    if _http is None:
-        _http = httpx.Client(timeout=httpx.Timeout(20.0, connect=5.0))
-    return _http
-
-
-class MagentoClient:
-    """One store. ``sleep`` and ``clock`` are injectable so tests need not wait."""
+    platform = "Magento"
+    error_class = MagentoError
+    # A 429 or 503 with Retry-After holds back every worker on the store.
+    hold_rate = BUCKET_RATE
+    read_timeout = 20.0
 
     def __init__(
         self,
@@ -184,11 +179,7 @@ class MagentoClient:
         consumer_secret: str = "",
         access_token_secret: str = "",
         bucket: SharedBucket | None = None,
-        http: httpx.Client | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        budget: float = 30.0,
-        max_attempts: int = 5,
+        **pacing: Any,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.access_token = access_token
@@ -197,14 +188,11 @@ class MagentoClient:
         self.consumer_secret = consumer_secret
         self.access_token_secret = access_token_secret
         host = urlsplit(self.base_url).hostname or self.base_url
-        self.bucket = bucket or SharedBucket(
-            f"magento:{host}", capacity=BUCKET_CAPACITY, restore_rate=BUCKET_RATE
+        super().__init__(
+            bucket
+            or SharedBucket(f"magento:{host}", capacity=BUCKET_CAPACITY, restore_rate=BUCKET_RATE),
+            **pacing,
         )
-        self.http = http or _shared_http()
-        self.sleep = sleep
-        self.clock = clock
-        self.budget = budget
-        self.max_attempts = max_attempts
 
     @classmethod
     def for_credentials(cls, credentials: dict[str, Any], **kwargs: Any) -> MagentoClient:
@@ -268,7 +256,7 @@ class MagentoClient:
         deadline = self.clock() + self.budget
         attempt = 0
         while True:
-            self._wait_for_slot(deadline)
+            self._wait_for_turn(deadline)
             try:
                 response = self.http.request(
                     method,
@@ -281,10 +269,7 @@ class MagentoClient:
                     },
                 )
             except httpx.TransportError as exc:
-                sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-                if sent and not retry_unsure:
-                    raise MagentoError(f"Magento did not answer: {exc}", permanent=False) from exc
-                attempt = self._backoff(attempt, deadline, f"Magento unreachable: {exc}")
+                attempt = self._unreachable(exc, attempt, deadline, retry_unsure=retry_unsure)
                 continue
 
             status = response.status_code
@@ -315,35 +300,6 @@ class MagentoClient:
                 return response.json()
             except ValueError:
                 attempt = self._backoff(attempt, deadline, "Magento sent a body that is not JSON")
-
-    def _wait_for_slot(self, deadline: float) -> None:
-        try:
-            wait = self.bucket.reserve(1, max_wait=max(deadline - self.clock(), 0))
-        except RateLimited as exc:
-            raise MagentoError(
-                f"Magento rate limit: queued work for this store needs {exc.wait:.0f}s more",
-                permanent=False,
-            ) from exc
-        if wait > 0:
-            self.sleep(wait + QUEUE_PAD)
-
-    def _backoff(
-        self, attempt: int, deadline: float, reason: str, headers: httpx.Headers | None = None
-    ) -> int:
-        attempt += 1
-        if attempt >= self.max_attempts:
-            raise MagentoError(f"{reason} (after {attempt} attempts)", permanent=False)
-        delay = min(8.0, 0.5 * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
-        retry_after = (headers or {}).get("Retry-After")
-        if retry_after:
-            with contextlib.suppress(ValueError):
-                delay = max(delay, float(retry_after))
-            # Hold every worker back, not just this one: the host is throttling the store.
-            self.bucket.give_back(-BUCKET_RATE * delay)
-        if self.clock() + delay > deadline:
-            raise MagentoError(f"{reason}; giving up for now", permanent=False)
-        self.sleep(delay)
-        return attempt
 
     def search(
         self,
@@ -428,7 +384,4 @@ class MagentoClient:
 
 
 def _message(response: httpx.Response) -> str:
-    try:
-        return error_message(response.json())
-    except ValueError:
-        return response.text[:300].strip() or response.reason_phrase
+    return error_text(response, error_message, limit=300)

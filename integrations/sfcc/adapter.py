@@ -16,11 +16,10 @@ from __future__ import annotations
 
 from integrations.commerce import (
     Address,
+    ApiCommerceAdapter,
     Capability,
-    CommerceAdapter,
     ExecutionError,
     ExecutionResult,
-    apply_order,
 )
 from integrations.models import Order
 from integrations.sfcc import mapping
@@ -30,7 +29,7 @@ from integrations.sfcc.client import SfccClient
 FINAL = {"completed", "failed", "replaced", "cancelled"}
 
 
-class SfccAdapter(CommerceAdapter):
+class SfccAdapter(ApiCommerceAdapter[SfccClient]):
     provider = "sfcc"
     capabilities = frozenset(
         {
@@ -40,16 +39,9 @@ class SfccAdapter(CommerceAdapter):
             Capability.UPDATE_ADDRESS,
         }
     )
-
-    _client: SfccClient | None = None
-
-    @property
-    def client(self) -> SfccClient:
-        if self._client is None:
-            if self.connection is None:
-                raise ExecutionError("An SFCC order needs its connection", permanent=True)
-            self._client = SfccClient.for_credentials(self.connection.credentials)
-        return self._client
+    client_class = SfccClient
+    label = "SFCC"
+    needs_connection = "An {label} order needs its connection"
 
     def _remote(self, order: Order) -> dict:
         remote = self.client.order(order.number)
@@ -59,22 +51,12 @@ class SfccAdapter(CommerceAdapter):
 
     def mirror(self, remote: dict) -> Order | None:
         data = mapping.order_from_sfcc(remote)
-        applied = apply_order(
-            self.connection,
+        return self._apply(
             data,
             version_at=mapping.parse_time(remote.get("lastModified") or remote.get("creationDate")),
         )
-        return (
-            applied
-            or Order.objects.filter(
-                tenant=self.tenant, connection=self.connection, external_id=data.external_id
-            ).first()
-        )
 
-    def find_order(self, number: str) -> Order | None:
-        found = super().find_order(number)
-        if found is not None or self.connection is None:
-            return found
+    def fetch_order(self, number: str) -> Order | None:
         remote = self.client.order(number.strip().lstrip("#"))
         return self.mirror(remote) if remote else None
 

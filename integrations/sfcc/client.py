@@ -17,25 +17,21 @@ organization's shared bucket (``integrations.ratelimit``).
 
 from __future__ import annotations
 
-import contextlib
-import random
 import re
-import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 from django.core.cache import cache
 
 from integrations.commerce import ExecutionError
-from integrations.ratelimit import RateLimited, SharedBucket
+from integrations.http import PacedClient, error_text
+from integrations.ratelimit import SharedBucket
 
 TOKEN_URL = "https://account.demandware.com/dwsso/oauth2/access_token"  # noqa: S105
 API = "https://{short_code}.api.commercecloud.salesforce.com/checkout/orders/v1"
 SCOPE = "sfcc.orders.rw"
 BUCKET_CAPACITY = 20.0
 BUCKET_RATE = 8.0
-QUEUE_PAD = 0.05
 ORGANIZATION = re.compile(r"^f_ecom_([a-z0-9]{4}_[a-z0-9]+)$")
 
 
@@ -46,10 +42,10 @@ class SfccError(ExecutionError):
 
 
 def problem_message(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:300].strip() or response.reason_phrase
+    return error_text(response, _problem_words, limit=300)
+
+
+def _problem_words(body: Any) -> str:
     if not isinstance(body, dict):
         return str(body)[:300]
     text = body.get("detail") or body.get("message") or body.get("error_description")
@@ -58,18 +54,15 @@ def problem_message(response: httpx.Response) -> str:
     return f"{text} ({kind})" if kind and kind not in text else str(text)
 
 
-_http: httpx.Client | None = None
+class SfccClient(PacedClient):
+    """One organization and site; pacing and backoff as every client's (``integrations.http``)."""
 
-
-def _shared_http() -> httpx.Client:
-    global _http
-    if _http is None:
-        _http = httpx.Client(timeout=httpx.Timeout(20.0, connect=5.0))
-    return _http
-
-
-class SfccClient:
-    """One organization and site. ``sleep`` and ``clock`` are injectable for tests."""
+    platform = "SFCC"
+    error_class = SfccError
+    queue_message = "{platform} rate limit: queued work needs {wait:.0f}s more"
+    # A 429 with Retry-After holds back every worker on the organization.
+    hold_rate = BUCKET_RATE
+    read_timeout = 20.0
 
     def __init__(
         self,
@@ -80,11 +73,7 @@ class SfccClient:
         client_secret: str,
         *,
         bucket: SharedBucket | None = None,
-        http: httpx.Client | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        budget: float = 30.0,
-        max_attempts: int = 5,
+        **pacing: Any,
     ) -> None:
         match = ORGANIZATION.match(organization_id)
         if not match:
@@ -99,14 +88,13 @@ class SfccClient:
         self.client_id = client_id
         self.client_secret = client_secret
         self.base = API.format(short_code=short_code) + f"/organizations/{organization_id}"
-        self.bucket = bucket or SharedBucket(
-            f"sfcc:{organization_id}", capacity=BUCKET_CAPACITY, restore_rate=BUCKET_RATE
+        super().__init__(
+            bucket
+            or SharedBucket(
+                f"sfcc:{organization_id}", capacity=BUCKET_CAPACITY, restore_rate=BUCKET_RATE
+            ),
+            **pacing,
         )
-        self.http = http or _shared_http()
-        self.sleep = sleep
-        self.clock = clock
-        self.budget = budget
-        self.max_attempts = max_attempts
 
     @classmethod
     def for_credentials(cls, credentials: dict[str, Any], **kwargs: Any) -> SfccClient:
@@ -165,7 +153,7 @@ class SfccClient:
         attempt = 0
         refreshed = False
         while True:
-            self._wait_for_slot(deadline)
+            self._wait_for_turn(deadline)
             try:
                 response = self.http.request(
                     method,
@@ -175,10 +163,7 @@ class SfccClient:
                     headers={"Authorization": f"Bearer {self.token()}"},
                 )
             except httpx.TransportError as exc:
-                sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-                if sent and not retry_unsure:
-                    raise SfccError(f"SFCC did not answer: {exc}", permanent=False) from exc
-                attempt = self._backoff(attempt, deadline, f"SFCC unreachable: {exc}")
+                attempt = self._unreachable(exc, attempt, deadline, retry_unsure=retry_unsure)
                 continue
             status = response.status_code
             if status == 401 and not refreshed:
@@ -202,33 +187,6 @@ class SfccClient:
             if status == 204 or not response.content:
                 return None
             return response.json()
-
-    def _wait_for_slot(self, deadline: float) -> None:
-        try:
-            wait = self.bucket.reserve(1, max_wait=max(deadline - self.clock(), 0))
-        except RateLimited as exc:
-            raise SfccError(
-                f"SFCC rate limit: queued work needs {exc.wait:.0f}s more", permanent=False
-            ) from exc
-        if wait > 0:
-            self.sleep(wait + QUEUE_PAD)
-
-    def _backoff(
-        self, attempt: int, deadline: float, reason: str, headers: httpx.Headers | None = None
-    ) -> int:
-        attempt += 1
-        if attempt >= self.max_attempts:
-            raise SfccError(f"{reason} (after {attempt} attempts)", permanent=False)
-        delay = min(8.0, 0.5 * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
-        retry_after = (headers or {}).get("Retry-After")
-        if retry_after:
-            with contextlib.suppress(ValueError):
-                delay = max(delay, float(retry_after))
-            self.bucket.give_back(-BUCKET_RATE * delay)
-        if self.clock() + delay > deadline:
-            raise SfccError(f"{reason}; giving up for now", permanent=False)
-        self.sleep(delay)
-        return attempt
 
     # --- operations ------------------------------------------------------
 

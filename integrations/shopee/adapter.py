@@ -13,11 +13,10 @@ answered as a replay without calling again.
 from __future__ import annotations
 
 from integrations.commerce import (
+    ApiCommerceAdapter,
     Capability,
-    CommerceAdapter,
     ExecutionError,
     ExecutionResult,
-    apply_order,
 )
 from integrations.models import Order
 from integrations.shopee import mapping
@@ -27,27 +26,19 @@ from integrations.shopee.client import ShopeeClient
 CANCEL_REASONS = {"OUT_OF_STOCK", "CUSTOMER_REQUEST", "UNDELIVERABLE_AREA", "COD_NOT_SUPPORTED"}
 
 
-class ShopeeAdapter(CommerceAdapter):
+class ShopeeAdapter(ApiCommerceAdapter[ShopeeClient]):
     provider = "shopee"
     capabilities = frozenset(
         {Capability.FIND_ORDER, Capability.ORDER_DETAIL, Capability.CANCEL, Capability.WEBHOOKS}
     )
 
-    _client: ShopeeClient | None = None
+    client_class = ShopeeClient
+    label = "Shopee"
 
-    @property
-    def client(self) -> ShopeeClient:
-        if self._client is None:
-            if self.connection is None:
-                raise ExecutionError("A Shopee order needs its connection", permanent=True)
-            self._client = ShopeeClient.for_credentials(self.connection.credentials)
-        return self._client
-
-    def find_order(self, number: str) -> Order | None:
-        found = super().find_order(number)
+    def fetch_order(self, number: str) -> Order | None:
         wanted = number.strip().lstrip("#").upper()
-        if found is not None or self.connection is None or not wanted.isalnum():
-            return found
+        if not wanted.isalnum():
+            return None
         remote = self.read(wanted)
         return self.mirror(remote) if remote else None
 
@@ -75,12 +66,7 @@ class ShopeeAdapter(CommerceAdapter):
         tracking = remote.pop("_tracking", {})
         data = mapping.order_from_api(remote, tracking)
         stamp = version_at or mapping.from_unix(remote.get("update_time"))
-        applied = apply_order(self.connection, data, version_at=stamp)
-        if applied is not None:
-            return applied
-        return Order.objects.filter(
-            tenant=self.tenant, connection=self.connection, external_id=data.external_id
-        ).first()
+        return self._apply(data, version_at=stamp)
 
     def cancel(
         self, order: Order, *, idempotency_key: str, reason: str = "customer", note: str = ""

@@ -10,20 +10,21 @@ the mirror under the key before Shopify is asked, so it is never asked twice.
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Iterator
 from decimal import Decimal
 
 from integrations.commerce import (
     Address,
+    ApiCommerceAdapter,
     Capability,
-    CommerceAdapter,
     ExecutionError,
     ExecutionResult,
     LineRequest,
-    apply_order,
+    check_refundable,
+    marker,
     record_executed_refund,
 )
-from integrations.models import Connection, Order, Refund, StoreCredit
+from integrations.models import Connection, Order, StoreCredit
 from integrations.shopify import mapping
 from integrations.shopify.client import ShopifyClient
 
@@ -31,40 +32,23 @@ CANCEL_REASONS = {"customer", "declined", "fraud", "inventory", "staff", "other"
 RETURN_REASON_NOTE_MAX = 255
 
 
-class ShopifyAdapter(CommerceAdapter):
+class ShopifyAdapter(ApiCommerceAdapter[ShopifyClient]):
     provider = Connection.Provider.SHOPIFY
     capabilities = frozenset(Capability)
-
-    _client: ShopifyClient | None = None
-
-    @property
-    def client(self) -> ShopifyClient:
-        if self._client is None:
-            if self.connection is None:
-                raise ExecutionError("A Shopify order needs its connection", permanent=True)
-            self._client = ShopifyClient.for_credentials(self.connection.credentials)
-        return self._client
+    client_class = ShopifyClient
+    label = "Shopify"
 
     def _order_gid(self, order: Order) -> str:
-        if not order.external_id:
-            raise ExecutionError(f"Order #{order.number} has no Shopify id", permanent=True)
-        return mapping.gid("Order", order.external_id)
+        return mapping.gid("Order", self._order_id(order))
 
     # --- reads -----------------------------------------------------------
 
-    def find_order(self, number: str) -> Order | None:
-        found = super().find_order(number)
-        if found is not None or self.connection is None:
-            return found
+    def fetch_order(self, number: str) -> Order | None:
         node = self.client.order_by_name(number.lstrip("#"))
         return self._mirror_node(node) if node else None
 
-    def orders_for_email(self, email: str, *, limit: int = 5) -> list[Order]:
-        found = super().orders_for_email(email, limit=limit)
-        if found or self.connection is None or not email:
-            return found
-        mirrored = [self._mirror_node(n) for n in self.client.orders_by_email(email, limit=limit)]
-        return [o for o in mirrored if o is not None]
+    def fetch_orders_for_email(self, email: str, *, limit: int) -> Iterator[Order | None]:
+        return (self._mirror_node(n) for n in self.client.orders_by_email(email, limit=limit))
 
     def order_detail(self, order: Order) -> Order:
         node = self.client.order(self._order_gid(order))
@@ -74,31 +58,16 @@ class ShopifyAdapter(CommerceAdapter):
 
     def _mirror_node(self, node: dict) -> Order | None:
         data = mapping.order_from_graphql(node)
-        applied = apply_order(
-            self.connection, data, version_at=mapping.parse_time(node.get("updatedAt"))
-        )
-        if applied is not None:
-            return applied
-        # A webhook newer than this read already updated the mirror.
-        return Order.objects.filter(
-            tenant=self.tenant, connection=self.connection, external_id=data.external_id
-        ).first()
+        return self._apply(data, version_at=mapping.parse_time(node.get("updatedAt")))
 
     # --- actions ---------------------------------------------------------
 
     def refund(
         self, order: Order, amount: Decimal, *, idempotency_key: str, note: str
     ) -> ExecutionResult:
-        mirrored = Refund.objects.filter(
-            tenant=order.tenant, idempotency_key=idempotency_key
-        ).first()
-        if mirrored is not None:
-            return ExecutionResult(mirrored.external_id, {"replayed": True})
-        if amount > order.refundable_remainder:
-            raise ExecutionError(
-                f"Refund {amount} exceeds the refundable remainder {order.refundable_remainder}",
-                permanent=True,
-            )
+        if (replayed := self._replayed_refund(order, idempotency_key)) is not None:
+            return replayed
+        check_refundable(order, amount)
         order_gid = self._order_gid(order)
         parent = _parent_transaction(self.client.order_transactions(order_gid), amount)
         created = self.client.refund_create(
@@ -187,7 +156,7 @@ class ShopifyAdapter(CommerceAdapter):
         self, order: Order, lines: list[LineRequest], *, idempotency_key: str, note: str = ""
     ) -> ExecutionResult:
         # The tag is our idempotency key for draftOrderCreate, which has none.
-        tag = "desk-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
+        tag = marker(idempotency_key)
         for existing in self.client.draft_orders_tagged(tag):
             return ExecutionResult(existing["id"], {"replayed": True, "name": existing.get("name")})
         by_sku = {line.sku: line for line in order.lines.all()}

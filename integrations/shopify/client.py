@@ -15,17 +15,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import re
-import time
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import httpx
 
 from integrations.commerce import ExecutionError
-from integrations.ratelimit import RateLimited, SharedBucket
+from integrations.http import QUEUE_PAD as QUEUE_PAD  # re-exported: the pace tests read it here
+from integrations.http import PacedClient
+from integrations.ratelimit import SharedBucket
 
 API_VERSION = "2026-07"
 # SHOPIFY_ADMIN_ENDPOINT points every shop at a stand-in (a staging proxy, a
@@ -52,7 +51,6 @@ ESTIMATED_COST = {
     "DeskStoreCreditCredit": 10,
 }
 _learned_cost: dict[str, float] = {}
-QUEUE_PAD = 0.05  # seconds
 
 # GraphQL error codes worth another try; everything else (ACCESS_DENIED,
 # MAX_COST_EXCEEDED, a bad query) will fail the same way again.
@@ -84,19 +82,11 @@ fragment DeskOrderFields on Order {
 """
 
 
-_http: httpx.Client | None = None
+class ShopifyClient(PacedClient):
+    """One shop; pacing and backoff as every client's (``integrations.http``)."""
 
-
-def _shared_http() -> httpx.Client:
-    # One connection pool per process: keep-alive to the shop across calls.
-    global _http
-    if _http is None:
-        _http = httpx.Client(timeout=httpx.Timeout(15.0, connect=5.0))
-    return _http
-
-
-class ShopifyClient:
-    """One shop. ``sleep`` and ``clock`` are injectable so tests need not wait."""
+    platform = "Shopify"
+    queue_message = "{platform} rate limit: queued work for this shop needs {wait:.0f}s more"
 
     def __init__(
         self,
@@ -105,21 +95,12 @@ class ShopifyClient:
         *,
         endpoint: str | None = None,
         bucket: SharedBucket | None = None,
-        http: httpx.Client | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        budget: float = 30.0,
-        max_attempts: int = 5,
+        **pacing: Any,
     ) -> None:
         self.shop = shop
         self.access_token = access_token
         self.endpoint = endpoint or ENDPOINT.format(shop=shop, version=API_VERSION)
-        self.bucket = bucket or SharedBucket(f"shopify:{shop}")
-        self.http = http or _shared_http()
-        self.sleep = sleep
-        self.clock = clock
-        self.budget = budget  # seconds one call may spend waiting, inside the task's time limit
-        self.max_attempts = max_attempts
+        super().__init__(bucket or SharedBucket(f"shopify:{shop}"), **pacing)
 
     @classmethod
     def for_credentials(cls, credentials: dict[str, Any], **kwargs: Any) -> ShopifyClient:
@@ -147,7 +128,7 @@ class ShopifyClient:
         while True:
             # Shopify admits a query on its *requested* cost, so that is what we reserve.
             estimate = _learned_cost.get(operation) or ESTIMATED_COST.get(operation, 50)
-            self._wait_for_points(estimate, deadline)
+            self._wait_for_turn(deadline, estimate)
             try:
                 response = self.http.post(
                     self.endpoint,
@@ -156,10 +137,7 @@ class ShopifyClient:
                 )
             except httpx.TransportError as exc:
                 self.bucket.give_back(estimate)
-                sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-                if sent and not retry_unsure:
-                    raise ExecutionError(f"Shopify did not answer: {exc}", permanent=False) from exc
-                attempt = self._backoff(attempt, deadline, f"Shopify unreachable: {exc}")
+                attempt = self._unreachable(exc, attempt, deadline, retry_unsure=retry_unsure)
                 continue
 
             status = response.status_code
@@ -209,21 +187,6 @@ class ShopifyClient:
                 raise ExecutionError(f"Shopify: {messages}", permanent=not codes & _TRANSIENT_CODES)
             return body.get("data") or {}
 
-    def _wait_for_points(self, cost: float, deadline: float) -> None:
-        remaining = deadline - self.clock()
-        try:
-            wait = self.bucket.reserve(cost, max_wait=max(remaining, 0))
-        except RateLimited as exc:
-            raise ExecutionError(
-                f"Shopify rate limit: queued work for this shop needs {exc.wait:.0f}s more",
-                permanent=False,
-            ) from exc
-        if wait > 0:
-            # A little past our turn: arriving exactly as the points refill
-            # loses the race against clock skew and gets throttled. Everyone
-            # queued shifts by the same pad, so throughput is unchanged.
-            self.sleep(wait + QUEUE_PAD)
-
     def _observe(self, operation: str, cost: dict[str, Any], *, charged: float | None) -> None:
         requested = cost.get("requestedQueryCost")
         if isinstance(requested, int | float):
@@ -238,26 +201,6 @@ class ShopifyClient:
                 float(throttle["maximumAvailable"]),
                 float(throttle["restoreRate"]),
             )
-
-    def _backoff(
-        self,
-        attempt: int,
-        deadline: float,
-        reason: str,
-        headers: httpx.Headers | None = None,
-    ) -> int:
-        attempt += 1
-        if attempt >= self.max_attempts:
-            raise ExecutionError(f"{reason} (after {attempt} attempts)", permanent=False)
-        delay = min(8.0, 0.5 * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
-        retry_after = (headers or {}).get("Retry-After")
-        if retry_after:
-            with contextlib.suppress(ValueError):
-                delay = max(delay, float(retry_after))
-        if self.clock() + delay > deadline:
-            raise ExecutionError(f"{reason}; giving up for now", permanent=False)
-        self.sleep(delay)
-        return attempt
 
     # --- operations ------------------------------------------------------
 

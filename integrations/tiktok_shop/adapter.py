@@ -23,18 +23,21 @@ the connection keeps the ones the merchant chose (``cancel_reason``,
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 
 from integrations.commerce import (
+    READS,
+    ApiCommerceAdapter,
     Capability,
     CommerceAdapter,
     ExecutionError,
     ExecutionResult,
     LineRequest,
-    apply_order,
+    check_refundable,
     record_executed_refund,
 )
-from integrations.models import Customer, Order, Refund
+from integrations.models import Customer, Order
 from integrations.tiktok_shop import mapping
 from integrations.tiktok_shop.client import TikTokShopClient
 
@@ -53,53 +56,44 @@ def _tiktok_reason(given: str, fallback: str, action: str) -> str:
     )
 
 
-class TikTokShopAdapter(CommerceAdapter):
+class TikTokShopAdapter(ApiCommerceAdapter[TikTokShopClient]):
     provider = "tiktok_shop"
-    capabilities = frozenset(
-        {
-            Capability.FIND_ORDER,
-            Capability.LIST_ORDERS,
-            Capability.ORDER_DETAIL,
-            Capability.REFUND,
-            Capability.CANCEL,
-            Capability.CREATE_RETURN,
-            Capability.WEBHOOKS,
-        }
-    )
-
-    _client: TikTokShopClient | None = None
-
-    @property
-    def client(self) -> TikTokShopClient:
-        if self._client is None:
-            if self.connection is None:
-                raise ExecutionError("A TikTok Shop order needs its connection", permanent=True)
-            self._client = TikTokShopClient.for_credentials(self.connection.credentials)
-        return self._client
+    capabilities = READS | {
+        Capability.REFUND,
+        Capability.CANCEL,
+        Capability.CREATE_RETURN,
+        Capability.WEBHOOKS,
+    }
+    client_class = TikTokShopClient
+    label = "TikTok Shop"
 
     def _setting(self, key: str) -> str:
         return str((self.connection.credentials if self.connection else {}).get(key, ""))
 
     # --- reads -----------------------------------------------------------
 
-    def find_order(self, number: str) -> Order | None:
-        found = super().find_order(number)
+    def fetch_order(self, number: str) -> Order | None:
         wanted = number.strip().lstrip("#")
-        if found is not None or self.connection is None or not wanted.isdigit():
-            return found
+        if not wanted.isdigit():
+            return None
         order = self.client.order(wanted)
         return self.mirror(order) if order else None
 
     def orders_for_email(self, email: str, *, limit: int = 5) -> list[Order]:
-        found = super().orders_for_email(email, limit=limit)
+        # TikTok is asked even when the mirror holds some of the buyer's
+        # orders, and its answer wins when it has any.
+        found = CommerceAdapter.orders_for_email(self, email, limit=limit)
         if self.connection is None or not email:
             return found
+        fetched = [o for o in self.fetch_orders_for_email(email, limit=limit) if o is not None]
+        return fetched or found
+
+    def fetch_orders_for_email(self, email: str, *, limit: int) -> Iterable[Order | None]:
         customer = Customer.objects.filter(tenant=self.tenant, email__iexact=email).first()
         if customer is None or not customer.external_id:
-            return found
+            return ()
         remote = self.client.search_orders({"buyer_user_id": customer.external_id}, limit=limit)
-        mirrored = [self.mirror(o) for o in remote]
-        return [o for o in mirrored if o is not None] or found
+        return [self.mirror(o) for o in remote]
 
     def order_detail(self, order: Order) -> Order:
         remote = self.client.order(self._order_id(order))
@@ -109,20 +103,7 @@ class TikTokShopAdapter(CommerceAdapter):
 
     def mirror(self, remote: dict) -> Order | None:
         data = mapping.order_from_api(remote)
-        applied = apply_order(
-            self.connection, data, version_at=mapping.from_unix(remote.get("update_time"))
-        )
-        if applied is not None:
-            return applied
-        # A newer state of this order is already mirrored.
-        return Order.objects.filter(
-            tenant=self.tenant, connection=self.connection, external_id=data.external_id
-        ).first()
-
-    def _order_id(self, order: Order) -> str:
-        if not order.external_id:
-            raise ExecutionError(f"Order #{order.number} has no TikTok Shop id", permanent=True)
-        return order.external_id
+        return self._apply(data, version_at=mapping.from_unix(remote.get("update_time")))
 
     def _remote(self, order: Order) -> dict:
         remote = self.client.order(self._order_id(order))
@@ -135,16 +116,9 @@ class TikTokShopAdapter(CommerceAdapter):
     def refund(
         self, order: Order, amount: Decimal, *, idempotency_key: str, note: str
     ) -> ExecutionResult:
-        mirrored = Refund.objects.filter(
-            tenant=order.tenant, idempotency_key=idempotency_key
-        ).first()
-        if mirrored is not None:
-            return ExecutionResult(mirrored.external_id, {"replayed": True})
-        if amount > order.refundable_remainder:
-            raise ExecutionError(
-                f"Refund {amount} exceeds the refundable remainder {order.refundable_remainder}",
-                permanent=True,
-            )
+        if (replayed := self._replayed_refund(order, idempotency_key)) is not None:
+            return replayed
+        check_refundable(order, amount)
         remote = self._remote(order)
         body = {
             "order_id": remote["id"],

@@ -15,20 +15,22 @@ WooCommerce core has no returns, so this adapter declares no ``CREATE_RETURN``.
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Iterator
 from decimal import Decimal
 
 from integrations.commerce import (
+    READS,
     Address,
+    ApiCommerceAdapter,
     Capability,
-    CommerceAdapter,
     ExecutionError,
     ExecutionResult,
     LineRequest,
-    apply_order,
+    check_refundable,
+    marker,
     record_executed_refund,
 )
-from integrations.models import Order, Refund
+from integrations.models import Order
 from integrations.woocommerce import mapping
 from integrations.woocommerce.client import WooCommerceClient
 
@@ -36,56 +38,29 @@ REPLACEMENT_META = "_desk_replacement"
 SHIPPED = {"completed", "refunded"}
 
 
-def marker(idempotency_key: str) -> str:
-    return "desk-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
-
-
-class WooCommerceAdapter(CommerceAdapter):
+class WooCommerceAdapter(ApiCommerceAdapter[WooCommerceClient]):
     provider = "woocommerce"
-    capabilities = frozenset(
-        {
-            Capability.FIND_ORDER,
-            Capability.LIST_ORDERS,
-            Capability.ORDER_DETAIL,
-            Capability.REFUND,
-            Capability.CANCEL,
-            Capability.UPDATE_ADDRESS,
-            Capability.REPLACEMENT,
-            Capability.WEBHOOKS,
-        }
-    )
+    capabilities = READS | {
+        Capability.REFUND,
+        Capability.CANCEL,
+        Capability.UPDATE_ADDRESS,
+        Capability.REPLACEMENT,
+        Capability.WEBHOOKS,
+    }
+    client_class = WooCommerceClient
+    label = "WooCommerce"
 
-    _client: WooCommerceClient | None = None
-
-    @property
-    def client(self) -> WooCommerceClient:
-        if self._client is None:
-            if self.connection is None:
-                raise ExecutionError("A WooCommerce order needs its connection", permanent=True)
-            self._client = WooCommerceClient.for_credentials(self.connection.credentials)
-        return self._client
-
-    def _order_id(self, order: Order) -> str:
-        if not order.external_id:
-            raise ExecutionError(f"Order #{order.number} has no WooCommerce id", permanent=True)
-        return order.external_id
-
-    def find_order(self, number: str) -> Order | None:
-        found = super().find_order(number)
-        if found is not None or self.connection is None:
-            return found
+    def fetch_order(self, number: str) -> Order | None:
         raw = self.client.order(number.strip().lstrip("#"))
         return self.mirror(raw) if raw else None
 
-    def orders_for_email(self, email: str, *, limit: int = 5) -> list[Order]:
-        found = super().orders_for_email(email, limit=limit)
-        if found or self.connection is None or not email:
-            return found
+    def fetch_orders_for_email(self, email: str, *, limit: int) -> Iterator[Order | None]:
         recent = self.client.orders(search=email, orderby="date", order="desc", per_page=limit)
+        # WooCommerce's search matches names and addresses too, not the email alone.
         mine = [
             r for r in recent if (r.get("billing") or {}).get("email", "").lower() == email.lower()
         ]
-        return [o for o in (self.mirror(r) for r in mine) if o is not None]
+        return (self.mirror(r) for r in mine)
 
     def order_detail(self, order: Order) -> Order:
         raw = self.client.order(self._order_id(order))
@@ -95,40 +70,25 @@ class WooCommerceAdapter(CommerceAdapter):
 
     def mirror(self, raw: dict) -> Order | None:
         data = mapping.order(raw)
-        applied = apply_order(
-            self.connection, data, version_at=mapping.gmt(raw.get("date_modified_gmt"))
-        )
-        if applied is None:
-            return Order.objects.filter(
-                tenant=self.tenant, connection=self.connection, external_id=data.external_id
-            ).first()
-        return applied
+        return self._apply(data, version_at=mapping.gmt(raw.get("date_modified_gmt")))
 
     def refund(
         self, order: Order, amount: Decimal, *, idempotency_key: str, note: str
     ) -> ExecutionResult:
-        mirrored = Refund.objects.filter(
-            tenant=order.tenant, idempotency_key=idempotency_key
-        ).first()
-        if mirrored is not None:
-            return ExecutionResult(mirrored.external_id, {"replayed": True})
+        if (replayed := self._replayed_refund(order, idempotency_key)) is not None:
+            return replayed
         order_id = self._order_id(order)
         tag = marker(idempotency_key)
         for existing in self.client.refunds(order_id):
             if tag in str(existing.get("reason") or ""):
-                refund = record_executed_refund(
+                return self._adopt_refund(
                     order,
                     amount,
                     idempotency_key=idempotency_key,
                     external_id=mapping.refund_id(existing["id"]),
                     note=note,
                 )
-                return ExecutionResult(refund.external_id, {"replayed": True})
-        if amount > order.refundable_remainder:
-            raise ExecutionError(
-                f"Refund {amount} exceeds the refundable remainder {order.refundable_remainder}",
-                permanent=True,
-            )
+        check_refundable(order, amount)
         created = self.client.create_refund(
             order_id,
             {"amount": str(amount), "reason": f"{note} [{tag}]".strip(), "api_refund": True},

@@ -14,19 +14,17 @@ backoff, except for creations, which callers look up before trying again.
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from integrations.commerce import ExecutionError
-from integrations.ratelimit import RateLimited, SharedBucket
+from integrations.http import PacedClient, error_text, header_number
+from integrations.ratelimit import SharedBucket
 
 PER_PAGE = 100
-QUEUE_PAD = 0.05
 # Our own pace for a store: WooCommerce runs on the merchant's host.
 CAPACITY = 10.0
 RATE = 5.0  # requests per second
@@ -37,18 +35,12 @@ class NotFound(ExecutionError):
         super().__init__(message, permanent=True)
 
 
-_http: httpx.Client | None = None
+class WooCommerceClient(PacedClient):
+    """One store; pacing and backoff as every client's (``integrations.http``)."""
 
-
-def _shared_http() -> httpx.Client:
-    global _http
-    if _http is None:
-        _http = httpx.Client(timeout=httpx.Timeout(20.0, connect=5.0))
-    return _http
-
-
-class WooCommerceClient:
-    """One store. ``sleep`` and ``clock`` are injectable so tests need not wait."""
+    platform = "WooCommerce"
+    queue_message = "{platform} pace: queued work for this store needs {wait:.0f}s more"
+    read_timeout = 20.0
 
     def __init__(
         self,
@@ -57,21 +49,12 @@ class WooCommerceClient:
         consumer_secret: str,
         *,
         bucket: SharedBucket | None = None,
-        http: httpx.Client | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        budget: float = 30.0,
-        max_attempts: int = 5,
+        **pacing: Any,
     ) -> None:
         self.base = store_url.rstrip("/") + "/wp-json/wc/v3"
         self.auth = (consumer_key, consumer_secret)
         host = urlsplit(store_url).netloc.lower()
-        self.bucket = bucket or SharedBucket(f"woocommerce:{host}", CAPACITY, RATE)
-        self.http = http or _shared_http()
-        self.sleep = sleep
-        self.clock = clock
-        self.budget = budget
-        self.max_attempts = max_attempts
+        super().__init__(bucket or SharedBucket(f"woocommerce:{host}", CAPACITY, RATE), **pacing)
 
     @classmethod
     def for_credentials(cls, credentials: dict[str, Any], **kwargs: Any) -> WooCommerceClient:
@@ -99,30 +82,17 @@ class WooCommerceClient:
         deadline = self.clock() + self.budget
         attempt = 0
         while True:
-            try:
-                wait = self.bucket.reserve(1, max_wait=max(deadline - self.clock(), 0))
-            except RateLimited as exc:
-                raise ExecutionError(
-                    f"WooCommerce pace: queued work for this store needs {exc.wait:.0f}s more",
-                    permanent=False,
-                ) from exc
-            if wait > 0:
-                self.sleep(wait + QUEUE_PAD)
+            self._wait_for_turn(deadline)
             try:
                 response = self.http.request(
                     method, f"{self.base}{path}", params=params, json=json, auth=self.auth
                 )
             except httpx.TransportError as exc:
-                sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-                if sent and not retry_unsure:
-                    raise ExecutionError(
-                        f"WooCommerce did not answer: {exc}", permanent=False
-                    ) from exc
-                attempt = self._backoff(attempt, deadline, f"WooCommerce unreachable: {exc}")
+                attempt = self._unreachable(exc, attempt, deadline, retry_unsure=retry_unsure)
                 continue
             status = response.status_code
             if status == 429:
-                retry_after = _seconds(response.headers.get("Retry-After")) or 1.0
+                retry_after = header_number(response.headers.get("Retry-After")) or 1.0
                 if self.clock() + retry_after > deadline:
                     raise ExecutionError(
                         f"The store is throttling us; retry in {retry_after:.0f}s", permanent=False
@@ -160,16 +130,6 @@ class WooCommerceClient:
                 "WooCommerce sent a body that is not JSON", permanent=False
             ) from exc
 
-    def _backoff(self, attempt: int, deadline: float, reason: str) -> int:
-        attempt += 1
-        if attempt >= self.max_attempts:
-            raise ExecutionError(f"{reason} (after {attempt} attempts)", permanent=False)
-        delay = min(8.0, 0.5 * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
-        if self.clock() + delay > deadline:
-            raise ExecutionError(f"{reason}; giving up for now", permanent=False)
-        self.sleep(delay)
-        return attempt
-
     def pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict]:
         """Every item of a list, page by page up to ``X-WP-TotalPages``."""
         page = 1
@@ -178,7 +138,7 @@ class WooCommerceClient:
                 "GET", path, params={**(params or {}), "page": page, "per_page": PER_PAGE}
             )
             yield from response.json() or []
-            total = _seconds(response.headers.get("X-WP-TotalPages")) or 1
+            total = header_number(response.headers.get("X-WP-TotalPages")) or 1
             if page >= total:
                 return
             page += 1
@@ -215,18 +175,11 @@ class WooCommerceClient:
 
 
 def error_message(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:200].strip() or response.reason_phrase
+    return error_text(response, _error_words)
+
+
+def _error_words(body: Any) -> str:
     if isinstance(body, dict) and body.get("message"):
         code = body.get("code")
         return f"{body['message']} ({code})" if code else str(body["message"])
     return str(body)[:200]
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return float(value) if value not in (None, "") else None
-    except ValueError:
-        return None
