@@ -46,13 +46,15 @@ def run_one(name: str) -> list[dict]:
     module = importlib.import_module(f"bench.{name}")
     figures = module.run()
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # The knobs this run was given belong to the command that reproduces it.
+    knobs = " ".join(f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("BENCH_"))
     rows = [
         {
             **f,
             "pass": bool(f["pass"]),
             "machine": machine(),
             "date": stamp,
-            "command": f"make bench NAME={name}",
+            "command": f"{knobs} make bench NAME={name}".strip(),
         }
         for f in figures
     ]
