@@ -10,7 +10,9 @@ quietly lowering the rate. Measures, per request, the time until the 200
 worker takes to apply (mirror) everything that was acknowledged.
 
 Bounded: BENCH_WEBHOOK_REQUESTS requests (default 2000) at BENCH_WEBHOOK_RATE
-per second (default 200), loopback only."""
+per second (default 200), loopback only, after BENCH_WEBHOOK_WARMUP_SECONDS
+(default 3) at the same rate that are not measured: the figures describe a
+server in service, not one answering its first requests."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from pathlib import Path
 
 REQUESTS = int(os.environ.get("BENCH_WEBHOOK_REQUESTS", "2000"))
 RATE = float(os.environ.get("BENCH_WEBHOOK_RATE", "200"))
+WARMUP = round(RATE * float(os.environ.get("BENCH_WEBHOOK_WARMUP_SECONDS", "3")))
 CONCURRENCY = int(os.environ.get("BENCH_WEBHOOK_CONCURRENCY", "24"))
 WORKERS = int(os.environ.get("BENCH_WEBHOOK_WORKERS", str(os.cpu_count() or 2)))
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,7 +76,7 @@ async def _offer(url: str, bodies: list[bytes], sign) -> tuple[list[float], dict
     limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
     async with httpx.AsyncClient(timeout=10.0, limits=limits) as client:
 
-        async def one(i: int, body: bytes, scheduled: float) -> None:
+        async def one(i: int, body: bytes, scheduled: float, measured: bool = True) -> None:
             headers = {
                 "Content-Type": "application/json",
                 "X-Shopify-Topic": "orders/create",
@@ -88,37 +91,35 @@ async def _offer(url: str, bodies: list[bytes], sign) -> tuple[list[float], dict
                 status = response.status_code
             except httpx.HTTPError:
                 status = 0
+            if not measured:
+                return
             latencies.append(time.perf_counter() - scheduled)
             if status == 200:
                 answered.append(time.perf_counter())
             statuses[status] = statuses.get(status, 0) + 1
 
-        # Warm the connections and the server's first-request paths, unmeasured.
-        for body in _bodies(20, 9_000_000_000 + int(time.time())):
-            await client.post(
-                url,
-                content=body,
-                headers={
-                    "Content-Type": "application/json",
-                    "X-Shopify-Topic": "orders/create",
-                    "X-Shopify-Hmac-Sha256": sign(SECRET, body),
-                    "X-Shopify-Webhook-Id": f"warm-{time.time_ns()}",
-                },
-            )
-        started = time.perf_counter()
-        tasks = []
-        for i, body in enumerate(bodies):
-            scheduled = started + i / RATE
-            delay = scheduled - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(i, body, scheduled)))
-        offered = time.perf_counter() - started
-        # Bounded: whatever is still unanswered long after the last send failed.
-        _, pending = await asyncio.wait(tasks, timeout=30)
-        for task in pending:
-            task.cancel()
-        statuses[0] = statuses.get(0, 0) + len(pending)
+        async def offer(batch: list[bytes], measured: bool) -> tuple[float, float, int]:
+            started = time.perf_counter()
+            tasks = []
+            for i, body in enumerate(batch):
+                scheduled = started + i / RATE
+                delay = scheduled - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(one(i, body, scheduled, measured)))
+            offered = time.perf_counter() - started
+            # Bounded: whatever is still unanswered long after the last send failed.
+            _, pending = await asyncio.wait(tasks, timeout=30)
+            for task in pending:
+                task.cancel()
+            return started, offered, len(pending)
+
+        # The same rate for a few seconds first, unmeasured: a server in service
+        # is warm (connections open, first-request paths run, the intake worker
+        # busy), and that steady state is what the figures describe.
+        await offer(_bodies(WARMUP, 9_000_000_000 + int(time.time()) % 1_000_000 * 1000), False)
+        started, offered, unanswered = await offer(bodies, True)
+        statuses[0] = statuses.get(0, 0) + unanswered
     statuses[-1] = round(len(bodies) / offered)  # achieved offered rate, requests/s
     # What the server actually sustained: answers per second over the run.
     statuses[-2] = round(len(answered) / (max(answered) - started)) if answered else 0
@@ -229,7 +230,10 @@ def run() -> list[dict]:
     kept = WebhookEvent.objects.filter(connection=connection, topic="orders/create").count()
     mirrored = Order.objects.filter(connection=connection).count()
     p50, p99 = _percentile(latencies, 0.5), _percentile(latencies, 0.99)
-    label = f"{REQUESTS} signed orders/create at {RATE:g}/s, {WORKERS} uvicorn workers"
+    label = (
+        f"{REQUESTS} signed orders/create at {RATE:g}/s after {WARMUP} unmeasured, "
+        f"{WORKERS} uvicorn workers"
+    )
     return [
         {
             "metric": f"webhook verify+store+ack p50 ({label})",
@@ -275,9 +279,9 @@ def run() -> list[dict]:
         },
         {
             "metric": "deliveries answered 200 / kept raw / mirrored",
-            "value": f"{ok}/{kept - 20}/{mirrored - 20}",
+            "value": f"{ok}/{kept - WARMUP}/{mirrored - WARMUP}",
             "unit": f"of {REQUESTS}",
             "target": "all",
-            "pass": ok == REQUESTS and kept - 20 == REQUESTS and mirrored - 20 == REQUESTS,
+            "pass": ok == REQUESTS and kept - WARMUP == REQUESTS and mirrored - WARMUP == REQUESTS,
         },
     ]

@@ -66,7 +66,9 @@ DATABASES = {
 }
 if DB_POOL_MAX_SIZE:
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": min(2, DB_POOL_MAX_SIZE),
+        # Opened at start: a burst (webhooks redelivered after an outage) must not
+        # wait for new PostgreSQL backends while it is being answered.
+        "min_size": int(os.environ.get("DB_POOL_MIN_SIZE", str(DB_POOL_MAX_SIZE))),
         "max_size": DB_POOL_MAX_SIZE,
         # A request waits this long for a free connection before failing.
         "timeout": 10,
