@@ -2,9 +2,9 @@
 
 Phase one: BENCH_SHOPIFY_REFUNDS refunds (default 1000), one per order, by
 eight workers at once through the refund executor, as the actions queue
-does at peak, against the test suite's fake Admin GraphQL endpoint with its
-default bucket (1,000 points, restoring 50 a second; a refund costs 13:
-the order's transactions, then ``refundCreate``). The shared per-shop
+does at peak, against the test suite's fake Admin GraphQL endpoint set to
+the Standard plan (a 1,000-point bucket restoring 100 a second; a refund
+costs 13: the order's transactions, then ``refundCreate``). The shared per-shop
 bucket should turn the burst into a queue: no refund fails for being
 throttled, the time taken stays close to what the bucket allows (a full
 bucket plus what refills), and the shop makes exactly one refund per order.
@@ -16,8 +16,8 @@ each refund's ``refunds/create`` webhook arrives twice under its delivery id
 and once more under a new one. Still exactly one refund per order at the
 shop, one mirrored refund each.
 
-Bounded: loopback only; phase one takes about four minutes at the default
-size, phase two about one."""
+Bounded: loopback only; phase one takes about two minutes at the default
+size, phase two under one."""
 
 from __future__ import annotations
 
