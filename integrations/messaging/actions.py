@@ -19,6 +19,7 @@ from typing import Any
 from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db import connection as db
 from django.db.models import F
 from django.utils import timezone
 
@@ -248,13 +249,22 @@ def find_or_create_customer(tenant: Tenant, channel: str, address: str, name: st
             tenant=tenant, email__iexact=address, defaults={"email": address, "name": name}
         )
         return customer
-    # Narrow by the last digits in SQL, compare the full number in Python.
-    for customer in Customer.objects.filter(tenant=tenant, phone__contains=address[-4:]).order_by(
-        "created_at"
-    ):
-        if same_phone(customer.phone, address):
-            return customer
-    return Customer.objects.create(tenant=tenant, email="", phone=address, name=name)
+    # Phones have no unique constraint (stores keep them in many spellings), so two
+    # first messages from one new number, applied at once, would each create a
+    # customer: the look-up and the creation hold a lock on that number until
+    # the transaction ends, and the second finds the first's customer.
+    with transaction.atomic(), db.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+            [f"customer-phone:{tenant.pk}:{address}"],
+        )
+        # Narrow by the last digits in SQL, compare the full number in Python.
+        for customer in Customer.objects.filter(
+            tenant=tenant, phone__contains=address[-4:]
+        ).order_by("created_at"):
+            if same_phone(customer.phone, address):
+                return customer
+        return Customer.objects.create(tenant=tenant, email="", phone=address, name=name)
 
 
 @dataclass

@@ -611,3 +611,34 @@ def test_two_customers_known_only_by_phone_do_not_share_a_history(client, tenant
     contact = Contact.objects.get(tenant=tenant, customer__phone="+14155550001")
     assert contact.customer_email == ""
     assert get_customer_history(contact, contact.customer)["contacts_90d"] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_first_messages_from_one_new_number_at_once_make_one_customer():
+    """Two workers applying two first messages from the same new number at the same
+    moment must not each create a customer: phones carry no unique constraint."""
+    import threading
+
+    from django.db import connection as db
+
+    from integrations.messaging.actions import find_or_create_customer
+
+    tenant = make_tenant()
+    start = threading.Barrier(4)
+    found: list[int] = []
+
+    def first_message() -> None:
+        try:
+            start.wait()
+            found.append(find_or_create_customer(tenant, "sms", "+1 (415) 555-0199").pk)
+        finally:
+            db.close()
+
+    workers = [threading.Thread(target=first_message) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    assert len(found) == 4 and len(set(found)) == 1
+    assert Customer.objects.filter(tenant=tenant).count() == 1
