@@ -16,20 +16,18 @@ look for it before trying again. Lists are paged with ``page``/``limit``
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 
 from integrations.commerce import ExecutionError
-from integrations.ratelimit import RateLimited, SharedBucket
+from integrations.http import PacedClient
+from integrations.ratelimit import SharedBucket
 
 API_VERSION = "2026-07"
 BASE = f"https://api.aftership.com/returns/{API_VERSION}"
 PAGE_LIMIT = 50
-QUEUE_PAD = 0.05
 # AfterShip's documented ceiling: 10 requests a second per organization.
 CAPACITY = 10.0
 RATE = 10.0
@@ -62,38 +60,20 @@ def _seconds(value: str | None) -> float | None:
         return None
 
 
-_http: httpx.Client | None = None
+class AfterShipReturnsClient(PacedClient):
+    """One AfterShip organization; pacing and backoff from ``integrations.http``."""
 
-
-def _shared_http() -> httpx.Client:
-    global _http
-    if _http is None:
-        _http = httpx.Client(timeout=httpx.Timeout(20.0, connect=5.0))
-    return _http
-
-
-class AfterShipReturnsClient:
-    """One AfterShip organization. ``sleep`` and ``clock`` are injectable so tests need not wait."""
+    platform = "AfterShip"
+    queue_message = "AfterShip pace: queued work needs {wait:.0f}s more"
+    read_timeout = 20.0
 
     def __init__(
-        self,
-        api_key: str,
-        *,
-        bucket_name: str,
-        bucket: SharedBucket | None = None,
-        http: httpx.Client | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        budget: float = 30.0,
-        max_attempts: int = 5,
+        self, api_key: str, *, bucket_name: str, bucket: SharedBucket | None = None, **kwargs: Any
     ) -> None:
+        super().__init__(
+            bucket or SharedBucket(f"aftership-returns:{bucket_name}", CAPACITY, RATE), **kwargs
+        )
         self.headers = {"as-api-key": api_key, "Accept": "application/json"}
-        self.bucket = bucket or SharedBucket(f"aftership-returns:{bucket_name}", CAPACITY, RATE)
-        self.http = http or _shared_http()
-        self.sleep = sleep
-        self.clock = clock
-        self.budget = budget
-        self.max_attempts = max_attempts
 
     @classmethod
     def for_credentials(
@@ -116,25 +96,13 @@ class AfterShipReturnsClient:
         deadline = self.clock() + self.budget
         attempt = 0
         while True:
-            try:
-                wait = self.bucket.reserve(1, max_wait=max(deadline - self.clock(), 0))
-            except RateLimited as exc:
-                raise ExecutionError(
-                    f"AfterShip pace: queued work needs {exc.wait:.0f}s more", permanent=False
-                ) from exc
-            if wait > 0:
-                self.sleep(wait + QUEUE_PAD)
+            self._wait_for_turn(deadline)
             try:
                 response = self.http.request(
                     method, f"{BASE}{path}", params=params, json=json, headers=self.headers
                 )
             except httpx.TransportError as exc:
-                sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-                if sent and not retry_unsure:
-                    raise ExecutionError(
-                        f"AfterShip did not answer: {exc}", permanent=False
-                    ) from exc
-                attempt = self._backoff(attempt, deadline, f"AfterShip unreachable: {exc}")
+                attempt = self._unreachable(exc, attempt, deadline, retry_unsure=retry_unsure)
                 continue
             status = response.status_code
             if status == 429:
@@ -170,16 +138,6 @@ class AfterShipReturnsClient:
                 raise ExecutionError(
                     "AfterShip sent a body that is not JSON", permanent=False
                 ) from exc
-
-    def _backoff(self, attempt: int, deadline: float, reason: str) -> int:
-        attempt += 1
-        if attempt >= self.max_attempts:
-            raise ExecutionError(f"{reason} (after {attempt} attempts)", permanent=False)
-        delay = min(8.0, 0.5 * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
-        if self.clock() + delay > deadline:
-            raise ExecutionError(f"{reason}; giving up for now", permanent=False)
-        self.sleep(delay)
-        return attempt
 
     # --- operations ------------------------------------------------------
 

@@ -12,20 +12,18 @@ Returns List pages with ``paginate=true`` and follows ``nextPageUrl``.
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import httpx
 
 from integrations.commerce import ExecutionError
-from integrations.ratelimit import RateLimited, SharedBucket
+from integrations.http import PacedClient
+from integrations.ratelimit import SharedBucket
 
 BASE = "https://api.loopreturns.com/api/v1"
 PAGE_SIZE = 100
-QUEUE_PAD = 0.05
 # 300 requests a minute per API key.
 CAPACITY = 300.0
 RATE = 5.0
@@ -61,38 +59,18 @@ def loop_time(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S")
 
 
-_http: httpx.Client | None = None
+class LoopClient(PacedClient):
+    """One merchant's API key; pacing and backoff from ``integrations.http``."""
 
-
-def _shared_http() -> httpx.Client:
-    global _http
-    if _http is None:
-        _http = httpx.Client(timeout=httpx.Timeout(20.0, connect=5.0))
-    return _http
-
-
-class LoopClient:
-    """One merchant's API key. ``sleep`` and ``clock`` are injectable so tests need not wait."""
+    platform = "Loop"
+    queue_message = "Loop pace: queued work needs {wait:.0f}s more"
+    read_timeout = 20.0
 
     def __init__(
-        self,
-        api_key: str,
-        *,
-        bucket_name: str,
-        bucket: SharedBucket | None = None,
-        http: httpx.Client | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        budget: float = 30.0,
-        max_attempts: int = 5,
+        self, api_key: str, *, bucket_name: str, bucket: SharedBucket | None = None, **kwargs: Any
     ) -> None:
+        super().__init__(bucket or SharedBucket(f"loop:{bucket_name}", CAPACITY, RATE), **kwargs)
         self.headers = {"X-Authorization": api_key, "Accept": "application/json"}
-        self.bucket = bucket or SharedBucket(f"loop:{bucket_name}", CAPACITY, RATE)
-        self.http = http or _shared_http()
-        self.sleep = sleep
-        self.clock = clock
-        self.budget = budget
-        self.max_attempts = max_attempts
 
     @classmethod
     def for_credentials(
@@ -107,18 +85,12 @@ class LoopClient:
         deadline = self.clock() + self.budget
         attempt = 0
         while True:
-            try:
-                wait = self.bucket.reserve(1, max_wait=max(deadline - self.clock(), 0))
-            except RateLimited as exc:
-                raise ExecutionError(
-                    f"Loop pace: queued work needs {exc.wait:.0f}s more", permanent=False
-                ) from exc
-            if wait > 0:
-                self.sleep(wait + QUEUE_PAD)
+            self._wait_for_turn(deadline)
             try:
                 response = self.http.get(url, params=params, headers=self.headers)
             except httpx.TransportError as exc:
-                attempt = self._backoff(attempt, deadline, f"Loop unreachable: {exc}")
+                # Only reads: always safe to send again.
+                attempt = self._unreachable(exc, attempt, deadline, retry_unsure=True)
                 continue
             status = response.status_code
             if status == 429:
@@ -149,16 +121,6 @@ class LoopClient:
                 return response.json()
             except ValueError as exc:
                 raise ExecutionError("Loop sent a body that is not JSON", permanent=False) from exc
-
-    def _backoff(self, attempt: int, deadline: float, reason: str) -> int:
-        attempt += 1
-        if attempt >= self.max_attempts:
-            raise ExecutionError(f"{reason} (after {attempt} attempts)", permanent=False)
-        delay = min(8.0, 0.5 * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
-        if self.clock() + delay > deadline:
-            raise ExecutionError(f"{reason}; giving up for now", permanent=False)
-        self.sleep(delay)
-        return attempt
 
     # --- operations ------------------------------------------------------
 
