@@ -27,7 +27,6 @@ from integrations.carriers.purolator.client import PurolatorClient
 from integrations.carriers.seventeentrack.client import SeventeenTrackClient
 from integrations.carriers.shipengine.client import ShipEngineClient
 from integrations.carriers.usps.client import UspsClient
-from integrations.ratelimit import SharedBucket
 
 HERE = Path(__file__).parent
 FIXTURES = HERE / "fixtures"
@@ -46,34 +45,6 @@ def _token(token: str = "tok-1", expires_in: object = 3599) -> httpx.Response:
     return httpx.Response(
         200, json={"access_token": token, "token_type": "bearer", "expires_in": expires_in}
     )
-
-
-@pytest.fixture
-def bucket():
-    # Generous so tests never wait; reset so runs do not share a level.
-    b = SharedBucket("test-carrier-clients-americas", capacity=1000, restore_rate=1000)
-    b.reset()
-    yield b
-    b.reset()
-
-
-@pytest.fixture
-def make(bucket):
-    """Build a client on the generous bucket; forget its cached token before and after."""
-    made = []
-
-    def build(cls, credentials):
-        client = cls(credentials, bucket=bucket)
-        if hasattr(client, "tokens"):
-            client.tokens.forget()
-        made.append(client)
-        return client
-
-    yield build
-    for client in made:
-        if hasattr(client, "tokens"):
-            client.tokens.forget()
-        client.close()
 
 
 @pytest.mark.parametrize(

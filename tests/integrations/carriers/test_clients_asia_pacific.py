@@ -25,7 +25,6 @@ from integrations.carriers.sf_express.client import SfExpressClient
 from integrations.carriers.sf_express.client import digest as sf_digest
 from integrations.carriers.yanwen.client import YanwenClient
 from integrations.carriers.yunexpress.client import YunExpressClient
-from integrations.ratelimit import SharedBucket
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -40,28 +39,6 @@ def _form(request: httpx.Request) -> dict[str, str]:
 
 def _basic(user: str, password: str, sep: str = ":") -> str:
     return "Basic " + base64.b64encode(f"{user}{sep}{password}".encode()).decode()
-
-
-@pytest.fixture
-def bucket():
-    b = SharedBucket("test-carrier-clients-asia-pacific", capacity=1000, restore_rate=1000)
-    b.reset()
-    yield b
-    b.reset()
-
-
-@pytest.fixture
-def make(bucket):
-    made = []
-
-    def build(cls, credentials):
-        client = cls(credentials, bucket=bucket)
-        made.append(client)
-        return client
-
-    yield build
-    for client in made:
-        client.close()
 
 
 # Australia Post ----------------------------------------------------------------

@@ -14,10 +14,8 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 import respx
-from django.core.cache import cache
 
 from integrations.carriers.client import PermanentError, TransientError
-from integrations.ratelimit import SharedBucket
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CLIENT_FIXTURES = Path(__file__).parent / "client_fixtures"
@@ -29,34 +27,6 @@ def _fixture(path: str) -> bytes:
 
 def _basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-
-
-@pytest.fixture
-def bucket():
-    # Generous so tests never wait; reset so runs do not share a level.
-    b = SharedBucket("test-carrier-clients-europe", capacity=1000, restore_rate=1000)
-    b.reset()
-    yield b
-    b.reset()
-
-
-@pytest.fixture
-def make(bucket):
-    """Build a client with the shared test bucket; forget its cached token afterwards."""
-    made = []
-
-    def build(client_class, credentials):
-        client = client_class(credentials, bucket=bucket)
-        if hasattr(client, "_token_key"):
-            cache.delete(client._token_key)
-        made.append(client)
-        return client
-
-    yield build
-    for client in made:
-        if hasattr(client, "_token_key"):
-            cache.delete(client._token_key)
-        client.close()
 
 
 # --- Royal Mail ---------------------------------------------------------------
