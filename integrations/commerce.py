@@ -46,6 +46,9 @@ class Capability(StrEnum):
     LIST_ORDERS = "list_orders"  # a customer's recent orders
     ORDER_DETAIL = "order_detail"  # lines, fulfilments, tracking numbers
     REFUND = "refund"  # an amount back to the original payment, with an idempotency key
+    REFUND_LINES = "refund_lines"  # a refund naming the items it pays back (restocked)
+    REFUND_SHIPPING = "refund_shipping"  # a refund naming the shipping it pays back
+    REFUND_TO_STORE_CREDIT = "refund_to_store_credit"  # the refund paid as store credit
     CANCEL = "cancel"
     UPDATE_ADDRESS = "update_address"  # shipping address, before fulfilment
     CREATE_RETURN = "create_return"
@@ -91,6 +94,29 @@ class LineRequest:
     sku: str
     quantity: int = 1
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class RefundParts:
+    """What a refund pays back when it is more than an amount: the items (by SKU,
+    restocked where the store restocks), the shipping, and whether the money goes
+    to the customer's store credit instead of the original payment. The refund's
+    amount stays the total the guardrails approved; the parts only say what it is for."""
+
+    lines: tuple[LineRequest, ...] = ()
+    shipping: Decimal = Decimal("0")
+    to_store_credit: bool = False
+
+    def needs(self) -> set[Capability]:
+        """The capabilities beyond REFUND a store must have to honour these parts."""
+        wanted = set()
+        if self.lines:
+            wanted.add(Capability.REFUND_LINES)
+        if self.shipping:
+            wanted.add(Capability.REFUND_SHIPPING)
+        if self.to_store_credit:
+            wanted.add(Capability.REFUND_TO_STORE_CREDIT)
+        return wanted
 
 
 # --- the common shape every mapping produces -------------------------------
@@ -206,8 +232,17 @@ class CommerceAdapter:
         return Order.objects.prefetch_related("lines", "shipments", "refunds").get(pk=order.pk)
 
     def refund(
-        self, order: Order, amount: Decimal, *, idempotency_key: str, note: str
+        self,
+        order: Order,
+        amount: Decimal,
+        *,
+        idempotency_key: str,
+        note: str,
+        parts: RefundParts | None = None,
     ) -> ExecutionResult:
+        """``amount`` back to the original payment; ``parts`` (only when the store
+        declares the capabilities they need) names the lines and shipping it
+        pays for, or sends it to store credit."""
         raise self.unsupported(Capability.REFUND)
 
     def cancel(

@@ -20,6 +20,7 @@ from integrations.commerce import (
     ExecutionError,
     ExecutionResult,
     LineRequest,
+    RefundParts,
     adapter_for_order,
 )
 from integrations.models import Order
@@ -29,6 +30,7 @@ __all__ = [
     "ExecutionError",
     "ExecutionResult",
     "LineRequest",
+    "RefundParts",
     "cancel",
     "create_replacement",
     "create_return",
@@ -56,13 +58,30 @@ def _require_key(idempotency_key: str) -> None:
         raise ExecutionError("An idempotency key is required", permanent=True)
 
 
-def refund(order: Order, amount: Decimal, *, idempotency_key: str, note: str) -> ExecutionResult:
+def refund(
+    order: Order,
+    amount: Decimal,
+    *,
+    idempotency_key: str,
+    note: str,
+    parts: RefundParts | None = None,
+) -> ExecutionResult:
     if amount <= 0:
         raise ExecutionError("Refund amount must be positive", permanent=True)
     _require_key(idempotency_key)
     adapter = _adapter(order, Capability.REFUND)
+    if parts is not None:
+        if parts.shipping < 0 or parts.shipping > amount:
+            raise ExecutionError("The shipping refunded must lie within the refund", permanent=True)
+        for capability in sorted(parts.needs()):
+            if not adapter.supports(capability):
+                raise adapter.unsupported(capability)
     with _counted(adapter):
-        return adapter.refund(order, amount, idempotency_key=idempotency_key, note=note)
+        if parts is None:
+            return adapter.refund(order, amount, idempotency_key=idempotency_key, note=note)
+        return adapter.refund(
+            order, amount, idempotency_key=idempotency_key, note=note, parts=parts
+        )
 
 
 def cancel(

@@ -24,6 +24,7 @@ from integrations.commerce import (
     ExecutionError,
     ExecutionResult,
     LineRequest,
+    RefundParts,
 )
 from integrations.models import Connection, Order, OrderLine, Refund, Return, StoreCredit
 
@@ -39,6 +40,9 @@ class SandboxStore(CommerceAdapter):
             Capability.LIST_ORDERS,
             Capability.ORDER_DETAIL,
             Capability.REFUND,
+            Capability.REFUND_LINES,
+            Capability.REFUND_SHIPPING,
+            Capability.REFUND_TO_STORE_CREDIT,
             Capability.CANCEL,
             Capability.UPDATE_ADDRESS,
             Capability.CREATE_RETURN,
@@ -52,9 +56,22 @@ class SandboxStore(CommerceAdapter):
         return Order.objects.filter(tenant=self.tenant)
 
     def refund(
-        self, order: Order, amount: Decimal, *, idempotency_key: str, note: str
+        self,
+        order: Order,
+        amount: Decimal,
+        *,
+        idempotency_key: str,
+        note: str,
+        parts: RefundParts | None = None,
     ) -> ExecutionResult:
-        return refund(order, amount, idempotency_key=idempotency_key, note=note)
+        if parts is None:
+            return refund(order, amount, idempotency_key=idempotency_key, note=note)
+        detail = _refund_parts_detail(order, amount, parts)
+        if parts.to_store_credit:
+            result = store_credit(order, amount, idempotency_key=idempotency_key, note=note)
+        else:
+            result = refund(order, amount, idempotency_key=idempotency_key, note=note)
+        return ExecutionResult(result.external_id, {**result.detail, **detail})
 
     def cancel(
         self, order: Order, *, idempotency_key: str, reason: str = "customer", note: str = ""
@@ -139,6 +156,32 @@ def refund(order: Order, amount: Decimal, *, idempotency_key: str, note: str) ->
         created.external_id = f"sandbox-refund-{created.pk}"
         created.save(update_fields=["external_id"])
     return ExecutionResult(created.external_id, {"replayed": False})
+
+
+def _refund_parts_detail(order: Order, amount: Decimal, parts: RefundParts) -> dict:
+    """What the refund pays for, checked against the order: SKUs it holds, no more
+    shipping than was charged, items and shipping worth at least the amount."""
+    lines = _picked_lines(order, list(parts.lines), already={}) if parts.lines else []
+    if parts.shipping > order.shipping_total:
+        raise ExecutionError(
+            f"Shipping refunded ({parts.shipping}) exceeds what was charged "
+            f"({order.shipping_total})",
+            permanent=True,
+        )
+    if lines:
+        price = {line.sku: line.unit_price for line in order.lines.all()}
+        worth = sum(price[li["sku"]] * li["quantity"] for li in lines)
+        if amount > worth + parts.shipping:
+            raise ExecutionError(
+                f"Refund {amount} exceeds the items and shipping it names "
+                f"({worth + parts.shipping})",
+                permanent=True,
+            )
+    return {
+        "lines": [{"sku": li["sku"], "quantity": li["quantity"]} for li in lines],
+        "shipping": str(parts.shipping),
+        "to": "store_credit" if parts.to_store_credit else "original_payment",
+    }
 
 
 def _picked_lines(order: Order, lines: list[LineRequest], *, already: dict[str, int]) -> list[dict]:

@@ -133,3 +133,60 @@ def test_an_order_the_store_calls_fulfilled_is_not_cancelled_even_without_tracki
     assert caught.value.permanent is True
     order.refresh_from_db()
     assert order.cancelled_at is None
+
+
+# --- refunds that name what they pay back -------------------------------------
+
+
+def _parts(**kwargs) -> executors.RefundParts:
+    return executors.RefundParts(**kwargs)
+
+
+def test_a_refund_naming_its_item_and_shipping_pays_them_back_to_the_card():
+    order = _delivered()
+    order.shipping_total = Decimal("5.00")
+    order.save(update_fields=["shipping_total"])
+    parts = _parts(lines=tuple(_line()), shipping=Decimal("5.00"))
+
+    result = executors.refund(
+        order, Decimal("45.00"), idempotency_key="p-1", note="damaged", parts=parts
+    )
+
+    assert result.detail["lines"] == [{"sku": "SKU-1", "quantity": 1}]
+    assert result.detail["shipping"] == "5.00"
+    assert result.detail["to"] == "original_payment"
+    assert order.refunds.get().amount == Decimal("45.00")
+
+
+def test_a_refund_to_store_credit_credits_the_customer_once():
+    from integrations.models import StoreCredit
+
+    order = _delivered()
+    parts = _parts(to_store_credit=True)
+
+    first = executors.refund(order, Decimal("30.00"), idempotency_key="sc-1", note="", parts=parts)
+    again = executors.refund(order, Decimal("30.00"), idempotency_key="sc-1", note="", parts=parts)
+
+    assert first.detail["to"] == again.detail["to"] == "store_credit"
+    assert StoreCredit.objects.filter(order=order).count() == 1
+    assert not order.refunds.exists()
+
+
+@pytest.mark.parametrize(
+    ("parts", "message"),
+    [
+        ({"lines": ("NOT-ON-ORDER",)}, "is not on order"),
+        ({"shipping": Decimal("9.00")}, "exceeds what was charged"),
+        ({"lines": ("SKU-1",), "shipping": Decimal("0")}, "exceeds the items and shipping"),
+    ],
+)
+def test_a_refund_whose_parts_the_order_does_not_bear_is_refused(parts, message):
+    order = _delivered(total="40.00")
+    if "lines" in parts:
+        parts = {**parts, "lines": tuple(_line(sku=s)[0] for s in parts["lines"])}
+
+    with pytest.raises(executors.ExecutionError, match=message):
+        executors.refund(
+            order, Decimal("45.00"), idempotency_key="bad", note="", parts=_parts(**parts)
+        )
+    assert not order.refunds.exists()
