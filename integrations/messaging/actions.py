@@ -326,7 +326,9 @@ def enqueue_send_on_commit(message_ids: list[int]) -> None:
     transaction.on_commit(lambda: [send_message.delay(message_id=i) for i in ids])
 
 
-@transaction.atomic
+# One transaction when called alone; inside the caller's, no savepoint of its own:
+# nothing here is worth keeping if the rest fails (the insert's race has its own).
+@transaction.atomic(savepoint=False)
 def queue_message(
     tenant: Tenant, draft: Draft, *, enqueue: bool = True
 ) -> tuple[OutboundMessage, bool]:

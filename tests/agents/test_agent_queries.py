@@ -39,7 +39,7 @@ def test_a_wismo_contact_is_answered_within_its_query_budget(django_capture_on_c
     # store the trace and finish the run; the order's returns; which tenants have
     # Klaviyo or Gorgias (read once per few seconds per process, here the first time).
     # Savepoints count: tests run in a transaction.
-    assert count <= 52, f"{count} queries"
+    assert count <= 48, f"{count} queries"
 
 
 def test_an_escalated_refund_stays_within_its_query_budget(django_capture_on_commit_callbacks):
