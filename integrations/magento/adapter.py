@@ -10,14 +10,23 @@ every write is guarded by our own record on the store:
   Orders paid through a gateway are refunded online through their invoice
   (``POST /V1/invoice/{id}/refund``, money back to the original payment);
   offline payment methods get an offline credit memo on the order (``POST
-  /V1/order/{id}/refund``). The amount is a positive adjustment with every
-  line at quantity 0, so no item quantity or stock moves.
+  /V1/order/{id}/refund``). A bare amount is a positive adjustment with
+  every line at quantity 0, so no item quantity or stock moves. A refund that
+  names its parts credits those lines (``items``: ``order_item_id``, ``qty``)
+  and puts them back in stock (``arguments.extension_attributes.
+  return_to_stock_items``), credits the shipping (``arguments.
+  shipping_amount``, before tax as the order holds it), and a negative
+  adjustment brings the credit memo down to the approved amount. The same
+  tag guards every shape.
 - Cancel: the order is read first; a cancelled order is a replay.
 - Address: saving the same address twice changes nothing.
 - Return (Adobe Commerce RMA only): an RMA whose comment carries the tag.
 
 Magento has no draft orders reachable by an integration, so replacements
-are not offered.
+are not offered. Refunds to store credit are not offered either: Adobe
+Commerce's "Refund to Store Credit" is a field of the admin's credit memo
+form (offline refunds only), and the REST credit memo arguments document no
+customer balance field, only ``return_to_stock_items``.
 """
 
 from __future__ import annotations
@@ -34,6 +43,7 @@ from integrations.commerce import (
     ExecutionError,
     ExecutionResult,
     LineRequest,
+    RefundParts,
     UnknownOrder,
     apply_refund,
     check_refundable,
@@ -57,7 +67,13 @@ def key_tag(idempotency_key: str) -> str:
 
 class MagentoAdapter(ApiCommerceAdapter[MagentoClient]):
     provider = "magento"
-    capabilities = READS | {Capability.REFUND, Capability.CANCEL, Capability.UPDATE_ADDRESS}
+    capabilities = READS | {
+        Capability.REFUND,
+        Capability.REFUND_LINES,
+        Capability.REFUND_SHIPPING,
+        Capability.CANCEL,
+        Capability.UPDATE_ADDRESS,
+    }
     client_class = MagentoClient
     label = "Magento"
 
@@ -98,40 +114,37 @@ class MagentoAdapter(ApiCommerceAdapter[MagentoClient]):
     # --- actions ---------------------------------------------------------
 
     def refund(
-        self, order: Order, amount: Decimal, *, idempotency_key: str, note: str
+        self,
+        order: Order,
+        amount: Decimal,
+        *,
+        idempotency_key: str,
+        note: str,
+        parts: RefundParts | None = None,
     ) -> ExecutionResult:
+        said = _parts_detail(parts) if parts is not None else {}
         if (replayed := self._replayed_refund(order, idempotency_key)) is not None:
-            return replayed
+            return ExecutionResult(replayed.external_id, {**replayed.detail, **said})
         check_refundable(order, amount)
         order_id = self._order_id(order)
         tag = key_tag(idempotency_key)
         for creditmemo in self.client.creditmemos(order_id):
             if any(tag in str(c.get("comment") or "") for c in creditmemo.get("comments") or []):
-                return self._adopt_refund(
+                adopted = self._adopt_refund(
                     order,
                     mapping.decimal(creditmemo.get("grand_total")),
                     idempotency_key=idempotency_key,
                     external_id=mapping.creditmemo_external_id(creditmemo["entity_id"]),
                     note=note,
                 )
+                return ExecutionResult(adopted.external_id, {**adopted.detail, **said})
 
         remote = self.client.order(order_id)
         body = {
-            # Every line named at quantity 0: Magento refunds all remaining
-            # quantities when no line is named, and we move money only.
-            "items": [
-                {"order_item_id": item["item_id"], "qty": 0}
-                for item in mapping.visible_items(remote)
-            ],
             "notify": False,
             "appendComment": False,
             "comment": {"comment": f"{note} [{tag}]".strip(), "is_visible_on_front": 0},
-            "arguments": {
-                "shipping_amount": 0,
-                "adjustment_positive": float(amount),
-                "adjustment_negative": 0,
-                "extension_attributes": {"return_to_stock_items": []},
-            },
+            **_creditmemo_lines(remote, amount, parts or RefundParts(), number=order.number),
         }
         method = ((remote.get("payment") or {}).get("method") or "").lower()
         online = method not in OFFLINE_METHODS
@@ -156,7 +169,7 @@ class MagentoAdapter(ApiCommerceAdapter[MagentoClient]):
         )
         return ExecutionResult(
             refund.external_id,
-            {"replayed": False, "creditmemo_id": creditmemo_id, "online": online},
+            {"replayed": False, "creditmemo_id": creditmemo_id, "online": online, **said},
         )
 
     def cancel(
@@ -306,3 +319,99 @@ def _invoice_covering(invoices: list[dict[str, Any]], amount: Decimal) -> dict[s
         f"No single invoice on the order covers {amount}; refund it in the Magento admin",
         permanent=True,
     )
+
+
+def _parts_detail(parts: RefundParts) -> dict[str, Any]:
+    """What a refund with parts said it pays for, as every store reports it."""
+    return {
+        "lines": [{"sku": line.sku, "quantity": line.quantity} for line in parts.lines],
+        "shipping": str(parts.shipping),
+        "to": "store_credit" if parts.to_store_credit else "original_payment",
+    }
+
+
+def _unit_worth(item: dict[str, Any]) -> Decimal:
+    """What Magento credits for one unit of an order item: its share of the
+    row after discount, with the item's tax, as the credit memo totals do."""
+    ordered = mapping.decimal(item.get("qty_ordered")) or Decimal("1")
+    row = item.get("row_total")
+    row = mapping.decimal(row) if row is not None else mapping.decimal(item.get("price")) * ordered
+    gross = (
+        row
+        + mapping.decimal(item.get("tax_amount"))
+        + mapping.decimal(item.get("discount_tax_compensation_amount"))
+        - mapping.decimal(item.get("discount_amount"))
+    )
+    return gross / ordered
+
+
+def _creditmemo_lines(
+    remote: dict[str, Any], amount: Decimal, parts: RefundParts, *, number: str
+) -> dict[str, Any]:
+    """The credit memo's ``items`` and ``arguments`` for ``amount``.
+
+    Every visible line is named: Magento credits all remaining quantities
+    when none is, so lines the refund does not pay for go at quantity 0.
+    Named lines are restocked. Magento adds the lines' and the shipping's
+    tax on top of what we send, so the difference between that and the
+    approved amount is an adjustment, and a refund worth more than the
+    parts it names is refused rather than topped up."""
+    items = mapping.visible_items(remote)
+    wanted: dict[Any, int] = {}
+    for line in parts.lines:
+        if not any(item.get("sku") == line.sku for item in items):
+            raise ExecutionError(f"{line.sku} is not on order #{number}", permanent=True)
+        left = line.quantity
+        for item in items:
+            if item.get("sku") != line.sku or left <= 0:
+                continue
+            invoiced = item.get("qty_invoiced", item.get("qty_ordered"))
+            open_qty = int(
+                mapping.decimal(invoiced)
+                - mapping.decimal(item.get("qty_refunded"))
+                - wanted.get(item["item_id"], 0)
+            )
+            take = min(left, max(open_qty, 0))
+            if take:
+                wanted[item["item_id"]] = wanted.get(item["item_id"], 0) + take
+                left -= take
+        if left:
+            raise ExecutionError(
+                f"Order #{number} has fewer than {line.quantity} of {line.sku} left to refund",
+                permanent=True,
+            )
+
+    shipping_left = mapping.decimal(remote.get("shipping_amount")) - mapping.decimal(
+        remote.get("shipping_refunded")
+    )
+    if parts.shipping > shipping_left:
+        raise ExecutionError(
+            f"Shipping refunded ({parts.shipping}) exceeds what is left of the shipping "
+            f"charged on #{number} ({shipping_left})",
+            permanent=True,
+        )
+    shipping_tax_rate = (
+        mapping.decimal(remote.get("shipping_tax_amount"))
+        / mapping.decimal(remote["shipping_amount"])
+        if mapping.decimal(remote.get("shipping_amount"))
+        else Decimal("0")
+    )
+    by_id = {item["item_id"]: item for item in items}
+    worth = sum((_unit_worth(by_id[i]) * qty for i, qty in wanted.items()), Decimal("0"))
+    worth = (worth + parts.shipping * (1 + shipping_tax_rate)).quantize(Decimal("0.01"))
+    if wanted and amount > worth:
+        raise ExecutionError(
+            f"Refund {amount} exceeds the items and shipping it names ({worth})", permanent=True
+        )
+    return {
+        "items": [
+            {"order_item_id": item["item_id"], "qty": wanted.get(item["item_id"], 0)}
+            for item in items
+        ],
+        "arguments": {
+            "shipping_amount": float(parts.shipping),
+            "adjustment_positive": float(max(amount - worth, Decimal("0"))),
+            "adjustment_negative": float(max(worth - amount, Decimal("0"))),
+            "extension_attributes": {"return_to_stock_items": list(wanted)},
+        },
+    }

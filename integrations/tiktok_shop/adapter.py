@@ -5,7 +5,13 @@ What TikTok Shop lets a seller do, and how each action lands once:
 - refund: a seller-initiated refund-only request (Create Return with
   ``return_type`` REFUND and ``refund_total``). TikTok honours the
   ``idempotency_key`` we send (the proposal's key), and our mirror row under
-  the same key answers a replay without calling at all.
+  the same key answers a replay without calling at all. A bare amount names
+  every unit of the order; a refund that names its lines sends only their
+  units (``order_line_item_ids``, one id per unit, and ``skus`` with
+  ``sku_id`` and ``quantity``). TikTok works out the shipping share itself
+  and pays back to the buyer's original payment only, and the request has no
+  restock flag, so refunds naming shipping or going to store credit are not
+  declared.
 - return: Create Return, ``return_type`` RETURN_AND_REFUND, with the same
   idempotency key.
 - cancel: Cancel Order has no idempotency key; an order already cancelled, or
@@ -34,6 +40,7 @@ from integrations.commerce import (
     ExecutionError,
     ExecutionResult,
     LineRequest,
+    RefundParts,
     check_refundable,
     record_executed_refund,
 )
@@ -60,6 +67,7 @@ class TikTokShopAdapter(ApiCommerceAdapter[TikTokShopClient]):
     provider = "tiktok_shop"
     capabilities = READS | {
         Capability.REFUND,
+        Capability.REFUND_LINES,
         Capability.CANCEL,
         Capability.CREATE_RETURN,
         Capability.WEBHOOKS,
@@ -114,15 +122,26 @@ class TikTokShopAdapter(ApiCommerceAdapter[TikTokShopClient]):
     # --- actions ---------------------------------------------------------
 
     def refund(
-        self, order: Order, amount: Decimal, *, idempotency_key: str, note: str
+        self,
+        order: Order,
+        amount: Decimal,
+        *,
+        idempotency_key: str,
+        note: str,
+        parts: RefundParts | None = None,
     ) -> ExecutionResult:
+        said = _parts_detail(parts) if parts is not None else {}
         if (replayed := self._replayed_refund(order, idempotency_key)) is not None:
-            return replayed
+            return ExecutionResult(replayed.external_id, {**replayed.detail, **said})
         check_refundable(order, amount)
         remote = self._remote(order)
+        if parts is not None and parts.lines:
+            named = _named_units(remote, parts.lines, amount, number=order.number)
+        else:
+            named = {"order_line_item_ids": [str(i["id"]) for i in remote.get("line_items") or []]}
         body = {
             "order_id": remote["id"],
-            "order_line_item_ids": [str(i["id"]) for i in remote.get("line_items") or []],
+            **named,
             "return_type": "REFUND",
             "return_reason": _tiktok_reason(note, self._setting("return_reason"), "refund"),
             "currency": order.currency,
@@ -134,7 +153,8 @@ class TikTokShopAdapter(ApiCommerceAdapter[TikTokShopClient]):
             order, amount, idempotency_key=idempotency_key, external_id=external_id, note=note
         )
         return ExecutionResult(
-            refund.external_id, {"replayed": False, "status": created.get("return_status")}
+            refund.external_id,
+            {"replayed": False, "status": created.get("return_status"), **said},
         )
 
     def cancel(
@@ -188,3 +208,48 @@ class TikTokShopAdapter(ApiCommerceAdapter[TikTokShopClient]):
             idempotency_key=idempotency_key,
         )
         return ExecutionResult(str(created["return_id"]), {"status": created.get("return_status")})
+
+
+def _parts_detail(parts: RefundParts) -> dict:
+    """What a refund with parts said it pays for, as every store reports it."""
+    return {
+        "lines": [{"sku": line.sku, "quantity": line.quantity} for line in parts.lines],
+        "shipping": str(parts.shipping),
+        "to": "store_credit" if parts.to_store_credit else "original_payment",
+    }
+
+
+def _named_units(
+    remote: dict, lines: Iterable[LineRequest], amount: Decimal, *, number: str
+) -> dict:
+    """The units a refund pays for, as Create Return names them: one line item
+    id per unit and the SKUs with their quantities. Refuses a SKU the order
+    does not hold, more units than it has, or an amount beyond their price."""
+    by_id = {str(item["id"]): item for item in remote.get("line_items") or []}
+    ids: list[str] = []
+    skus: dict[str, int] = {}
+    for line in lines:
+        picked = [
+            i for i in mapping.line_item_ids_for(remote, line.sku, len(by_id)) if i not in ids
+        ]
+        if not picked:
+            raise ExecutionError(f"{line.sku} is not on order {number}", permanent=True)
+        if len(picked) < line.quantity:
+            raise ExecutionError(
+                f"{number} has fewer than {line.quantity} of {line.sku}", permanent=True
+            )
+        for line_id in picked[: line.quantity]:
+            ids.append(line_id)
+            sku_id = str(by_id[line_id].get("sku_id") or "")
+            skus[sku_id] = skus.get(sku_id, 0) + 1
+    worth = sum((mapping.money(by_id[i].get("sale_price")) for i in ids), Decimal("0"))
+    if amount > worth:
+        raise ExecutionError(
+            f"Refund {amount} exceeds the items it names ({worth}); TikTok Shop "
+            "refunds shipping only as its own share of the items",
+            permanent=True,
+        )
+    return {
+        "order_line_item_ids": ids,
+        "skus": [{"sku_id": sku_id, "quantity": quantity} for sku_id, quantity in skus.items()],
+    }

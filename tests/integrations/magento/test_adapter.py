@@ -341,3 +341,171 @@ def test_magento_open_source_has_no_returns(magento_connection):
             order, [executors.LineRequest(sku="WS12-M-Orange")], idempotency_key="ret-2"
         )
     assert caught.value.permanent is True
+
+
+# --- refunds that name what they pay back -------------------------------------
+
+
+def _tee(quantity: int = 1) -> tuple[executors.LineRequest, ...]:
+    return (executors.LineRequest(sku="WS12-M-Orange", quantity=quantity),)
+
+
+def test_both_editions_refund_lines_and_shipping_but_not_to_store_credit():
+    for edition in (MagentoAdapter, AdobeCommerceAdapter):
+        assert {Capability.REFUND_LINES, Capability.REFUND_SHIPPING} <= edition.capabilities
+        assert Capability.REFUND_TO_STORE_CREDIT not in edition.capabilities
+
+
+@respx.mock
+def test_a_refund_naming_its_item_and_shipping_credits_and_restocks_them_once(
+    magento_connection,
+):
+    _store()
+    order = _mirrored(magento_connection)
+    refund = respx.post(f"{API}/invoice/3/refund").mock(return_value=httpx.Response(200, json=12))
+    parts = executors.RefundParts(lines=_tee(), shipping=Decimal("5.00"))
+
+    first = executors.refund(
+        order, Decimal("36.39"), idempotency_key="p-7", note="wrong size", parts=parts
+    )
+    again = executors.refund(
+        order, Decimal("36.39"), idempotency_key="p-7", note="wrong size", parts=parts
+    )
+
+    assert refund.call_count == 1
+    assert first.external_id == again.external_id == "creditmemo:12"
+    assert again.detail["replayed"] is True
+    sent = json.loads(refund.calls.last.request.content)
+    # The configurable line, not its child row, carries the quantity.
+    assert sent["items"] == [{"order_item_id": 5, "qty": 1}]
+    assert sent["arguments"] == {
+        "shipping_amount": 5.0,
+        "adjustment_positive": 0.0,
+        "adjustment_negative": 0.0,
+        "extension_attributes": {"return_to_stock_items": [5]},
+    }
+    assert sent["isOnline"] is True
+    assert key_tag("p-7") in sent["comment"]["comment"]
+    assert first.detail["lines"] == [{"sku": "WS12-M-Orange", "quantity": 1}]
+    assert first.detail["shipping"] == again.detail["shipping"] == "5.00"
+    assert first.detail["to"] == again.detail["to"] == "original_payment"
+    assert Refund.objects.get(order=order).amount == Decimal("36.39")
+
+
+@respx.mock
+def test_less_than_the_item_is_worth_is_taken_off_as_a_negative_adjustment(magento_connection):
+    _store()
+    order = _mirrored(magento_connection)
+    refund = respx.post(f"{API}/invoice/3/refund").mock(return_value=httpx.Response(200, json=13))
+
+    executors.refund(
+        order,
+        Decimal("20.00"),
+        idempotency_key="p-8",
+        note="",
+        parts=executors.RefundParts(lines=_tee()),
+    )
+
+    arguments = json.loads(refund.calls.last.request.content)["arguments"]
+    # The tee is worth 31.39 with its tax; Magento adds the tax itself.
+    assert arguments["adjustment_negative"] == 11.39
+    assert arguments["adjustment_positive"] == 0
+    assert arguments["shipping_amount"] == 0
+
+
+@respx.mock
+def test_shipping_alone_is_credited_with_its_tax_and_the_rest_as_an_adjustment(
+    magento_connection,
+):
+    taxed_shipping = load("order.json") | {"shipping_tax_amount": 0.5}
+    _store(taxed_shipping)
+    order = _mirrored(magento_connection)
+    refund = respx.post(f"{API}/invoice/3/refund").mock(return_value=httpx.Response(200, json=14))
+
+    executors.refund(
+        order,
+        Decimal("8.00"),
+        idempotency_key="p-9",
+        note="",
+        parts=executors.RefundParts(shipping=Decimal("5.00")),
+    )
+
+    sent = json.loads(refund.calls.last.request.content)
+    assert sent["items"] == [{"order_item_id": 5, "qty": 0}]
+    assert sent["arguments"]["shipping_amount"] == 5.0
+    assert sent["arguments"]["adjustment_positive"] == 2.5  # 8.00 less 5.00 and its 0.50 tax
+    assert sent["arguments"]["extension_attributes"] == {"return_to_stock_items": []}
+
+
+@respx.mock
+def test_a_refund_with_parts_whose_answer_was_lost_is_adopted_not_repeated(magento_connection):
+    _store()
+    order = _mirrored(magento_connection)
+    refund = respx.post(f"{API}/invoice/3/refund").mock(side_effect=httpx.ReadTimeout("slow"))
+    parts = executors.RefundParts(lines=_tee(), shipping=Decimal("5.00"))
+    with pytest.raises(executors.ExecutionError):
+        executors.refund(order, Decimal("36.39"), idempotency_key="p-10", note="", parts=parts)
+
+    made = load("creditmemos.json")["items"][0]
+    made |= {"entity_id": 15, "grand_total": 36.39}
+    made["comments"][0]["comment"] = f"[{key_tag('p-10')}]"
+    respx.get(f"{API}/creditmemos").mock(return_value=httpx.Response(200, json=page([made])))
+
+    result = executors.refund(order, Decimal("36.39"), idempotency_key="p-10", note="", parts=parts)
+
+    assert (result.external_id, result.detail["replayed"]) == ("creditmemo:15", True)
+    assert result.detail["shipping"] == "5.00"
+    assert refund.call_count == 1
+
+
+@pytest.mark.parametrize(
+    ("parts", "message"),
+    [
+        (
+            {"lines": (executors.LineRequest(sku="NOT-ON-ORDER"),)},
+            "NOT-ON-ORDER is not on order #000000003",
+        ),
+        ({"lines": _tee(quantity=2)}, "fewer than 2 of WS12-M-Orange left to refund"),
+        ({"shipping": Decimal("6.00")}, "exceeds what is left of the shipping"),
+        ({"lines": _tee()}, "exceeds the items and shipping it names \\(31.39\\)"),
+    ],
+)
+@respx.mock
+def test_parts_the_order_does_not_bear_are_refused_before_magento_is_asked(
+    magento_connection, parts, message
+):
+    _store()
+    order = _mirrored(magento_connection)
+    refund = respx.post(f"{API}/invoice/3/refund")
+
+    with pytest.raises(executors.ExecutionError, match=message) as caught:
+        executors.refund(
+            order,
+            Decimal("36.00"),
+            idempotency_key="p-11",
+            note="",
+            parts=executors.RefundParts(**parts),
+        )
+
+    assert caught.value.permanent is True
+    assert not refund.called
+    assert not Refund.objects.exists()
+
+
+@respx.mock
+def test_a_refund_to_store_credit_is_refused_without_asking_the_store(adobe_connection):
+    _store()
+    order = AdobeCommerceAdapter(adobe_connection.tenant, adobe_connection).mirror_order(3)
+    refund = respx.post(f"{API}/invoice/3/refund")
+
+    with pytest.raises(executors.ExecutionError) as caught:
+        executors.refund(
+            order,
+            Decimal("10.00"),
+            idempotency_key="p-12",
+            note="",
+            parts=executors.RefundParts(to_store_credit=True),
+        )
+
+    assert caught.value.permanent is True
+    assert not refund.called

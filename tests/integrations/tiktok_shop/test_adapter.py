@@ -173,3 +173,108 @@ def test_connection_check_names_the_shop_or_says_what_tiktok_said(tts_connection
     result = connection_checks.check(tts_connection)
     assert result.ok is False
     assert "Expired credentials" in result.message
+
+
+# --- refunds that name what they pay back -------------------------------------
+
+
+def _tote(quantity: int = 1) -> executors.RefundParts:
+    return executors.RefundParts(lines=(executors.LineRequest("TOTE-NAT", quantity),))
+
+
+def test_refunds_name_lines_but_not_shipping_or_store_credit(order):
+    adapter = adapter_for_order(order)
+    assert adapter.supports(Capability.REFUND_LINES)
+    assert not adapter.supports(Capability.REFUND_SHIPPING)
+    assert not adapter.supports(Capability.REFUND_TO_STORE_CREDIT)
+
+
+@respx.mock
+def test_a_refund_naming_one_unit_asks_for_that_unit_only_and_lands_once(order):
+    respx.get(ORDERS).mock(return_value=httpx.Response(200, json=load("order_detail.json")))
+    created = respx.post(RETURNS).mock(
+        return_value=_ok(
+            {
+                "return_id": "4035318803058413299",
+                "return_status": "RETURN_OR_REFUND_REQUEST_PENDING",
+            }
+        )
+    )
+
+    first = executors.refund(
+        order, Decimal("29.99"), idempotency_key="proposal-12", note="", parts=_tote()
+    )
+    again = executors.refund(
+        order, Decimal("29.99"), idempotency_key="proposal-12", note="", parts=_tote()
+    )
+
+    assert created.call_count == 1
+    assert first.external_id == again.external_id == "return:4035318803058413299"
+    assert again.detail["replayed"] is True
+    assert first.detail["lines"] == again.detail["lines"] == [{"sku": "TOTE-NAT", "quantity": 1}]
+    assert first.detail["to"] == "original_payment"
+    request = created.calls.last.request
+    assert request.url.params["idempotency_key"] == "proposal-12"
+    body = json.loads(request.content)
+    assert body["order_line_item_ids"] == ["577086512123755123"]
+    assert body["skus"] == [{"sku_id": "1729385727367431234", "quantity": 1}]
+    assert body["return_type"] == "REFUND"
+    assert body["refund_total"] == "29.99"
+    assert body["currency"] == "USD"
+
+
+@respx.mock
+def test_two_units_of_a_sku_are_two_line_items_and_one_sku_entry(order):
+    respx.get(ORDERS).mock(return_value=httpx.Response(200, json=load("order_detail.json")))
+    created = respx.post(RETURNS).mock(return_value=_ok({"return_id": "78"}))
+
+    executors.refund(order, Decimal("50.00"), idempotency_key="p-2u", note="", parts=_tote(2))
+
+    body = json.loads(created.calls.last.request.content)
+    assert body["order_line_item_ids"] == ["577086512123755123", "577086512123755124"]
+    assert body["skus"] == [{"sku_id": "1729385727367431234", "quantity": 2}]
+
+
+@pytest.mark.parametrize(
+    ("parts", "amount", "message"),
+    [
+        (
+            executors.RefundParts(lines=(executors.LineRequest("MUG-RED"),)),
+            "5.00",
+            "MUG-RED is not on order",
+        ),
+        (_tote(3), "5.00", "fewer than 3 of TOTE-NAT"),
+        (_tote(1), "35.98", "exceeds the items it names \\(29.99\\)"),
+    ],
+)
+@respx.mock
+def test_lines_the_order_does_not_bear_are_refused_before_tiktok_is_asked(
+    order, parts, amount, message
+):
+    respx.get(ORDERS).mock(return_value=httpx.Response(200, json=load("order_detail.json")))
+    created = respx.post(RETURNS)
+
+    with pytest.raises(executors.ExecutionError, match=message) as caught:
+        executors.refund(order, Decimal(amount), idempotency_key="p-bad", note="", parts=parts)
+
+    assert caught.value.permanent
+    assert not created.called
+    assert not Refund.objects.exists()
+
+
+@respx.mock
+def test_a_refund_naming_shipping_is_refused_without_asking_tiktok(order):
+    orders = respx.get(ORDERS)
+    created = respx.post(RETURNS)
+
+    with pytest.raises(executors.ExecutionError) as caught:
+        executors.refund(
+            order,
+            Decimal("5.99"),
+            idempotency_key="p-ship",
+            note="",
+            parts=executors.RefundParts(shipping=Decimal("5.99")),
+        )
+
+    assert caught.value.permanent
+    assert not orders.called and not created.called
