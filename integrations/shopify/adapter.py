@@ -1,7 +1,18 @@
 """Shopify as a commerce adapter: the mirror first, the Admin GraphQL API when needed.
 
-Idempotency per action: refunds carry Shopify's ``@idempotent`` key (and our
-mirror row under the same key); a cancel of a cancelled order and the same
+A refund may name what it pays back (``RefundParts``), all in one ``refundCreate``:
+the items as ``refundLineItems`` found by SKU among the order's line items and
+restocked (``CANCEL`` while enough of the line is unfulfilled, ``RETURN`` once it
+has shipped; no ``locationId``, which Shopify takes as optional), the shipping as
+``shipping.amount``, and store credit instead of the card as a ``storeCreditRefund``
+in ``refundMethods`` (in ``RefundInput`` of the 2026-07 version the client pins;
+Shopify wants a customer on the order and new customer accounts on the shop).
+The amount is not checked against the lines'
+prices here: the mirror keeps prices before tax, and Shopify refuses a refund the
+order cannot take.
+
+Idempotency per action: refunds, whatever they name, carry Shopify's
+``@idempotent`` key (and our mirror row under the same key); a cancel of a cancelled order and the same
 address set twice change nothing; a return is not created again when an open
 return already covers the lines; a replacement draft order is tagged with
 the key and looked up before creating another; store credit is recorded in
@@ -20,6 +31,7 @@ from integrations.commerce import (
     ExecutionError,
     ExecutionResult,
     LineRequest,
+    RefundParts,
     check_refundable,
     marker,
     record_executed_refund,
@@ -63,24 +75,77 @@ class ShopifyAdapter(ApiCommerceAdapter[ShopifyClient]):
     # --- actions ---------------------------------------------------------
 
     def refund(
-        self, order: Order, amount: Decimal, *, idempotency_key: str, note: str
+        self,
+        order: Order,
+        amount: Decimal,
+        *,
+        idempotency_key: str,
+        note: str,
+        parts: RefundParts | None = None,
     ) -> ExecutionResult:
+        asked = _parts_detail(parts) if parts is not None else {}
         if (replayed := self._replayed_refund(order, idempotency_key)) is not None:
-            return replayed
+            return ExecutionResult(replayed.external_id, {**replayed.detail, **asked})
         check_refundable(order, amount)
+        parts = parts or RefundParts()
+        if parts.shipping > order.shipping_total:
+            raise ExecutionError(
+                f"Shipping refunded ({parts.shipping}) exceeds what was charged "
+                f"({order.shipping_total})",
+                permanent=True,
+            )
         order_gid = self._order_gid(order)
-        parent = _parent_transaction(self.client.order_transactions(order_gid), amount)
+        refund_line_items = self._refund_line_items(order, parts.lines) if parts.lines else None
+        if parts.to_store_credit:
+            # Money goes to the customer's store credit: no payment to name.
+            parent = None
+        else:
+            parent = _parent_transaction(self.client.order_transactions(order_gid), amount)
         created = self.client.refund_create(
             order_gid,
             amount,
             parent_transaction=parent,
             idempotency_key=idempotency_key,
             note=note,
+            refund_line_items=refund_line_items,
+            shipping=parts.shipping,
+            store_credit_currency=order.currency if parts.to_store_credit else "",
         )
         refund = record_executed_refund(
             order, amount, idempotency_key=idempotency_key, external_id=created["id"], note=note
         )
-        return ExecutionResult(refund.external_id, {"replayed": False, "shopify": created})
+        return ExecutionResult(refund.external_id, {"replayed": False, "shopify": created, **asked})
+
+    def _refund_line_items(self, order: Order, lines: tuple[LineRequest, ...]) -> list[dict]:
+        """Our SKUs as the order's Shopify line items, each with how it is restocked."""
+        wanted = _quantities_by_sku(lines)
+        items = mapping.line_items(order.raw or {})
+        if not set(wanted) <= {item.sku for item in items}:
+            # The mirror may predate a line, or have been made without Shopify's ids.
+            node = self.client.order(self._order_gid(order))
+            if node is not None:
+                self._mirror_node(node)
+                items = mapping.line_items(node)
+        found = []
+        for sku, quantity in wanted.items():
+            candidates = [item for item in items if item.sku == sku]
+            if not candidates:
+                raise ExecutionError(f"#{order.number} has no line {sku}", permanent=True)
+            item = next((c for c in candidates if c.quantity >= quantity), None)
+            if item is None:
+                held = max(c.quantity for c in candidates)
+                raise ExecutionError(
+                    f"#{order.number} holds {held} of {sku}, not {quantity}", permanent=True
+                )
+            found.append(
+                {
+                    "lineItemId": item.gid,
+                    "quantity": quantity,
+                    # Units that never left go back as a cancel; shipped ones as a return.
+                    "restockType": "CANCEL" if quantity <= item.unfulfilled else "RETURN",
+                }
+            )
+        return found
 
     def cancel(
         self, order: Order, *, idempotency_key: str, reason: str = "customer", note: str = ""
@@ -235,6 +300,25 @@ class ShopifyAdapter(ApiCommerceAdapter[ShopifyClient]):
         row.raw = credited
         row.save(update_fields=["status", "external_id", "raw", "updated_at"])
         return ExecutionResult(row.external_id, {"replayed": False, "shopify": credited})
+
+
+def _parts_detail(parts: RefundParts) -> dict:
+    """What the refund was asked to pay for, in the shape every store reports it."""
+    return {
+        "lines": [
+            {"sku": sku, "quantity": quantity}
+            for sku, quantity in _quantities_by_sku(parts.lines).items()
+        ],
+        "shipping": str(parts.shipping),
+        "to": "store_credit" if parts.to_store_credit else "original_payment",
+    }
+
+
+def _quantities_by_sku(lines: tuple[LineRequest, ...]) -> dict[str, int]:
+    wanted: dict[str, int] = {}
+    for line in lines:
+        wanted[line.sku] = wanted.get(line.sku, 0) + line.quantity
+    return wanted
 
 
 def _parent_transaction(transactions: list[dict], amount: Decimal) -> dict:

@@ -258,12 +258,20 @@ query DeskOrderTransactions($id: ID!) {
         order_gid: str,
         amount: Decimal,
         *,
-        parent_transaction: dict[str, Any],
+        parent_transaction: dict[str, Any] | None,
         idempotency_key: str,
         note: str,
+        refund_line_items: list[dict[str, Any]] | None = None,
+        shipping: Decimal = Decimal("0"),
+        store_credit_currency: str = "",
     ) -> dict[str, Any]:
-        """Refund ``amount`` to the payment that took it. Shopify's ``@idempotent``
-        key makes a repeated call return the first refund, so retrying is safe."""
+        """Refund ``amount`` to the payment that took it (``parent_transaction``), or
+        as new store credit when ``store_credit_currency`` is given (``refundMethods``;
+        Shopify requires the order to have a customer and the shop to use new customer
+        accounts). ``refund_line_items`` (``lineItemId``, ``quantity``,
+        ``restockType``) and ``shipping`` say what the amount pays for. Shopify's
+        ``@idempotent`` key makes a repeated call return the first refund, so
+        retrying is safe whatever the refund holds."""
         query = """
 mutation DeskRefundCreate($input: RefundInput!, $key: String!) {
   refundCreate(input: $input) @idempotent(key: $key) {
@@ -274,24 +282,35 @@ mutation DeskRefundCreate($input: RefundInput!, $key: String!) {
     userErrors { field message }
   }
 }"""
-        variables = {
-            "key": idempotency_key,
-            "input": {
-                "orderId": order_gid,
-                "note": note[:255],
-                "notify": False,
-                "transactions": [
-                    {
-                        "orderId": order_gid,
-                        "parentId": parent_transaction["id"],
-                        "gateway": parent_transaction["gateway"],
-                        "kind": "REFUND",
-                        "amount": str(amount),
+        refund: dict[str, Any] = {"orderId": order_gid, "note": note[:255], "notify": False}
+        if refund_line_items:
+            refund["refundLineItems"] = refund_line_items
+        if shipping:
+            refund["shipping"] = {"amount": str(shipping)}
+        if store_credit_currency:
+            refund["refundMethods"] = [
+                {
+                    "storeCreditRefund": {
+                        "amount": {
+                            "amount": str(amount),
+                            "currencyCode": store_credit_currency.upper(),
+                        }
                     }
-                ],
-            },
-        }
-        data = self.execute("DeskRefundCreate", query, variables)
+                }
+            ]
+        elif parent_transaction is not None:
+            refund["transactions"] = [
+                {
+                    "orderId": order_gid,
+                    "parentId": parent_transaction["id"],
+                    "gateway": parent_transaction["gateway"],
+                    "kind": "REFUND",
+                    "amount": str(amount),
+                }
+            ]
+        else:
+            raise ExecutionError("A refund must go to a payment or to store credit", permanent=True)
+        data = self.execute("DeskRefundCreate", query, {"key": idempotency_key, "input": refund})
         payload = _payload(data, "refundCreate")
         if not payload.get("refund"):
             raise ExecutionError("Shopify created no refund and gave no reason", permanent=False)

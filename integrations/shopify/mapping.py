@@ -10,9 +10,10 @@ their source, because the rest of the desk reads them that way.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from integrations.commerce import (
     CustomerData,
@@ -173,7 +174,7 @@ def order_from_rest(payload: dict[str, Any]) -> OrderData:
         else None,
         lines=[
             LineData(
-                sku=item.get("sku") or str(item.get("variant_id") or item.get("id")),
+                sku=_rest_line_sku(item),
                 title=item.get("title") or item.get("name") or "",
                 quantity=int(item.get("quantity") or 0),
                 unit_price=_decimal(item.get("price")),
@@ -285,7 +286,7 @@ def order_from_graphql(node: dict[str, Any]) -> OrderData:
         else None,
         lines=[
             LineData(
-                sku=item.get("sku") or legacy_id(item.get("id")),
+                sku=_gql_line_sku(item),
                 title=item.get("title") or item.get("name") or "",
                 quantity=int(item.get("quantity") or 0),
                 unit_price=gql_money(item.get("originalUnitPriceSet")),
@@ -299,6 +300,71 @@ def order_from_graphql(node: dict[str, Any]) -> OrderData:
         ],
         raw=node,
     )
+
+
+def _rest_line_sku(item: dict[str, Any]) -> str:
+    return item.get("sku") or str(item.get("variant_id") or item.get("id"))
+
+
+def _gql_line_sku(item: dict[str, Any]) -> str:
+    return item.get("sku") or legacy_id(item.get("id"))
+
+
+class LineItemRef(NamedTuple):
+    """One of the order's line items as a refund names it."""
+
+    gid: str
+    sku: str
+    quantity: int
+    unfulfilled: int
+
+
+def line_items(raw: dict[str, Any]) -> list[LineItemRef]:
+    """The line items of a mirrored order's payload, whichever shape it was kept in
+    (a webhook's REST resource or a GraphQL node), under the SKUs the mirror gives
+    its lines, with how many of each have not been fulfilled yet."""
+    if "line_items" in raw:
+        fulfilled = _fulfilled_by_line(
+            (str(item.get("id")), int(item.get("quantity") or 0))
+            for f in raw.get("fulfillments") or []
+            for item in f.get("line_items") or []
+        )
+        refs = []
+        for item in raw.get("line_items") or []:
+            quantity = int(item.get("quantity") or 0)
+            unfulfilled = item.get("fulfillable_quantity")
+            if not isinstance(unfulfilled, int):
+                unfulfilled = quantity - fulfilled.get(str(item.get("id")), 0)
+            refs.append(
+                LineItemRef(
+                    item.get("admin_graphql_api_id") or gid("LineItem", item["id"]),
+                    _rest_line_sku(item),
+                    quantity,
+                    max(unfulfilled, 0),
+                )
+            )
+        return refs
+    fulfilled = _fulfilled_by_line(
+        (((item.get("lineItem") or {}).get("id") or ""), int(item.get("quantity") or 0))
+        for f in raw.get("fulfillments") or []
+        for item in (f.get("fulfillmentLineItems") or {}).get("nodes") or []
+    )
+    return [
+        LineItemRef(
+            item["id"],
+            _gql_line_sku(item),
+            int(item.get("quantity") or 0),
+            max(int(item.get("quantity") or 0) - fulfilled.get(item["id"], 0), 0),
+        )
+        for item in (raw.get("lineItems") or {}).get("nodes") or []
+    ]
+
+
+def _fulfilled_by_line(pairs: Iterable[tuple[str, int]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for line_id, quantity in pairs:
+        total[line_id] = total.get(line_id, 0) + quantity
+    return total
 
 
 def fulfillment_line_items(node: dict[str, Any]) -> dict[str, list[tuple[str, int]]]:
