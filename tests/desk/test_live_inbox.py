@@ -204,3 +204,30 @@ def test_pushes_are_numbered_per_tenant(client):
     assert next_seq(one.pk) == a + 1
     b = next_seq(two.pk)
     assert next_seq(two.pk) == b + 1
+
+
+def test_a_contact_resolved_without_escalation_pushes_nothing_to_inboxes(client):
+    """The agent resolves most contacts alone: they were on nobody's inbox and change
+    no count, so inboxes hear nothing, while someone with the contact open is told."""
+    from agents.tasks import handle_contact
+
+    tenant = make_tenant()
+    user = make_member(tenant, Role.SPECIALIST)
+    cookie = _session_cookie(client, user)
+    contact = make_contact(tenant, order=make_order(tenant), body="where is my order??")
+
+    async def scenario():
+        inbox, connected, _ = await _connect(cookie)
+        assert connected
+        viewer, _, _ = await _connect_contact(cookie, contact)
+        await viewer.receive_from(timeout=5)  # presence
+        await sync_to_async(handle_contact.run)(contact_id=contact.pk)
+        message = await viewer.receive_from(timeout=5)
+        assert 'id="contact-changed"' in message
+        assert await inbox.receive_nothing(timeout=0.5)
+        await viewer.disconnect()
+        await inbox.disconnect()
+
+    asyncio.run(scenario())
+    contact.refresh_from_db()
+    assert contact.status == "resolved" and contact.escalated_at is None
