@@ -4,7 +4,17 @@ Idempotency per action. BigCommerce's refund endpoint takes no idempotency
 key, so a refund is guarded by our own record: its reason carries a marker
 derived from our key, and before creating one we list the order's refunds
 (V3 payment actions) and return the one that carries the marker; the
-request itself is never resent blind. A cancel of a cancelled order and the
+request itself is never resent blind.
+
+A refund that names its parts is quoted and made with V3 refund items:
+``PRODUCT`` by order product id with a quantity, ``SHIPPING`` by order
+address id with an amount. BigCommerce prices those items itself, so the
+refund goes ahead only when its quote equals the approved amount. Store
+credit is paid when the quote offers it (the customer has an account);
+otherwise the refund goes to the original payment. The refund request has
+no restock field: stock follows the store's own inventory settings.
+
+A cancel of a cancelled order and the
 same address set twice change nothing. A replacement order carries the
 marker in its staff notes and is looked up among the customer's orders
 since the original before another is created.
@@ -28,6 +38,7 @@ from integrations.commerce import (
     ExecutionError,
     ExecutionResult,
     LineRequest,
+    RefundParts,
     check_refundable,
     marker,
     record_executed_refund,
@@ -42,6 +53,9 @@ class BigCommerceAdapter(ApiCommerceAdapter[BigCommerceClient]):
     provider = "bigcommerce"
     capabilities = READS | {
         Capability.REFUND,
+        Capability.REFUND_LINES,
+        Capability.REFUND_SHIPPING,
+        Capability.REFUND_TO_STORE_CREDIT,
         Capability.CANCEL,
         Capability.UPDATE_ADDRESS,
         Capability.REPLACEMENT,
@@ -83,24 +97,32 @@ class BigCommerceAdapter(ApiCommerceAdapter[BigCommerceClient]):
     # --- actions ---------------------------------------------------------
 
     def refund(
-        self, order: Order, amount: Decimal, *, idempotency_key: str, note: str
+        self,
+        order: Order,
+        amount: Decimal,
+        *,
+        idempotency_key: str,
+        note: str,
+        parts: RefundParts | None = None,
     ) -> ExecutionResult:
+        named_items, named = _refund_items(order, parts) if parts is not None else ([], {})
         if (replayed := self._replayed_refund(order, idempotency_key)) is not None:
-            return replayed
+            return _with(replayed, named)
         order_id = self._order_id(order)
         tag = marker(idempotency_key)
         for existing in self.client.refunds(order_id):
             if tag in str(existing.get("reason") or ""):
-                return self._adopt_refund(
+                adopted = self._adopt_refund(
                     order,
                     amount,
                     idempotency_key=idempotency_key,
                     external_id=mapping.refund_id(existing["id"]),
                     note=note,
                 )
+                return _with(adopted, named)
         check_refundable(order, amount)
         # ORDER items refund an amount without recalculating tax.
-        items = [
+        items = named_items or [
             {
                 "item_type": "ORDER",
                 "item_id": int(order_id),
@@ -109,7 +131,19 @@ class BigCommerceAdapter(ApiCommerceAdapter[BigCommerceClient]):
             }
         ]
         quote = self.client.refund_quote(order_id, items)
-        payments = _original_payment(quote.get("refund_methods") or [], amount)
+        if named_items:
+            quoted = mapping.money(quote.get("total_refund_amount"))
+            if quoted != amount:
+                raise ExecutionError(
+                    f"BigCommerce prices the items and shipping named at {quoted}, "
+                    f"not the approved {amount}",
+                    permanent=True,
+                )
+        methods = quote.get("refund_methods") or []
+        if parts is not None and parts.to_store_credit:
+            payments = _store_credit(methods, amount)
+        else:
+            payments = _original_payment(methods, amount)
         created = self.client.create_refund(
             order_id,
             {
@@ -125,7 +159,9 @@ class BigCommerceAdapter(ApiCommerceAdapter[BigCommerceClient]):
             external_id=mapping.refund_id(created["id"]),
             note=note,
         )
-        return ExecutionResult(refund.external_id, {"replayed": False, "bigcommerce": created})
+        return ExecutionResult(
+            refund.external_id, {"replayed": False, "bigcommerce": created, **named}
+        )
 
     def cancel(
         self, order: Order, *, idempotency_key: str, reason: str = "customer", note: str = ""
@@ -284,3 +320,71 @@ def _original_payment(methods: list, amount: Decimal) -> list[dict]:
         "(only store credit or offline); refund it in the control panel",
         permanent=True,
     )
+
+
+def _store_credit(methods: list, amount: Decimal) -> list[dict]:
+    """The refund method that pays ``amount`` as store credit, when the quote offers one."""
+    for method in methods:
+        options = method if isinstance(method, list) else [method]
+        for option in options:
+            if not isinstance(option, dict) or option.get("provider_id") != STORE_CREDIT:
+                continue
+            if mapping.money(option.get("amount")) >= amount:
+                return [{"provider_id": STORE_CREDIT, "amount": float(amount), "offline": False}]
+    raise ExecutionError(
+        f"BigCommerce offers no store credit of {amount} for this order "
+        "(store credit needs a customer account)",
+        permanent=True,
+    )
+
+
+def _refund_items(order: Order, parts: RefundParts) -> tuple[list[dict], dict]:
+    """The parts as V3 refund items (order product ids, order address ids), and
+    what they name for our records. Refuses SKUs the order does not hold, more
+    units than it holds and more shipping than its addresses were charged."""
+    raw = order.raw or {}
+    by_sku = {
+        mapping.product_sku(p): p
+        for p in raw.get("products") or []
+        # A bundle's parts are refunded with the bundle.
+        if not p.get("parent_order_product_id")
+    }
+    wanted: dict[str, int] = {}
+    for line in parts.lines:
+        wanted[line.sku] = wanted.get(line.sku, 0) + line.quantity
+    items: list[dict] = []
+    for sku, quantity in wanted.items():
+        product = by_sku.get(sku)
+        if product is None:
+            raise ExecutionError(f"#{order.number} has no line {sku}", permanent=True)
+        held = int(product.get("quantity") or 0)
+        if quantity <= 0 or quantity > held:
+            raise ExecutionError(
+                f"#{order.number} holds {held} of {sku}, not {quantity}", permanent=True
+            )
+        items.append({"item_type": "PRODUCT", "item_id": product["id"], "quantity": quantity})
+    left = parts.shipping
+    charged = Decimal("0")
+    for address in raw.get("shipping_addresses") or []:
+        cost = mapping.money(address.get("cost_inc_tax"))
+        charged += cost
+        share = min(left, cost)
+        if share <= 0:
+            continue
+        items.append({"item_type": "SHIPPING", "item_id": address["id"], "amount": float(share)})
+        left -= share
+    if left > 0:
+        raise ExecutionError(
+            f"Shipping refunded ({parts.shipping}) exceeds what was charged ({charged})",
+            permanent=True,
+        )
+    named = {
+        "lines": [{"sku": sku, "quantity": quantity} for sku, quantity in wanted.items()],
+        "shipping": str(parts.shipping),
+        "to": "store_credit" if parts.to_store_credit else "original_payment",
+    }
+    return items, named
+
+
+def _with(result: ExecutionResult, named: dict) -> ExecutionResult:
+    return ExecutionResult(result.external_id, {**result.detail, **named})

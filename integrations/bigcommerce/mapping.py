@@ -178,7 +178,7 @@ def order(
         else None,
         lines=[
             LineData(
-                sku=str(p.get("sku") or p.get("product_id") or p["id"]),
+                sku=product_sku(p),
                 title=str(p.get("name") or ""),
                 quantity=int(p.get("quantity") or 0),
                 unit_price=money(p.get("price_inc_tax")),
@@ -196,6 +196,11 @@ def order(
             "shipping_addresses": list(shipping_addresses),
         },
     )
+
+
+def product_sku(product: dict[str, Any]) -> str:
+    """An order product's SKU, else its catalogue product id, else its own id."""
+    return str(product.get("sku") or product.get("product_id") or product["id"])
 
 
 def refund_id(value: Any) -> str:

@@ -5,7 +5,12 @@ key, so a refund is guarded by our own record: its reason carries a marker
 derived from our key, and before creating one we list the order's refunds
 and return the one carrying the marker; the request is never resent blind.
 Refunds are made with ``api_refund`` so the payment gateway returns the
-money to the original payment. A cancel of a cancelled order and the same
+money to the original payment. A refund that names its parts sends them as
+``line_items`` of the order's own item ids: product lines with the quantity
+and their share of the line total (restocked with ``api_restock``), shipping
+lines with the amount paid back; the ``amount`` we send still governs the
+money. Core WooCommerce has no store credit, so this adapter does not declare
+``REFUND_TO_STORE_CREDIT``. A cancel of a cancelled order and the same
 address set twice change nothing. A replacement order carries the marker in
 its meta data and is looked up among the customer's orders since the
 original before another is created.
@@ -26,6 +31,7 @@ from integrations.commerce import (
     ExecutionError,
     ExecutionResult,
     LineRequest,
+    RefundParts,
     check_refundable,
     marker,
     record_executed_refund,
@@ -42,6 +48,8 @@ class WooCommerceAdapter(ApiCommerceAdapter[WooCommerceClient]):
     provider = "woocommerce"
     capabilities = READS | {
         Capability.REFUND,
+        Capability.REFUND_LINES,
+        Capability.REFUND_SHIPPING,
         Capability.CANCEL,
         Capability.UPDATE_ADDRESS,
         Capability.REPLACEMENT,
@@ -73,26 +81,36 @@ class WooCommerceAdapter(ApiCommerceAdapter[WooCommerceClient]):
         return self._apply(data, version_at=mapping.gmt(raw.get("date_modified_gmt")))
 
     def refund(
-        self, order: Order, amount: Decimal, *, idempotency_key: str, note: str
+        self,
+        order: Order,
+        amount: Decimal,
+        *,
+        idempotency_key: str,
+        note: str,
+        parts: RefundParts | None = None,
     ) -> ExecutionResult:
+        body: dict = {"amount": str(amount), "api_refund": True}
+        named: dict = {}
+        if parts is not None:
+            line_items, named = _refund_line_items(order, amount, parts)
+            body.update(line_items=line_items, api_restock=bool(parts.lines))
         if (replayed := self._replayed_refund(order, idempotency_key)) is not None:
-            return replayed
+            return _with(replayed, named)
         order_id = self._order_id(order)
         tag = marker(idempotency_key)
         for existing in self.client.refunds(order_id):
             if tag in str(existing.get("reason") or ""):
-                return self._adopt_refund(
+                adopted = self._adopt_refund(
                     order,
                     amount,
                     idempotency_key=idempotency_key,
                     external_id=mapping.refund_id(existing["id"]),
                     note=note,
                 )
+                return _with(adopted, named)
         check_refundable(order, amount)
-        created = self.client.create_refund(
-            order_id,
-            {"amount": str(amount), "reason": f"{note} [{tag}]".strip(), "api_refund": True},
-        )
+        body["reason"] = f"{note} [{tag}]".strip()
+        created = self.client.create_refund(order_id, body)
         refund = record_executed_refund(
             order,
             amount,
@@ -100,7 +118,9 @@ class WooCommerceAdapter(ApiCommerceAdapter[WooCommerceClient]):
             external_id=mapping.refund_id(created["id"]),
             note=note,
         )
-        return ExecutionResult(refund.external_id, {"replayed": False, "woocommerce": created})
+        return ExecutionResult(
+            refund.external_id, {"replayed": False, "woocommerce": created, **named}
+        )
 
     def cancel(
         self, order: Order, *, idempotency_key: str, reason: str = "customer", note: str = ""
@@ -152,10 +172,7 @@ class WooCommerceAdapter(ApiCommerceAdapter[WooCommerceClient]):
         ):
             if mapping.meta(candidate, REPLACEMENT_META) == tag:
                 return ExecutionResult(str(candidate["id"]), {"replayed": True})
-        by_sku = {
-            str(li.get("sku") or li.get("variation_id") or li.get("product_id") or li["id"]): li
-            for li in original.get("line_items") or []
-        }
+        by_sku = {mapping.line_sku(li): li for li in original.get("line_items") or []}
         items = []
         for line in lines:
             item = by_sku.get(line.sku)
@@ -183,3 +200,66 @@ class WooCommerceAdapter(ApiCommerceAdapter[WooCommerceClient]):
             }
         )
         return ExecutionResult(str(created.get("id", "")), {"replayed": False})
+
+
+CENT = Decimal("0.01")
+
+
+def _refund_line_items(order: Order, amount: Decimal, parts: RefundParts) -> tuple[list, dict]:
+    """The parts as WooCommerce refund ``line_items`` (the order's item ids), and
+    what they name for our records.
+
+    Checked against the mirrored order: SKUs it holds, no more units than a line
+    has, no more shipping than its shipping lines charged, and items plus
+    shipping (with their tax) worth at least the amount."""
+    raw = order.raw or {}
+    by_sku = {mapping.line_sku(li): li for li in raw.get("line_items") or []}
+    wanted: dict[str, int] = {}
+    for line in parts.lines:
+        wanted[line.sku] = wanted.get(line.sku, 0) + line.quantity
+    items: list[dict] = []
+    worth = Decimal("0")
+    for sku, quantity in wanted.items():
+        item = by_sku.get(sku)
+        if item is None:
+            raise ExecutionError(f"#{order.number} has no line {sku}", permanent=True)
+        held = int(item.get("quantity") or 0)
+        if quantity <= 0 or quantity > held:
+            raise ExecutionError(
+                f"#{order.number} holds {held} of {sku}, not {quantity}", permanent=True
+            )
+        # The line total is after discounts and before tax; a part pays its share.
+        share = (mapping.money(item.get("total")) * quantity / held).quantize(CENT)
+        items.append({"id": item["id"], "quantity": quantity, "refund_total": str(share)})
+        worth += share + mapping.money(item.get("total_tax")) * quantity / held
+    left = parts.shipping
+    charged = Decimal("0")
+    for shipping in raw.get("shipping_lines") or []:
+        cost = mapping.money(shipping.get("total"))
+        charged += cost
+        share = min(left, cost)
+        if share <= 0:
+            continue
+        items.append({"id": shipping["id"], "refund_total": str(share)})
+        worth += share + mapping.money(shipping.get("total_tax")) * share / cost
+        left -= share
+    if left > 0:
+        raise ExecutionError(
+            f"Shipping refunded ({parts.shipping}) exceeds what was charged ({charged})",
+            permanent=True,
+        )
+    if parts.lines and amount > worth.quantize(CENT):
+        raise ExecutionError(
+            f"Refund {amount} exceeds the items and shipping it names ({worth.quantize(CENT)})",
+            permanent=True,
+        )
+    named = {
+        "lines": [{"sku": sku, "quantity": quantity} for sku, quantity in wanted.items()],
+        "shipping": str(parts.shipping),
+        "to": "original_payment",
+    }
+    return items, named
+
+
+def _with(result: ExecutionResult, named: dict) -> ExecutionResult:
+    return ExecutionResult(result.external_id, {**result.detail, **named})

@@ -150,9 +150,7 @@ def order(raw: dict[str, Any]) -> OrderData:
         else None,
         lines=[
             LineData(
-                sku=str(
-                    li.get("sku") or li.get("variation_id") or li.get("product_id") or li["id"]
-                ),
+                sku=line_sku(li),
                 title=str(li.get("name") or ""),
                 quantity=int(li.get("quantity") or 0),
                 unit_price=money(li.get("price")),
@@ -163,6 +161,11 @@ def order(raw: dict[str, Any]) -> OrderData:
         fulfillments=fulfillments(raw),
         raw=raw,
     )
+
+
+def line_sku(item: dict[str, Any]) -> str:
+    """A line's SKU, else its variation, product or line id (many stores leave SKUs empty)."""
+    return str(item.get("sku") or item.get("variation_id") or item.get("product_id") or item["id"])
 
 
 def refund_id(value: Any) -> str:

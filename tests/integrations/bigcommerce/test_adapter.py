@@ -185,3 +185,162 @@ def test_replacement_is_a_zero_priced_order_made_once(mirrored, store):
     assert again.external_id == "300"
     assert again.detail["replayed"] is True
     assert create.call_count == 1
+
+
+# --- refunds that name their parts ---------------------------------------------
+#
+# Order 218 as documented: order product 65 is one "S-ORAN" at 65.23 with tax
+# (product 66 is a part of its bundle), shipping address 42 charged 4.32.
+
+
+def quoted(total: str, *methods) -> dict:
+    body = quote(*methods)
+    body["data"]["total_refund_amount"] = float(total)
+    return body
+
+
+def refund_routes(store, quote_body: dict):
+    store.get(f"{API}/v3/orders/218/payment_actions/refunds").respond(
+        200, json={"data": [], "meta": {}}
+    )
+    quoting = store.post(f"{API}/v3/orders/218/payment_actions/refund_quotes").respond(
+        201, json=quote_body
+    )
+    created = load("refund.json")
+    created["data"].update(id=43, order_id=218)
+    create = store.post(f"{API}/v3/orders/218/payment_actions/refunds").respond(201, json=created)
+    return quoting, create
+
+
+ORANGE_AND_SHIPPING = executors.RefundParts(
+    lines=(executors.LineRequest(sku="S-ORAN"),), shipping=Decimal("4.32")
+)
+
+
+def test_declares_line_shipping_and_store_credit_refunds():
+    for capability in (
+        Capability.REFUND_LINES,
+        Capability.REFUND_SHIPPING,
+        Capability.REFUND_TO_STORE_CREDIT,
+    ):
+        assert capability in BigCommerceAdapter.capabilities
+
+
+def test_refund_quotes_and_pays_back_named_products_and_shipping(mirrored, store):
+    quoting, create = refund_routes(store, quoted("69.55", [STORE_CREDIT], [ONLINE]))
+    result = executors.refund(
+        mirrored,
+        Decimal("69.55"),
+        idempotency_key="p-5",
+        note="Wrong size",
+        parts=ORANGE_AND_SHIPPING,
+    )
+    expected_items = [
+        {"item_type": "PRODUCT", "item_id": 65, "quantity": 1},
+        {"item_type": "SHIPPING", "item_id": 42, "amount": 4.32},
+    ]
+    assert json.loads(quoting.calls.last.request.content) == {"items": expected_items}
+    body = json.loads(create.calls.last.request.content)
+    assert body["items"] == expected_items
+    assert body["payments"] == [{"provider_id": "braintree", "amount": 69.55, "offline": False}]
+    assert marker("p-5") in body["reason"]
+    assert result.external_id == "bigcommerce:refund:43"
+    assert result.detail["lines"] == [{"sku": "S-ORAN", "quantity": 1}]
+    assert (result.detail["shipping"], result.detail["to"]) == ("4.32", "original_payment")
+
+
+def test_refund_to_store_credit_pays_the_store_credit_the_quote_offers(mirrored, store):
+    _, create = refund_routes(store, quoted("65.23", [ONLINE], [STORE_CREDIT]))
+    parts = executors.RefundParts(
+        lines=(executors.LineRequest(sku="S-ORAN"),), to_store_credit=True
+    )
+    result = executors.refund(
+        mirrored, Decimal("65.23"), idempotency_key="p-6", note="", parts=parts
+    )
+    body = json.loads(create.calls.last.request.content)
+    assert body["payments"] == [{"provider_id": "storecredit", "amount": 65.23, "offline": False}]
+    assert result.detail["to"] == "store_credit"
+
+
+def test_store_credit_of_the_whole_amount_without_naming_items(mirrored, store):
+    _, create = refund_routes(store, quoted("20.00", [ONLINE], [STORE_CREDIT]))
+    parts = executors.RefundParts(to_store_credit=True)
+    executors.refund(mirrored, Decimal("20.00"), idempotency_key="p-7", note="Late", parts=parts)
+    body = json.loads(create.calls.last.request.content)
+    assert body["items"] == [
+        {"item_type": "ORDER", "item_id": 218, "amount": 20.0, "reason": "Late"}
+    ]
+    assert body["payments"] == [{"provider_id": "storecredit", "amount": 20.0, "offline": False}]
+
+
+def test_store_credit_is_refused_when_the_quote_offers_none(mirrored, store):
+    _, create = refund_routes(store, quoted("65.23", [ONLINE]))
+    parts = executors.RefundParts(
+        lines=(executors.LineRequest(sku="S-ORAN"),), to_store_credit=True
+    )
+    with pytest.raises(executors.ExecutionError, match="no store credit") as caught:
+        executors.refund(mirrored, Decimal("65.23"), idempotency_key="p-8", note="", parts=parts)
+    assert caught.value.permanent is True
+    assert not create.called
+    assert not Refund.objects.exists()
+
+
+def test_a_quote_other_than_the_approved_amount_is_not_refunded(mirrored, store):
+    _, create = refund_routes(store, quoted("69.55", [ONLINE]))
+    with pytest.raises(
+        executors.ExecutionError, match=r"at 69\.55, not the approved 60\.00"
+    ) as caught:
+        executors.refund(
+            mirrored, Decimal("60.00"), idempotency_key="p-9", note="", parts=ORANGE_AND_SHIPPING
+        )
+    assert caught.value.permanent is True
+    assert not create.called
+
+
+@pytest.mark.parametrize(
+    ("parts", "why"),
+    [
+        (executors.RefundParts(lines=(executors.LineRequest(sku="ABS"),)), "no line ABS"),
+        (
+            executors.RefundParts(lines=(executors.LineRequest(sku="S-ORAN", quantity=2),)),
+            "holds 1",
+        ),
+        (executors.RefundParts(shipping=Decimal("5.00")), "exceeds what was charged"),
+    ],
+)
+def test_parts_the_order_cannot_honour_are_refused_before_bigcommerce_is_asked(
+    mirrored, store, parts, why
+):
+    quoting, create = refund_routes(store, quoted("5.00", [ONLINE]))
+    with pytest.raises(executors.ExecutionError, match=why) as caught:
+        executors.refund(mirrored, Decimal("5.00"), idempotency_key="p-10", note="", parts=parts)
+    assert caught.value.permanent is True
+    assert not quoting.called
+    assert not create.called
+
+
+def test_a_refund_with_parts_is_made_once_and_found_again_by_its_marker(mirrored, store):
+    _, create = refund_routes(store, quoted("69.55", [ONLINE]))
+    first = executors.refund(
+        mirrored, Decimal("69.55"), idempotency_key="p-11", note="", parts=ORANGE_AND_SHIPPING
+    )
+    again = executors.refund(
+        mirrored, Decimal("69.55"), idempotency_key="p-11", note="", parts=ORANGE_AND_SHIPPING
+    )
+    assert again.external_id == first.external_id
+    assert again.detail["replayed"] is True
+
+    # The mirror row lost: the refund carrying the marker is adopted, not made twice.
+    reason = json.loads(create.calls.last.request.content)["reason"]
+    Refund.objects.all().delete()
+    existing = {**load("refund.json")["data"], "id": 43, "order_id": 218, "reason": reason}
+    store.get(f"{API}/v3/orders/218/payment_actions/refunds").respond(
+        200, json={"data": [existing], "meta": {}}
+    )
+    adopted = executors.refund(
+        mirrored, Decimal("69.55"), idempotency_key="p-11", note="", parts=ORANGE_AND_SHIPPING
+    )
+    assert adopted.external_id == "bigcommerce:refund:43"
+    assert adopted.detail["replayed"] is True
+    assert adopted.detail["lines"] == [{"sku": "S-ORAN", "quantity": 1}]
+    assert create.call_count == 1

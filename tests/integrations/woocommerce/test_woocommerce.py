@@ -253,3 +253,124 @@ def test_connection_check_reports_the_store(wc_connection, store):
     result = check(wc_connection)
     assert result.ok
     assert result.message == f"Reached {STORE} (WooCommerce 9.0.0)."
+
+
+# --- refunds that name their parts ---------------------------------------------
+#
+# Order 727 as documented: line 315 is two of product 93 (no SKU) at 6.00 with
+# 0.45 tax, line 316 one "Bar3" at 12.00 with 0.90 tax, shipping line 317 10.00.
+
+
+def no_refunds_yet(store):
+    store.get(f"{API}/orders/727/refunds").respond(200, json=[], headers={"X-WP-TotalPages": "1"})
+    return store.post(f"{API}/orders/727/refunds").respond(
+        201, json={"id": 731, "amount": "25.00", "reason": "x", "refunded_payment": True}
+    )
+
+
+def test_declares_line_and_shipping_refunds_but_no_store_credit():
+    assert Capability.REFUND_LINES in WooCommerceAdapter.capabilities
+    assert Capability.REFUND_SHIPPING in WooCommerceAdapter.capabilities
+    assert Capability.REFUND_TO_STORE_CREDIT not in WooCommerceAdapter.capabilities
+
+
+def test_refund_names_line_ids_quantities_shipping_and_restocks(mirrored, store):
+    create = no_refunds_yet(store)
+    parts = executors.RefundParts(
+        lines=(executors.LineRequest(sku="Bar3"), executors.LineRequest(sku="93")),
+        shipping=Decimal("10.00"),
+    )
+    result = executors.refund(
+        mirrored, Decimal("25.00"), idempotency_key="p-9", note="Damaged", parts=parts
+    )
+    body = json.loads(create.calls.last.request.content)
+    assert body["line_items"] == [
+        {"id": 316, "quantity": 1, "refund_total": "12.00"},
+        # One of the two units: half the line's total.
+        {"id": 315, "quantity": 1, "refund_total": "3.00"},
+        {"id": 317, "refund_total": "10.00"},
+    ]
+    assert body["api_restock"] is True
+    assert body["api_refund"] is True
+    assert body["amount"] == "25.00"
+    assert marker("p-9") in body["reason"]
+    assert result.external_id == "woocommerce:refund:731"
+    assert result.detail["lines"] == [{"sku": "Bar3", "quantity": 1}, {"sku": "93", "quantity": 1}]
+    assert (result.detail["shipping"], result.detail["to"]) == ("10.00", "original_payment")
+
+
+def test_shipping_alone_restocks_nothing(mirrored, store):
+    create = no_refunds_yet(store)
+    parts = executors.RefundParts(shipping=Decimal("4.00"))
+    executors.refund(mirrored, Decimal("4.00"), idempotency_key="p-10", note="", parts=parts)
+    body = json.loads(create.calls.last.request.content)
+    assert body["line_items"] == [{"id": 317, "refund_total": "4.00"}]
+    assert body["api_restock"] is False
+
+
+def test_a_refund_with_parts_is_made_once_and_found_again_by_its_marker(mirrored, store):
+    create = no_refunds_yet(store)
+    parts = executors.RefundParts(lines=(executors.LineRequest(sku="Bar3"),))
+    executors.refund(mirrored, Decimal("12.90"), idempotency_key="p-11", note="", parts=parts)
+    reason = json.loads(create.calls.last.request.content)["reason"]
+
+    again = executors.refund(
+        mirrored, Decimal("12.90"), idempotency_key="p-11", note="", parts=parts
+    )
+    assert again.detail["replayed"] is True
+
+    # The mirror row lost: the store's refund carrying the marker is adopted.
+    Refund.objects.all().delete()
+    store.get(f"{API}/orders/727/refunds").respond(
+        200, json=[{"id": 731, "reason": reason}], headers={"X-WP-TotalPages": "1"}
+    )
+    adopted = executors.refund(
+        mirrored, Decimal("12.90"), idempotency_key="p-11", note="", parts=parts
+    )
+    assert adopted.external_id == "woocommerce:refund:731"
+    assert adopted.detail["replayed"] is True
+    assert adopted.detail["lines"] == [{"sku": "Bar3", "quantity": 1}]
+    assert create.call_count == 1
+
+
+@pytest.mark.parametrize(
+    ("amount", "parts", "why"),
+    [
+        ("5.00", executors.RefundParts(lines=(executors.LineRequest(sku="NOPE"),)), "no line"),
+        (
+            "5.00",
+            executors.RefundParts(lines=(executors.LineRequest(sku="93", quantity=3),)),
+            "holds 2",
+        ),
+        ("11.00", executors.RefundParts(shipping=Decimal("11.00")), "exceeds what was charged"),
+        (
+            "13.00",
+            executors.RefundParts(lines=(executors.LineRequest(sku="Bar3"),)),
+            "exceeds the items",
+        ),
+    ],
+)
+def test_parts_the_order_cannot_honour_are_refused_before_the_store_is_asked(
+    mirrored, store, amount, parts, why
+):
+    create = no_refunds_yet(store)
+    with pytest.raises(ExecutionError, match=why) as caught:
+        executors.refund(mirrored, Decimal(amount), idempotency_key="p-12", note="", parts=parts)
+    assert caught.value.permanent is True
+    assert not create.called
+
+
+def test_store_credit_is_refused_without_asking_the_store(mirrored, store):
+    listing = store.get(f"{API}/orders/727/refunds").respond(200, json=[])
+    create = store.post(f"{API}/orders/727/refunds")
+    with pytest.raises(ExecutionError) as caught:
+        executors.refund(
+            mirrored,
+            Decimal("5.00"),
+            idempotency_key="p-13",
+            note="",
+            parts=executors.RefundParts(to_store_credit=True),
+        )
+    assert caught.value.permanent is True
+    assert not listing.called
+    assert not create.called
