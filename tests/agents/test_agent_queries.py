@@ -15,6 +15,12 @@ pytestmark = pytest.mark.django_db
 
 
 def _queries_of_one_run(contact: Contact, capture) -> int:
+    # A desk in service has its per-process caches warm (content types, which
+    # tenants have Klaviyo or Gorgias): one run first, so the count is the same
+    # whichever test ran before.
+    warm = make_contact(contact.tenant, order=make_order(contact.tenant), body="where is it?")
+    with capture(execute=False):
+        handle_contact.run(contact_id=warm.pk)
     # Side effects after commit (the live push, the outbox sends) are tasks and
     # pushes of their own; here only the task's body is counted.
     with capture(execute=False), CaptureQueriesContext(connection) as queries:
@@ -36,10 +42,9 @@ def test_a_wismo_contact_is_answered_within_its_query_budget(django_capture_on_c
     # refunds, shipments and their events; customer history (3) and risk (2);
     # guardrails (refunds once); lock the contact, insert the proposal, resolve it
     # (reply and survey through the outbox, usage, rollup, SLA clocks, audit rows);
-    # store the trace and finish the run; the order's returns; which tenants have
-    # Klaviyo or Gorgias (read once per few seconds per process, here the first time).
+    # store the trace and finish the run; the order's returns.
     # Savepoints count: tests run in a transaction.
-    assert count <= 48, f"{count} queries"
+    assert count <= 47, f"{count} queries"
 
 
 def test_an_escalated_refund_stays_within_its_query_budget(django_capture_on_commit_callbacks):
