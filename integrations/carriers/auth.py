@@ -19,6 +19,7 @@ import httpx
 from django.core.cache import cache
 
 from integrations.carriers.client import HttpClient, PermanentError, TransientError
+from integrations.carriers.schema import TrackingResult
 from integrations.providers import CredentialField
 
 # Renew this long before the carrier says the token expires: a token that
@@ -121,3 +122,42 @@ def error_message(response: httpx.Response) -> str:
     if isinstance(error, str):
         return error
     return response.reason_phrase
+
+
+class BearerTokenClient(HttpClient):
+    """A carrier whose Track API takes a bearer token bought from its token
+    endpoint: the token is shared by all workers (``tokens``), asked for afresh
+    once when the carrier refuses it, and a second refusal is PermanentError.
+    A subclass says how to buy the token (``token``) and how to track (``_track``)."""
+
+    #: How the carrier is named in messages, and how we sign in to it.
+    display_name = ""
+    sign_in = "OAuth client credentials"
+    #: Answers meaning "this token is no good (any more)".
+    refused_token_statuses: tuple[int, ...] = (401,)
+
+    @property
+    def tokens(self) -> TokenCache:
+        return TokenCache(self.carrier, self.base, self.credentials.get("client_id", ""))
+
+    def token(self, *, fresh: bool = False) -> str:
+        raise NotImplementedError
+
+    def _track(self, number: str, token: str) -> httpx.Response:
+        raise NotImplementedError
+
+    def check(self) -> str:
+        self.token(fresh=True)
+        return f"Signed in to {self.display_name} ({self.sign_in})."
+
+    def track(self, tracking_number: str, *, carrier: str = "") -> TrackingResult:
+        number = tracking_number.strip()
+        response = self._track(number, self.token())
+        if response.status_code in self.refused_token_statuses:
+            # Revoked or expired before our cache thought so: one fresh token.
+            response = self._track(number, self.token(fresh=True))
+        if response.status_code in (401, 403):
+            raise PermanentError(
+                f"{self.display_name} refuses our token: {error_message(response)}"
+            )
+        return self.parse(response)

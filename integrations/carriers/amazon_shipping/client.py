@@ -18,13 +18,12 @@ import httpx
 
 from integrations.carriers.auth import (
     SANDBOX_FIELD,
+    BearerTokenClient,
     TokenCache,
-    error_message,
     fetch_bearer_token,
     is_sandbox,
 )
-from integrations.carriers.client import HttpClient, PermanentError
-from integrations.carriers.schema import TrackingResult
+from integrations.carriers.client import PermanentError
 from integrations.providers import CredentialField
 
 LWA_ENDPOINT = "https://api.amazon.com/auth/o2/token"
@@ -37,8 +36,12 @@ DEFAULT_BUSINESS = "AmazonShipping_US"
 DEFAULT_CARRIER = "AMZN_US"
 
 
-class AmazonShippingClient(HttpClient):
+class AmazonShippingClient(BearerTokenClient):
     carrier = "amazon_shipping"
+    display_name = "Amazon Shipping"
+    sign_in = "Login with Amazon"
+    # The Selling Partner API answers an expired token with 403.
+    refused_token_statuses = (401, 403)
     # Selling Partner API usage plan for getTracking: 80 requests a second, burst 100.
     requests_per_second = 80.0
     credential_fields = (
@@ -90,20 +93,6 @@ class AmazonShippingClient(HttpClient):
             name="Amazon (Login with Amazon)",
             fresh=fresh,
         )
-
-    def check(self) -> str:
-        self.token(fresh=True)
-        return "Signed in to Amazon Shipping (Login with Amazon)."
-
-    def track(self, tracking_number: str, *, carrier: str = "") -> TrackingResult:
-        number = tracking_number.strip()
-        response = self._track(number, self.token())
-        if response.status_code in (401, 403):
-            # The Selling Partner API answers an expired token with 403.
-            response = self._track(number, self.token(fresh=True))
-        if response.status_code in (401, 403):
-            raise PermanentError(f"Amazon Shipping refuses our token: {error_message(response)}")
-        return self.parse(response)
 
     def _track(self, number: str, token: str) -> httpx.Response:
         request = self.http.build_request(

@@ -16,21 +16,20 @@ import httpx
 
 from integrations.carriers.auth import (
     SANDBOX_FIELD,
-    TokenCache,
-    error_message,
+    BearerTokenClient,
     fetch_bearer_token,
     is_sandbox,
 )
-from integrations.carriers.client import HttpClient, PermanentError
-from integrations.carriers.schema import TrackingResult
+from integrations.carriers.client import PermanentError
 from integrations.providers import CredentialField
 
 PRODUCTION = "https://apis.fedex.com"
 SANDBOX = "https://apis-sandbox.fedex.com"
 
 
-class FedExClient(HttpClient):
+class FedExClient(BearerTokenClient):
     carrier = "fedex"
+    display_name = "FedEx"
     # FedEx "Quotas & rate limits guide": 1,400 transactions per 10 seconds
     # per project; over it, every call is refused for the rest of the window.
     requests_per_second = 140.0
@@ -43,10 +42,6 @@ class FedExClient(HttpClient):
     @property
     def base(self) -> str:
         return SANDBOX if is_sandbox(self.credentials) else PRODUCTION
-
-    @property
-    def tokens(self) -> TokenCache:
-        return TokenCache(self.carrier, self.base, self.credentials.get("client_id", ""))
 
     def token(self, *, fresh: bool = False) -> str:
         client_id = self.credentials.get("client_id")
@@ -69,20 +64,6 @@ class FedExClient(HttpClient):
             name="FedEx",
             fresh=fresh,
         )
-
-    def check(self) -> str:
-        self.token(fresh=True)
-        return "Signed in to FedEx (OAuth client credentials)."
-
-    def track(self, tracking_number: str, *, carrier: str = "") -> TrackingResult:
-        number = tracking_number.strip()
-        response = self._track(number, self.token())
-        if response.status_code == 401:
-            # Revoked or expired before our cache thought so: one fresh token.
-            response = self._track(number, self.token(fresh=True))
-        if response.status_code in (401, 403):
-            raise PermanentError(f"FedEx refuses our token: {error_message(response)}")
-        return self.parse(response)
 
     def _track(self, number: str, token: str) -> httpx.Response:
         request = self.http.build_request(

@@ -18,21 +18,20 @@ import httpx
 
 from integrations.carriers.auth import (
     SANDBOX_FIELD,
-    TokenCache,
-    error_message,
+    BearerTokenClient,
     fetch_bearer_token,
     is_sandbox,
 )
-from integrations.carriers.client import HttpClient, PermanentError
-from integrations.carriers.schema import TrackingResult
+from integrations.carriers.client import PermanentError
 from integrations.providers import CredentialField
 
 PRODUCTION = "https://apis.usps.com"
 SANDBOX = "https://apis-tem.usps.com"
 
 
-class UspsClient(HttpClient):
+class UspsClient(BearerTokenClient):
     carrier = "usps"
+    display_name = "USPS"
     # A new USPS API app gets 60 requests an hour (raised on request through
     # the developer portal); token requests count too, hence the shared token.
     requests_per_second = 60 / 3600
@@ -45,10 +44,6 @@ class UspsClient(HttpClient):
     @property
     def base(self) -> str:
         return SANDBOX if is_sandbox(self.credentials) else PRODUCTION
-
-    @property
-    def tokens(self) -> TokenCache:
-        return TokenCache(self.carrier, self.base, self.credentials.get("client_id", ""))
 
     def token(self, *, fresh: bool = False) -> str:
         client_id = self.credentials.get("client_id")
@@ -71,19 +66,6 @@ class UspsClient(HttpClient):
             name="USPS",
             fresh=fresh,
         )
-
-    def check(self) -> str:
-        self.token(fresh=True)
-        return "Signed in to USPS (OAuth client credentials)."
-
-    def track(self, tracking_number: str, *, carrier: str = "") -> TrackingResult:
-        number = tracking_number.strip()
-        response = self._track(number, self.token())
-        if response.status_code == 401:
-            response = self._track(number, self.token(fresh=True))
-        if response.status_code in (401, 403):
-            raise PermanentError(f"USPS refuses our token: {error_message(response)}")
-        return self.parse(response)
 
     def _track(self, number: str, token: str) -> httpx.Response:
         request = self.http.build_request(
