@@ -70,6 +70,9 @@ class ExecutionResult:
     external_id: str
     detail: dict = field(default_factory=dict)
 
+    def with_detail(self, **more) -> ExecutionResult:
+        return ExecutionResult(self.external_id, {**self.detail, **more})
+
 
 @dataclass(frozen=True)
 class Address:
@@ -360,6 +363,30 @@ class ApiCommerceAdapter(CommerceAdapter, Generic[ClientT]):
         if mirrored is None:
             return None
         return ExecutionResult(mirrored.external_id, {"replayed": True})
+
+    def _adopt_marked_refund(
+        self,
+        order: Order,
+        amount: Decimal,
+        store_refunds,
+        *,
+        idempotency_key: str,
+        note: str,
+        refund_id,
+    ) -> ExecutionResult | None:
+        """Among the store's refunds of the order, the one an earlier attempt made
+        (our marker in its reason), mirrored now; None when there is none."""
+        tag = marker(idempotency_key)
+        for existing in store_refunds:
+            if tag in str(existing.get("reason") or ""):
+                return self._adopt_refund(
+                    order,
+                    amount,
+                    idempotency_key=idempotency_key,
+                    external_id=refund_id(existing["id"]),
+                    note=note,
+                )
+        return None
 
     def _adopt_refund(
         self, order: Order, amount: Decimal, *, idempotency_key: str, external_id: str, note: str

@@ -107,19 +107,19 @@ class BigCommerceAdapter(ApiCommerceAdapter[BigCommerceClient]):
     ) -> ExecutionResult:
         named_items, named = _refund_items(order, parts) if parts is not None else ([], {})
         if (replayed := self._replayed_refund(order, idempotency_key)) is not None:
-            return _with(replayed, named)
+            return replayed.with_detail(**named)
         order_id = self._order_id(order)
         tag = marker(idempotency_key)
-        for existing in self.client.refunds(order_id):
-            if tag in str(existing.get("reason") or ""):
-                adopted = self._adopt_refund(
-                    order,
-                    amount,
-                    idempotency_key=idempotency_key,
-                    external_id=mapping.refund_id(existing["id"]),
-                    note=note,
-                )
-                return _with(adopted, named)
+        adopted = self._adopt_marked_refund(
+            order,
+            amount,
+            self.client.refunds(order_id),
+            idempotency_key=idempotency_key,
+            note=note,
+            refund_id=mapping.refund_id,
+        )
+        if adopted is not None:
+            return adopted.with_detail(**named)
         check_refundable(order, amount)
         # ORDER items refund an amount without recalculating tax.
         items = named_items or [
@@ -384,7 +384,3 @@ def _refund_items(order: Order, parts: RefundParts) -> tuple[list[dict], dict]:
         "to": "store_credit" if parts.to_store_credit else "original_payment",
     }
     return items, named
-
-
-def _with(result: ExecutionResult, named: dict) -> ExecutionResult:
-    return ExecutionResult(result.external_id, {**result.detail, **named})

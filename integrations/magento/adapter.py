@@ -124,7 +124,7 @@ class MagentoAdapter(ApiCommerceAdapter[MagentoClient]):
     ) -> ExecutionResult:
         said = _parts_detail(parts) if parts is not None else {}
         if (replayed := self._replayed_refund(order, idempotency_key)) is not None:
-            return ExecutionResult(replayed.external_id, {**replayed.detail, **said})
+            return replayed.with_detail(**said)
         check_refundable(order, amount)
         order_id = self._order_id(order)
         tag = key_tag(idempotency_key)
@@ -137,7 +137,7 @@ class MagentoAdapter(ApiCommerceAdapter[MagentoClient]):
                     external_id=mapping.creditmemo_external_id(creditmemo["entity_id"]),
                     note=note,
                 )
-                return ExecutionResult(adopted.external_id, {**adopted.detail, **said})
+                return adopted.with_detail(**said)
 
         remote = self.client.order(order_id)
         body = {

@@ -71,7 +71,7 @@ class SandboxStore(CommerceAdapter):
             result = store_credit(order, amount, idempotency_key=idempotency_key, note=note)
         else:
             result = refund(order, amount, idempotency_key=idempotency_key, note=note)
-        return ExecutionResult(result.external_id, {**result.detail, **detail})
+        return result.with_detail(**detail)
 
     def cancel(
         self, order: Order, *, idempotency_key: str, reason: str = "customer", note: str = ""

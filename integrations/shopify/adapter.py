@@ -85,7 +85,7 @@ class ShopifyAdapter(ApiCommerceAdapter[ShopifyClient]):
     ) -> ExecutionResult:
         asked = _parts_detail(parts) if parts is not None else {}
         if (replayed := self._replayed_refund(order, idempotency_key)) is not None:
-            return ExecutionResult(replayed.external_id, {**replayed.detail, **asked})
+            return replayed.with_detail(**asked)
         check_refundable(order, amount)
         parts = parts or RefundParts()
         if parts.shipping > order.shipping_total:

@@ -132,7 +132,7 @@ class TikTokShopAdapter(ApiCommerceAdapter[TikTokShopClient]):
     ) -> ExecutionResult:
         said = _parts_detail(parts) if parts is not None else {}
         if (replayed := self._replayed_refund(order, idempotency_key)) is not None:
-            return ExecutionResult(replayed.external_id, {**replayed.detail, **said})
+            return replayed.with_detail(**said)
         check_refundable(order, amount)
         remote = self._remote(order)
         if parts is not None and parts.lines:

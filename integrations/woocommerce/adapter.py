@@ -95,19 +95,19 @@ class WooCommerceAdapter(ApiCommerceAdapter[WooCommerceClient]):
             line_items, named = _refund_line_items(order, amount, parts)
             body.update(line_items=line_items, api_restock=bool(parts.lines))
         if (replayed := self._replayed_refund(order, idempotency_key)) is not None:
-            return _with(replayed, named)
+            return replayed.with_detail(**named)
         order_id = self._order_id(order)
         tag = marker(idempotency_key)
-        for existing in self.client.refunds(order_id):
-            if tag in str(existing.get("reason") or ""):
-                adopted = self._adopt_refund(
-                    order,
-                    amount,
-                    idempotency_key=idempotency_key,
-                    external_id=mapping.refund_id(existing["id"]),
-                    note=note,
-                )
-                return _with(adopted, named)
+        adopted = self._adopt_marked_refund(
+            order,
+            amount,
+            self.client.refunds(order_id),
+            idempotency_key=idempotency_key,
+            note=note,
+            refund_id=mapping.refund_id,
+        )
+        if adopted is not None:
+            return adopted.with_detail(**named)
         check_refundable(order, amount)
         body["reason"] = f"{note} [{tag}]".strip()
         created = self.client.create_refund(order_id, body)
@@ -259,7 +259,3 @@ def _refund_line_items(order: Order, amount: Decimal, parts: RefundParts) -> tup
         "to": "original_payment",
     }
     return items, named
-
-
-def _with(result: ExecutionResult, named: dict) -> ExecutionResult:
-    return ExecutionResult(result.external_id, {**result.detail, **named})
