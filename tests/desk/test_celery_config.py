@@ -55,3 +55,16 @@ def test_a_broken_connection_is_closed_after_the_task_not_kept(monkeypatch):
     _close_old_connections()
 
     assert connection.connection is None
+
+
+def test_a_starting_worker_runs_nicer_than_the_web(monkeypatch):
+    from desk import celery as desk_celery
+
+    asked = []
+    monkeypatch.setattr(desk_celery.os, "nice", asked.append)
+    monkeypatch.setattr(desk_celery, "WORKER_NICENESS", 10)
+    desk_celery._yield_cpu_to_the_web()
+    monkeypatch.setattr(desk_celery, "WORKER_NICENESS", 0)
+    desk_celery._yield_cpu_to_the_web()
+
+    assert asked == [10]  # and nothing where web and workers do not share CPUs

@@ -211,3 +211,24 @@ def test_unknown_connection_is_404(client):
         ).status_code
         == 404
     )
+
+
+def test_a_rotated_secret_or_a_deactivated_connection_counts_at_once(client, feed):
+    """The intake keeps looked-up connections a few seconds; a change made here is
+    seen by the very next delivery, never after the cache runs out."""
+    connection, shipment = feed
+    body = json.dumps(_scan(shipment)).encode()
+    assert _deliver(client, connection, body, delivery_id="r-1").status_code == 200
+
+    connection.credentials = {"webhook_secret": "rotated"}
+    connection.save()
+    assert _deliver(client, connection, body, delivery_id="r-2").status_code == 401
+    assert (
+        _deliver(client, connection, body, delivery_id="r-3", secret="rotated").status_code == 200
+    )
+
+    connection.is_active = False
+    connection.save()
+    assert (
+        _deliver(client, connection, body, delivery_id="r-4", secret="rotated").status_code == 404
+    )
