@@ -110,7 +110,7 @@ def create_contact(
     With an ``idempotency_key`` already used by the tenant this raises
     IntegrityError (in a transaction of its own, callers can look the first one up)."""
     order = commerce.find_order(tenant, order_number) if order_number else None
-    contact = Contact.objects.create(
+    contact = Contact(
         tenant=tenant,
         channel=channel,
         customer=customer or commerce.find_customer(tenant, customer_email),
@@ -121,6 +121,9 @@ def create_contact(
         subject=subject,
         idempotency_key=idempotency_key,
     )
+    # The search document goes in with the row: its only message is the one below.
+    contact.search_vector = _search_vector(contact, bodies=body)
+    contact.save(force_insert=True)
     Message.objects.create(
         contact=contact,
         direction=Message.Direction.INBOUND,
@@ -129,7 +132,6 @@ def create_contact(
         raw=raw or {},
     )
     audit(tenant, actor, "contact.create", contact, {"channel": channel})
-    refresh_search(contact)
     _enqueue("agents.handle_contact", contact_id=contact.pk)
     return contact
 
@@ -140,13 +142,16 @@ def refresh_search(contact: Contact) -> None:
     Contact.objects.filter(pk=contact.pk).update(search_vector=_search_vector(contact))
 
 
-def _search_vector(contact: Contact) -> SearchVector:
+def _search_vector(contact: Contact, *, bodies: str | None = None) -> SearchVector:
+    """``bodies``, when the caller knows every message the customer and the desk
+    wrote, saves reading them back."""
     order_number = contact.order.number if contact.order_id else ""
-    bodies = " ".join(
-        contact.messages.exclude(direction=Message.Direction.INTERNAL).values_list(
-            "body", flat=True
+    if bodies is None:
+        bodies = " ".join(
+            contact.messages.exclude(direction=Message.Direction.INTERNAL).values_list(
+                "body", flat=True
+            )
         )
-    )
     text = " ".join(
         [
             contact.customer_email,
@@ -161,7 +166,6 @@ def _search_vector(contact: Contact) -> SearchVector:
     return SearchVector(Value(text), config="simple")
 
 
-@transaction.atomic
 def record_understanding(
     contact: Contact,
     *,
@@ -173,21 +177,37 @@ def record_understanding(
     """What the agent understood: intent, language and, if found, the order.
 
     ``contact`` is updated in place (its loaded tenant, customer and order stay),
-    so the caller carries on without reading the row back."""
+    so the caller carries on without reading the row back. One statement: the
+    search document is rebuilt with it only when the order is new to the contact,
+    since the order's number is all the understanding adds to it."""
     contact.intent = intent
     # As the column keeps it (three places), for whoever reads the instance next.
     contact.intent_confidence = confidence.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
     contact.language = language
-    if order is not None:
+    changes: dict[str, Any] = {
+        "intent": intent,
+        "intent_confidence": confidence,
+        "language": language,
+    }
+    if order is not None and order.pk != contact.order_id:
         contact.order = order
-    # One statement for the understanding and the search document, which names the order.
-    Contact.objects.filter(pk=contact.pk).update(
-        intent=intent,
-        intent_confidence=confidence,
-        language=language,
-        order_id=contact.order_id,
-        search_vector=_search_vector(contact),
-    )
+        changes["order_id"] = order.pk
+        changes["search_vector"] = _search_vector(contact)
+    Contact.objects.filter(pk=contact.pk).update(**changes)
+
+
+def _lock_contact(contact: Contact) -> Contact:
+    """The contact's row, locked and read afresh. Resolving and escalating read its
+    tenant, customer and order: the ones the caller loaded moments ago come along
+    (they are not what the lock protects), the rest load when first read."""
+    locked = Contact.objects.select_for_update().get(pk=contact.pk)
+    for name in ("tenant", "customer", "order"):
+        field = Contact._meta.get_field(name)
+        if field.is_cached(contact) and getattr(contact, field.attname) == getattr(
+            locked, field.attname
+        ):
+            field.set_cached_value(locked, field.get_cached_value(contact))
+    return locked
 
 
 @transaction.atomic
@@ -205,21 +225,21 @@ def submit_proposal(
 
     Idempotent per contact: a contact that already has a proposal (a re-run
     task) gets no second one."""
-    # Only the contact's row is locked; its tenant, customer and order come along
-    # because resolving and escalating read all three.
-    locked = (
-        Contact.objects.select_for_update(of=("self",))
-        .select_related("tenant", "customer", "order")
-        .get(pk=contact.pk)
-    )
+    locked = _lock_contact(contact)
     if locked.status != Contact.Status.RECEIVED:
         existing = locked.current_proposal
         if existing is not None:
             return existing
+    failed = [g for g in guardrails if not g["passed"]]
+    # Nothing to change on a store: answering is the whole action, done here in
+    # the same transaction instead of a second task, so the proposal is born executed.
+    answered_here = not failed and draft.kind == Proposal.Kind.REPLY
     proposal = Proposal.objects.create(
         tenant=locked.tenant,
         contact=locked,
         kind=draft.kind,
+        status=Proposal.Status.EXECUTED if answered_here else Proposal.Status.PROPOSED,
+        executed_at=timezone.now() if answered_here else None,
         amount=draft.amount,
         currency=draft.currency,
         parameters=draft.parameters,
@@ -230,7 +250,6 @@ def submit_proposal(
         guardrails=guardrails,
         agent_run_ref=agent_run_ref,
     )
-    failed = [g for g in guardrails if not g["passed"]]
     audit(
         locked.tenant,
         actor,
@@ -249,12 +268,7 @@ def submit_proposal(
             r["name"] for r in (draft.evidence or {}).get("risk", []) if "name" in r
         ]
         locked.save(update_fields=["risk_flags"])
-    elif proposal.kind == Proposal.Kind.REPLY:
-        # Nothing to change on a store: answering is the whole action, done here
-        # in the same transaction instead of a second task.
-        proposal.status = Proposal.Status.EXECUTED
-        proposal.executed_at = timezone.now()
-        proposal.save(update_fields=["status", "executed_at"])
+    elif answered_here:
         _resolve(locked, by_ai=True, reply=draft.reply_draft, actor=actor)
     else:
         proposal.status = Proposal.Status.APPROVED

@@ -25,13 +25,14 @@ def message_pks_for(idempotency_keys: list[str]) -> list[int]:
 
 
 def deliver(message: Message) -> None:
-    """Queue one outbound desk message, once (keyed by the message row). A contact
+    """Queue one outbound desk message the caller's transaction has just written,
+    once (keyed by the message row, so no earlier entry can exist). A contact
     opened by a helpdesk ticket is answered on the ticket."""
     from integrations.gorgias.outbox import reply_draft
 
     ticket_draft = reply_draft(message, idempotency_key=f"{KEY_PREFIX}{message.pk}")
     if ticket_draft is not None:
-        queue_message(message.contact.tenant, ticket_draft)
+        queue_message(message.contact.tenant, ticket_draft, new_key=True)
         return
     contact = message.contact
     channel = ANSWER_ON.get(contact.channel, Channel.EMAIL)
@@ -52,4 +53,4 @@ def deliver(message: Message) -> None:
         trigger="desk_reply",
         skip_reason="" if to else OutboundMessage.SkipReason.NO_CHANNEL,
     )
-    queue_message(contact.tenant, draft)
+    queue_message(contact.tenant, draft, new_key=True)

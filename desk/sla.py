@@ -251,12 +251,14 @@ def _consume(clock: SlaClock, now: datetime, calendar: Calendar) -> None:
 
 
 def _locked_clocks(contact: Contact, **filters) -> list[SlaClock]:
-    return list(
-        SlaClock.objects.select_for_update(of=("self",))
-        .select_related("contact__tenant")
-        .filter(contact=contact, **filters)
-        .order_by("pk")
+    """The contact's clocks, locked; each carries the caller's contact (and so
+    its tenant, which the calendars come from) instead of reading it again."""
+    clocks = list(
+        SlaClock.objects.select_for_update().filter(contact=contact, **filters).order_by("pk")
     )
+    for clock in clocks:
+        clock.contact = contact
+    return clocks
 
 
 @transaction.atomic

@@ -330,28 +330,36 @@ def enqueue_send_on_commit(message_ids: list[int]) -> None:
 # nothing here is worth keeping if the rest fails (the insert's race has its own).
 @transaction.atomic(savepoint=False)
 def queue_message(
-    tenant: Tenant, draft: Draft, *, enqueue: bool = True
+    tenant: Tenant, draft: Draft, *, enqueue: bool = True, new_key: bool = False
 ) -> tuple[OutboundMessage, bool]:
     """Put one message in the outbox, once per (tenant, idempotency key).
 
     Returns the message and whether this call created it; asking again with the
     same key returns the first message untouched. An opted-out address is
-    recorded as skipped. A due message is handed to the send task on commit."""
-    existing = OutboundMessage.objects.filter(
-        tenant=tenant, idempotency_key=draft.idempotency_key
-    ).first()
-    if existing is not None:
-        return existing, False
+    recorded as skipped. A due message is handed to the send task on commit.
+
+    ``new_key`` says the key was made in the caller's transaction from a row it
+    has just written, so no one else can hold it yet: the message is inserted
+    without looking for an earlier one."""
+    if not new_key:
+        existing = OutboundMessage.objects.filter(
+            tenant=tenant, idempotency_key=draft.idempotency_key
+        ).first()
+        if existing is not None:
+            return existing, False
     if not draft.skip_reason and is_opted_out(tenant, draft.channel, draft.to):
         draft.skip_reason = OutboundMessage.SkipReason.OPTED_OUT
     message = draft.build(tenant, timezone.now())
-    try:
-        with transaction.atomic():
-            message.save()
-    except IntegrityError:
-        return OutboundMessage.objects.get(
-            tenant=tenant, idempotency_key=draft.idempotency_key
-        ), False
+    if new_key:
+        message.save(force_insert=True)
+    else:
+        try:
+            with transaction.atomic():
+                message.save()
+        except IntegrityError:
+            return OutboundMessage.objects.get(
+                tenant=tenant, idempotency_key=draft.idempotency_key
+            ), False
     if enqueue and message.state == OutboundMessage.State.QUEUED and message.send_after is None:
         enqueue_send_on_commit([message.pk])
     return message, True
