@@ -73,7 +73,9 @@ def run() -> list[dict]:
 
     setup()
     from django import db
+    from django.conf import settings
 
+    from bench._smtp_sink import SmtpSink
     from billing.models import UsageRecord
     from desk import actions
     from desk.models import Contact
@@ -99,8 +101,17 @@ def run() -> list[dict]:
             order = make_order(tenant, total="300.00", shipment_status="delivered")
             plan.append((order, "I want a refund"))
     # The worker as production runs it: DEBUG off (no query log), nicer than
-    # the intake (WORKER_NICENESS), persistent database connections.
-    env = production_env(DB_CONN_MAX_AGE="60")
+    # the intake (WORKER_NICENESS), persistent database connections, mail handed
+    # to an SMTP relay.
+    sink = SmtpSink().__enter__()
+    env = production_env(
+        DB_CONN_MAX_AGE="60",
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+        EMAIL_HOST="127.0.0.1",
+        EMAIL_PORT=str(sink.port),
+    )
+    # And the intake as the web runs it: no query log either.
+    settings.DEBUG = False
     worker = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "celery"),
@@ -178,6 +189,7 @@ def run() -> list[dict]:
             worker.wait(timeout=30)
         except subprocess.TimeoutExpired:
             worker.kill()
+        sink.__exit__(None, None, None)
     p50 = statistics.median(latencies) if latencies else float("inf")
     p95 = _percentile(latencies, 0.95) if latencies else float("inf")
     return [
@@ -227,6 +239,13 @@ def run() -> list[dict]:
             "metric": "worker CPU per contact (all pool processes, incl. outbox sends)",
             "value": round(worker_cpu * 1000 / max(len(decided), 1), 1),
             "unit": "ms",
+            "target": "informational",
+            "pass": True,
+        },
+        {
+            "metric": "emails the SMTP relay accepted (replies and surveys)",
+            "value": sink.received,
+            "unit": "emails",
             "target": "informational",
             "pass": True,
         },
