@@ -10,6 +10,8 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from integrations.models import Customer, Order
@@ -98,6 +100,9 @@ class Contact(models.Model):
             models.Index(fields=["tenant", "status", "escalated_at"]),
             models.Index(fields=["status", "sla_due_at", "id"], name="inbox_order"),
             GinIndex(fields=["search_vector"], name="contact_search"),
+            # The agent reads a customer's earlier contacts by address, in any case:
+            # without this a big merchant's every contact scans all of its contacts.
+            models.Index(F("tenant"), Upper("customer_email"), name="contact_by_email"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -11,7 +11,8 @@ import uuid
 from decimal import Decimal
 
 from django.db import models
-from django.db.models import Sum
+from django.db.models import F, Sum
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from tenants.crypto import EncryptedJSONField
@@ -158,7 +159,11 @@ class Customer(models.Model):
                 name="customer_email_per_tenant",
             )
         ]
-        indexes = [models.Index(fields=["tenant", "phone"])]
+        indexes = [
+            models.Index(fields=["tenant", "phone"]),
+            # Addresses are matched case-insensitively (UPPER on both sides).
+            models.Index(F("tenant"), Upper("email"), name="customer_by_email"),
+        ]
 
     def __str__(self) -> str:
         return self.name or self.email
@@ -197,7 +202,11 @@ class Order(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "number"], name="order_number_per_tenant")
         ]
-        indexes = [models.Index(fields=["tenant", "email"])]
+        indexes = [
+            models.Index(fields=["tenant", "email"]),
+            # A customer's orders, refunds and history are found by address, in any case.
+            models.Index(F("tenant"), Upper("email"), name="order_by_email"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.number}"
