@@ -5,9 +5,11 @@ a push is a hint, never the record."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import threading
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.cache import cache
 from django.db import transaction
@@ -77,7 +79,7 @@ def push_inbox(contact_id: int) -> None:
         },
     )
     try:
-        async_to_sync(_send)(
+        send_to_groups(
             [
                 (
                     inbox_group(contact.tenant_id),
@@ -102,14 +104,82 @@ def push_inbox(contact_id: int) -> None:
 def _push_panel_only(contact_id: int, public_id) -> None:
     message = {"type": "contact.push", "html": _panel_refresh(public_id)}
     try:
-        async_to_sync(_send)([(contact_group(contact_id), message)])
+        send_to_groups([(contact_group(contact_id), message)])
     except Exception:
         logger.exception("Live contact push failed for contact %s", contact_id)
 
 
+# --- sending from sync code ----------------------------------------------------
+
+# Past this a push is dropped (and logged): it is a hint, and the caller's task has work to do.
+SEND_TIMEOUT_SECONDS = 2.0
+
+
+class _SendLoop:
+    """The process's event loop for channel-layer sends, run by a daemon thread.
+
+    ``async_to_sync`` from a worker starts a loop per call, and channels_redis
+    keeps its connections per loop, so every push paid for a loop and a new
+    Redis connection. This loop lives as long as the process. A forked child
+    (a Celery pool process) inherits the loop but not the thread running it,
+    so a change of pid starts a new one."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: tuple[int, asyncio.AbstractEventLoop] | None = None
+
+    def loop(self) -> asyncio.AbstractEventLoop:
+        running = self._running
+        if running is None or running[0] != os.getpid():
+            with self._lock:
+                running = self._running
+                if running is None or running[0] != os.getpid():
+                    loop = asyncio.new_event_loop()
+                    threading.Thread(target=loop.run_forever, name="live-push", daemon=True).start()
+                    running = self._running = (os.getpid(), loop)
+        return running[1]
+
+    def run(self, coroutine, timeout: float):
+        future = asyncio.run_coroutine_threadsafe(coroutine, self.loop())
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            future.cancel()
+            raise
+
+    def forget_lock(self) -> None:
+        """A fork copies the lock as it was: held, if another thread was starting a loop."""
+        self._lock = threading.Lock()
+
+
+_send_loop = _SendLoop()
+os.register_at_fork(after_in_child=_send_loop.forget_lock)
+_scheduled: set[asyncio.Task] = set()
+
+
+def send_to_groups(messages: list[tuple[str, dict]]) -> None:
+    """Send from sync code, all messages in one trip to the process's send loop.
+    Raises what the layer raised, or TimeoutError; callers log it.
+
+    Sync code called straight from a running event loop must not block it: there
+    the send is scheduled on that loop instead, and a failure is logged."""
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        _send_loop.run(_send(messages), SEND_TIMEOUT_SECONDS)
+        return
+    task = running.create_task(_send(messages))
+    _scheduled.add(task)  # the loop keeps only a weak reference
+    task.add_done_callback(_scheduled_send_done)
+
+
+def _scheduled_send_done(task: asyncio.Task) -> None:
+    _scheduled.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("Live push failed", exc_info=task.exception())
+
+
 async def _send(messages: list[tuple[str, dict]]) -> None:
-    """Both groups in one trip to the event loop: each ``async_to_sync`` call from a
-    worker starts a loop of its own, and with it a fresh connection to Redis."""
     layer = get_channel_layer()
     for group, message in messages:
         await layer.group_send(group, message)
