@@ -9,8 +9,11 @@ import asyncio
 import logging
 import os
 import threading
+import time
 
+import redis
 from channels.layers import get_channel_layer
+from channels_redis.core import RedisChannelLayer
 from django.core.cache import cache
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -102,11 +105,55 @@ def push_inbox(contact_id: int) -> None:
 
 
 def _push_panel_only(contact_id: int, public_id) -> None:
-    message = {"type": "contact.push", "html": _panel_refresh(public_id)}
+    group = contact_group(contact_id)
     try:
-        send_to_groups([(contact_group(contact_id), message)])
+        if has_listeners(group):
+            send_to_groups([(group, {"type": "contact.push", "html": _panel_refresh(public_id)})])
     except Exception:
         logger.exception("Live contact push failed for contact %s", contact_id)
+
+
+# --- who listens ----------------------------------------------------------------
+
+_clients: dict[str, redis.Redis] = {}
+
+
+def _redis(address: str) -> redis.Redis:
+    """One client per process and address; redis-py reopens its connections in
+    a forked process by itself."""
+    client = _clients.get(address)
+    if client is None:
+        client = _clients[address] = redis.Redis.from_url(
+            address, socket_timeout=2, socket_connect_timeout=2
+        )
+    return client
+
+
+def has_listeners(group: str) -> bool:
+    """Whether any socket is in ``group`` now. channels_redis keeps a group as a
+    sorted set of channel names scored by when each joined, and counts members
+    older than its ``group_expiry`` as gone: one ZCOUNT of the others answers.
+
+    Anything short of a sure "nobody" (another layer, a host not given as an
+    address, Redis failing) answers yes: a skipped push may only be one that
+    nobody would have received."""
+    layer = get_channel_layer()
+    if not isinstance(layer, RedisChannelLayer):
+        return True
+    host = layer.hosts[layer.consistent_hash(group)]
+    if set(host) != {"address"}:
+        return True
+    joined_after = int(time.time()) - layer.group_expiry
+    try:
+        members = _redis(host["address"]).zcount(
+            layer._group_key(group), f"({joined_after}", "+inf"
+        )
+    except Exception:
+        logger.warning(
+            "Could not tell whether %s has listeners; pushing anyway", group, exc_info=True
+        )
+        return True
+    return members > 0
 
 
 # --- sending from sync code ----------------------------------------------------

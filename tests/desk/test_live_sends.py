@@ -10,6 +10,9 @@ import time
 import uuid
 
 import pytest
+import redis
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.utils import timezone
 
 from desk import live
@@ -89,7 +92,56 @@ def test_sync_code_called_inside_a_running_loop_schedules_its_send_there(record_
     assert [sent_on for _, sent_on, _ in record_sends] == [loop]
 
 
+# --- who listens -----------------------------------------------------------------
+
+
+def test_a_group_nobody_joined_has_no_listeners():
+    assert live.has_listeners(_a_group()) is False
+
+
+def test_a_member_of_the_group_is_a_listener_until_it_leaves():
+    layer, group, channel = get_channel_layer(), _a_group(), f"viewer.{uuid.uuid4().hex}"
+    async_to_sync(layer.group_add)(group, channel)
+    try:
+        assert live.has_listeners(group) is True
+    finally:
+        async_to_sync(layer.group_discard)(group, channel)
+    assert live.has_listeners(group) is False
+
+
+def test_a_member_that_joined_before_the_group_expiry_is_no_listener(monkeypatch):
+    """The layer drops such members on its next send to the group; so does the count."""
+    import channels_redis.core
+
+    layer, group = get_channel_layer(), _a_group()
+    long_ago = time.time() - layer.group_expiry - 5
+    with monkeypatch.context() as then:
+        then.setattr(channels_redis.core, "time", type("Then", (), {"time": lambda: long_ago}))
+        async_to_sync(layer.group_add)(group, "viewer.gone")
+    try:
+        assert live.has_listeners(group) is False
+    finally:
+        async_to_sync(layer.group_discard)(group, "viewer.gone")
+
+
+def test_when_redis_cannot_say_the_push_goes_out_anyway(monkeypatch, caplog):
+    """A lost hint costs a refresh; a skipped one may only be one nobody would see."""
+
+    class Down:
+        def zcount(self, *args):
+            raise redis.ConnectionError("Redis went away")
+
+    monkeypatch.setattr(live, "_redis", lambda address: Down())
+    assert live.has_listeners(_a_group()) is True
+    assert "pushing anyway" in caplog.text
+
+
 # --- failures stay in the push ------------------------------------------------------
+
+
+@pytest.fixture
+def someone_watches(monkeypatch):
+    monkeypatch.setattr(live, "has_listeners", lambda group: True)
 
 
 @pytest.fixture
@@ -100,7 +152,7 @@ def refusing_layer(monkeypatch):
     monkeypatch.setattr(live, "_send", refuse)
 
 
-def test_a_failed_panel_push_is_logged_and_never_raised(refusing_layer, caplog):
+def test_a_failed_panel_push_is_logged_and_never_raised(someone_watches, refusing_layer, caplog):
     live.push_inbox_on_commit(_resolved_by_the_agent())
     assert "Live contact push failed" in caplog.text
 
@@ -123,7 +175,7 @@ def test_a_failed_send_scheduled_on_a_running_loop_is_logged(refusing_layer, cap
     assert "Live push failed" in caplog.text
 
 
-def test_a_send_that_hangs_is_given_up_and_cancelled(monkeypatch, caplog):
+def test_a_send_that_hangs_is_given_up_and_cancelled(someone_watches, monkeypatch, caplog):
     """The caller's task has work to do; the hung send does not linger on the loop."""
     cancelled = threading.Event()
 
