@@ -50,8 +50,23 @@ def next_seq(tenant_id: int) -> int:
 
 
 def push_inbox_on_commit(contact: Contact) -> None:
-    contact_id = contact.pk
-    transaction.on_commit(lambda: push_inbox(contact_id))
+    """Push once the caller's transaction commits. Every caller passes the
+    instance its transaction locked and saved, so at commit time it tells
+    whether the contact was ever escalated without reading the row back."""
+    transaction.on_commit(lambda: _push_committed(contact))
+
+
+def _push_committed(contact: Contact) -> None:
+    if _never_escalated(contact.status, contact.escalated_at):
+        _push_panel_only(contact.pk, contact.public_id)
+    else:
+        push_inbox(contact.pk)
+
+
+def _never_escalated(status: str, escalated_at) -> bool:
+    """On nobody's inbox and in no open count (most contacts, which the agent
+    resolves): only someone with the contact itself open needs telling."""
+    return status != Contact.Status.ESCALATED and escalated_at is None
 
 
 def push_inbox(contact_id: int) -> None:
@@ -62,10 +77,7 @@ def push_inbox(contact_id: int) -> None:
     )
     if state is None:
         return
-    if state["status"] != Contact.Status.ESCALATED and state["escalated_at"] is None:
-        # Never escalated: it was on nobody's inbox and changes no open count
-        # (most contacts, which the agent resolves). Only someone with the
-        # contact itself open needs telling.
+    if _never_escalated(state["status"], state["escalated_at"]):
         _push_panel_only(contact_id, state["public_id"])
         return
     contact = queries.inbox_rows().filter(pk=contact_id).first()

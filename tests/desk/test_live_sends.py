@@ -13,6 +13,8 @@ import pytest
 import redis
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from desk import live
@@ -134,6 +136,57 @@ def test_when_redis_cannot_say_the_push_goes_out_anyway(monkeypatch, caplog):
     monkeypatch.setattr(live, "_redis", lambda address: Down())
     assert live.has_listeners(_a_group()) is True
     assert "pushing anyway" in caplog.text
+
+
+# --- what a committed change pushes ------------------------------------------------
+
+
+def test_a_contact_nobody_has_open_costs_no_query_and_no_send(record_sends):
+    contact = _resolved_by_the_agent()
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        live.push_inbox_on_commit(contact)
+    assert [q["sql"] for q in queries] == ["BEGIN", "COMMIT"]
+    assert record_sends == []
+
+
+def test_a_contact_someone_has_open_tells_them_to_fetch_their_panel():
+    contact = _resolved_by_the_agent()
+    layer, channel = get_channel_layer(), f"viewer.{uuid.uuid4().hex}"
+    group = live.contact_group(contact.pk)
+    async_to_sync(layer.group_add)(group, channel)
+    try:
+        with transaction.atomic():
+            live.push_inbox_on_commit(contact)
+        message = asyncio.run(asyncio.wait_for(layer.receive(channel), timeout=5))
+    finally:
+        async_to_sync(layer.group_discard)(group, channel)
+    assert message["type"] == "contact.push"
+    assert 'id="contact-changed"' in message["html"]
+
+
+def test_the_push_decides_on_the_contact_as_it_stands_at_commit(monkeypatch):
+    """Escalated later in the same transaction: inboxes hear of it."""
+    to_inboxes = []
+    monkeypatch.setattr(live, "push_inbox", to_inboxes.append)
+    monkeypatch.setattr(live, "_push_panel_only", lambda *args: pytest.fail("panel only"))
+    contact = make_contact(make_tenant())
+    with transaction.atomic():
+        live.push_inbox_on_commit(contact)
+        contact.status = Contact.Status.ESCALATED
+        contact.escalated_at = timezone.now()
+        contact.save(update_fields=["status", "escalated_at"])
+    assert to_inboxes == [contact.pk]
+
+
+def test_a_contact_once_escalated_still_updates_inboxes_when_resolved(monkeypatch):
+    """It was on an inbox, and resolving it takes it off and changes the open count."""
+    to_inboxes = []
+    monkeypatch.setattr(live, "push_inbox", to_inboxes.append)
+    contact = make_contact(make_tenant())
+    contact.status = Contact.Status.RESOLVED
+    contact.escalated_at = timezone.now()
+    live.push_inbox_on_commit(contact)
+    assert to_inboxes == [contact.pk]
 
 
 # --- failures stay in the push ------------------------------------------------------
