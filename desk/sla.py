@@ -597,15 +597,10 @@ def notify_leads(clock_ids: list[int], kind: str) -> None:
 def _push(tenant_id: int, html: str) -> None:
     """Through the inbox group every lead's open board listens to; a lost push
     costs a refresh, never the alert itself."""
-    from asgiref.sync import async_to_sync
-    from channels.layers import get_channel_layer
-
-    from desk.live import inbox_group
+    from desk.live import inbox_group, send_to_groups
 
     try:
-        async_to_sync(get_channel_layer().group_send)(
-            inbox_group(tenant_id), {"type": "inbox.push", "html": html}
-        )
+        send_to_groups([(inbox_group(tenant_id), {"type": "inbox.push", "html": html})])
     except Exception:
         logger.exception("SLA alert push failed for tenant %s", tenant_id)
 

@@ -231,3 +231,26 @@ def test_a_contact_resolved_without_escalation_pushes_nothing_to_inboxes(client)
     asyncio.run(scenario())
     contact.refresh_from_db()
     assert contact.status == "resolved" and contact.escalated_at is None
+
+
+def test_an_open_packet_is_what_makes_its_contact_have_listeners(client):
+    """Read from where channels_redis keeps its groups: should an upgrade move
+    them, this fails rather than every panel push going quiet."""
+    from desk.live import contact_group, has_listeners
+
+    tenant = make_tenant()
+    contact = make_contact(tenant, order=make_order(tenant))
+    cookie = _session_cookie(client, make_member(tenant, Role.SPECIALIST))
+    group = contact_group(contact.pk)
+    before = has_listeners(group)
+
+    async def scenario():
+        viewer, connected, _ = await _connect_contact(cookie, contact)
+        assert connected
+        await viewer.receive_from(timeout=5)  # presence
+        watched = await sync_to_async(has_listeners)(group)
+        await viewer.disconnect()
+        return watched
+
+    watched = asyncio.run(scenario())
+    assert (before, watched, has_listeners(group)) == (False, True, False)
