@@ -18,6 +18,7 @@ from agents.models import AgentRun
 from desk import actions as desk_actions
 from desk.models import Contact, Proposal
 from integrations import access as commerce
+from integrations.messaging import actions as outbox
 from integrations.models import Customer, Order
 from tenants.actor import Actor
 
@@ -42,15 +43,19 @@ def handle_contact(self, *, contact_id: int) -> str:
     if contact.status != Contact.Status.RECEIVED:
         return "skipped"
     run = AgentRun.objects.create(tenant=contact.tenant, contact=contact, planner=planner.NAME)
-    with telemetry.tracer().start_as_current_span(
-        f"invoke_agent {telemetry.AGENT_NAME}",
-        attributes={
-            "gen_ai.operation.name": "invoke_agent",
-            "gen_ai.agent.name": telemetry.AGENT_NAME,
-            "desk.tenant": contact.tenant.slug,
-            "desk.contact.id": str(contact.public_id),
-        },
-    ) as span:
+    # The reply and the survey of a resolution leave from this task, after the run.
+    with (
+        outbox.send_after_commit_here(),
+        telemetry.tracer().start_as_current_span(
+            f"invoke_agent {telemetry.AGENT_NAME}",
+            attributes={
+                "gen_ai.operation.name": "invoke_agent",
+                "gen_ai.agent.name": telemetry.AGENT_NAME,
+                "desk.tenant": contact.tenant.slug,
+                "desk.contact.id": str(contact.public_id),
+            },
+        ) as span,
+    ):
         try:
             return _handle(contact, run)
         finally:

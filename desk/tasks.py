@@ -8,6 +8,7 @@ from django.db import OperationalError
 
 from desk import actions
 from integrations.executors import ExecutionError
+from integrations.messaging import actions as outbox
 
 
 @shared_task(
@@ -22,8 +23,10 @@ from integrations.executors import ExecutionError
 def execute_proposal(self, *, proposal_id: int) -> str:
     """Execute one approved proposal. Safe to run twice: the store call carries
     the proposal's idempotency key and resolution happens under a row lock.
-    Permanent store errors re-escalate the contact instead of retrying."""
-    proposal = actions.execute_proposal(proposal_id)
+    Permanent store errors re-escalate the contact instead of retrying. The reply
+    and the survey of the resolution leave from this task, not a send task each."""
+    with outbox.send_after_commit_here():
+        proposal = actions.execute_proposal(proposal_id)
     return proposal.status
 
 

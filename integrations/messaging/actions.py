@@ -6,21 +6,30 @@ workers, a retried task or a redelivered task cannot both send it. A worker
 that dies mid-call leaves the message in ``sending``; it is not resent
 automatically, because neither Twilio nor the Cloud API lets us ask whether
 the first call went through, and a second copy is worse than a late one.
+
+What one transaction queues is handed over together when it commits: to one
+send task, or, inside ``send_after_commit_here``, to the worker task that
+queued it, which sends it itself.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from celery import current_app
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db import connection as db
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from integrations.messaging.clients import (
@@ -316,14 +325,129 @@ class Draft:
         )
 
 
+# --- handing queued messages over to be sent ---------------------------------------
+
+# The most messages one send task takes. A bigger commit (a nudge sweep) is split, so
+# its messages still go out in parallel and each task stays well inside its time limit.
+SEND_BATCH_SIZE = 20
+
+# Inside ``send_after_commit_here``: the committed messages this process sends itself.
+_sending_here: ContextVar[list[int] | None] = ContextVar("outbox_sending_here", default=None)
+
+
+class _Batch:
+    """The messages one transaction queues, handed over together when it commits.
+
+    It is the transaction's commit hook, registered once; later messages of the
+    same transaction join it. A batch belongs to one savepoint level: rolling a
+    savepoint back drops its hooks, this batch with them, so what was queued
+    inside it is never handed over."""
+
+    def __init__(self, message_ids: list[int]) -> None:
+        self.message_ids = list(message_ids)
+        # Tests run captured hooks in place, where the transaction still lists them.
+        self.handed_over = False
+
+    def __call__(self) -> None:
+        self.handed_over = True
+        _hand_over(self.message_ids)
+
+
+def _pending_batch() -> _Batch | None:
+    """The batch this transaction's commit will hand over, registered at the current
+    savepoint level, if there is one yet. Django keeps a transaction's hooks as
+    (active savepoints, hook, robust) and forgets those of a rolled-back savepoint
+    or transaction, so only a batch still due to run is found."""
+    here = {sid for sid in db.savepoint_ids if sid}
+    for savepoints, hook, _robust in reversed(db.run_on_commit):
+        if (
+            isinstance(hook, _Batch)
+            and not hook.handed_over
+            and {sid for sid in savepoints if sid} == here
+        ):
+            return hook
+    return None
+
+
 def enqueue_send_on_commit(message_ids: list[int]) -> None:
-    """Hand due messages to the send task once the transaction that wrote them commits."""
+    """Hand due messages over to be sent once the transaction that wrote them commits,
+    all the messages of one transaction together."""
     if not message_ids:
         return
-    from integrations.messaging.tasks import send_message
+    batch = _pending_batch() if db.in_atomic_block else None
+    if batch is not None:
+        batch.message_ids.extend(message_ids)
+    else:
+        transaction.on_commit(_Batch(message_ids))
 
-    ids = list(message_ids)
-    transaction.on_commit(lambda: [send_message.delay(message_id=i) for i in ids])
+
+def enqueue_send(message_ids: list[int]) -> None:
+    """Give messages to the send task, ``SEND_BATCH_SIZE`` a task."""
+    from integrations.messaging.tasks import send_messages
+
+    for start in range(0, len(message_ids), SEND_BATCH_SIZE):
+        send_messages.delay(message_ids=message_ids[start : start + SEND_BATCH_SIZE])
+
+
+def _hand_over(message_ids: list[int]) -> None:
+    here = _sending_here.get()
+    if here is not None:
+        here.extend(message_ids)
+    else:
+        enqueue_send(message_ids)
+
+
+@contextmanager
+def send_after_commit_here() -> Iterator[None]:
+    """Messages queued by transactions that commit inside this block are sent by this
+    process as the block ends, instead of by a send task: for a worker task whose work
+    ends in messages (the agent's reply and survey), which then cost no task of their
+    own. Sent at the end rather than in the commit hook, so the commit's other hooks
+    (the inbox's live push) never wait on a provider. Never around a web request,
+    whose response must not wait on one either.
+
+    Never raises for the sending: the transactions are committed, and a message not
+    sent here goes to the send task. A temporary error retries from the task after
+    its backoff, as from the task itself. A block that raises hands its messages to
+    the task. If the process dies first, the messages are still queued, and the
+    due-message sweep sends them once their task seems lost (``LOST_TASK_GRACE``)."""
+    if _sending_here.get() is not None:
+        # An outer block sends them.
+        yield
+        return
+    committed: list[int] = []
+    token = _sending_here.set(committed)
+    completed = False
+    try:
+        yield
+        completed = True
+    finally:
+        _sending_here.reset(token)
+        if committed and completed:
+            _send_here(committed)
+        elif committed:
+            _enqueue_or_leave(committed)
+
+
+def _send_here(message_ids: list[int]) -> None:
+    from integrations.messaging.tasks import retry_later
+
+    try:
+        outcome = send_batch(message_ids)
+        retry_later(outcome.retry_in)
+        if outcome.errors:
+            enqueue_send(outcome.errors)
+    except Exception:
+        # A claimed message is never sent twice, so the task may safely try them all.
+        log.exception("Sending messages %s failed; the send task takes them over", message_ids)
+        _enqueue_or_leave(message_ids)
+
+
+def _enqueue_or_leave(message_ids: list[int]) -> None:
+    try:
+        enqueue_send(message_ids)
+    except Exception:
+        log.exception("Messages %s left for the due-message sweep", message_ids)
 
 
 # One transaction when called alone; inside the caller's, no savepoint of its own:
@@ -432,7 +556,10 @@ def configured_channels(tenant_ids: list[int]) -> dict[int, set[str]]:
 
 def client_for(tenant_id: int, channel: str):
     """The tenant's sender on ``channel``, built from its encrypted connection credentials."""
-    connection = _connection(tenant_id, channel)
+    return _client(channel, _connection(tenant_id, channel))
+
+
+def _client(channel: str, connection: Connection | None):
     credentials = connection.credentials if connection else {}
     if channel == Channel.EMAIL:
         return EmailClient(
@@ -457,13 +584,25 @@ def client_for(tenant_id: int, channel: str):
     )
 
 
-def _sender_for(message: OutboundMessage):
+# The newest active messaging connection per (tenant, channel), read once per batch.
+Connections = dict[tuple[int, str], Connection | None]
+
+
+def _sender_for(message: OutboundMessage, connections: Connections):
     """A reply on a helpdesk ticket goes back through the helpdesk; the rest by channel."""
     if (message.context or {}).get("gorgias"):
         from integrations.gorgias.outbox import GorgiasSender
 
         return GorgiasSender.for_message(message)
-    return client_for(message.tenant_id, message.channel)
+    key = (message.tenant_id, message.channel)
+    if key not in connections:
+        connections[key] = _connection(*key)
+    return _client(message.channel, connections[key])
+
+
+# Channels with a session window: WhatsApp's 24 hours after the customer last wrote, in
+# which free text may be sent. Email and SMS have none, so sending them never asks.
+SESSION_CHANNELS = {Channel.WHATSAPP}
 
 
 def session_is_open(message: OutboundMessage, now: datetime) -> bool:
@@ -490,25 +629,34 @@ def _superseded(message: OutboundMessage) -> bool:
     return current is not None and current != expected
 
 
-def send_now(message_id: int, *, now: datetime | None = None) -> str:
+def send_now(
+    message_id: int, *, now: datetime | None = None, connections: Connections | None = None
+) -> str:
     """Send one queued, due message and return its state afterwards.
 
     Idempotent: only the caller whose conditional update moves the message from
     queued to sending calls the provider; any other call returns the current
     state. Raises ``TemporaryError`` after putting the message back in the queue,
-    so the task can retry it with backoff."""
+    so the task can retry it with backoff. ``connections`` carries the senders
+    already read from one message of a batch to the next."""
     now = now or timezone.now()
     claimed = (
         OutboundMessage.objects.filter(pk=message_id, state=OutboundMessage.State.QUEUED)
         .exclude(send_after__gt=now)
         .update(state=OutboundMessage.State.SENDING, attempts=F("attempts") + 1, updated_at=now)
     )
-    message = OutboundMessage.objects.filter(pk=message_id).first()
+    # Read after the claim: whether the address opted out is as of the sending.
+    message = (
+        OutboundMessage.objects.select_related("tenant")
+        .annotate(opted_out=_address_opted_out())
+        .filter(pk=message_id)
+        .first()
+    )
     if message is None:
         return "missing"
     if not claimed:
         return message.state
-    if is_opted_out(message.tenant, message.channel, message.to):
+    if message.opted_out:
         _finish(
             message,
             state=OutboundMessage.State.SKIPPED,
@@ -532,8 +680,9 @@ def send_now(message_id: int, *, now: datetime | None = None) -> str:
         reference=str(message.public_id),
     )
     try:
-        client = _sender_for(message)
-        sent = client.send(outgoing, session_open=session_is_open(message, now))
+        client = _sender_for(message, {} if connections is None else connections)
+        session_open = message.channel in SESSION_CHANNELS and session_is_open(message, now)
+        sent = client.send(outgoing, session_open=session_open)
     except TemporaryError as exc:
         if message.attempts >= MAX_ATTEMPTS:
             fail(message, exc, now=now, prefix=f"Gave up after {message.attempts} attempts: ")
@@ -563,6 +712,48 @@ def send_now(message_id: int, *, now: datetime | None = None) -> str:
         provider_responses=[*message.provider_responses, {"at": now.isoformat(), **sent.response}],
     )
     return message.state
+
+
+def _address_opted_out() -> Exists:
+    """Whether an outbox row's address has opted out of its channel; ``to`` is stored
+    normalised (``Draft.build``), as opt-outs are."""
+    return Exists(
+        OptOut.objects.filter(
+            tenant_id=OuterRef("tenant_id"), channel=OuterRef("channel"), address=OuterRef("to")
+        )
+    )
+
+
+@dataclass
+class BatchOutcome:
+    """What sending several messages came to."""
+
+    states: dict[int, str] = dataclasses.field(default_factory=dict)
+    # Put back in the queue by a temporary error: seconds until each is tried again.
+    retry_in: dict[int, int] = dataclasses.field(default_factory=dict)
+    # Failed in a way nobody planned for (logged); left queued, or claimed and left alone.
+    errors: list[int] = dataclasses.field(default_factory=list)
+
+
+def send_batch(message_ids: list[int]) -> BatchOutcome:
+    """Send several queued messages, each as ``send_now`` does (its own claim, its own
+    opt-out check), reading each tenant's sender once for all of them. One message's
+    failure stops no other."""
+    outcome = BatchOutcome()
+    connections: Connections = {}
+    for message_id in message_ids:
+        try:
+            outcome.states[message_id] = send_now(message_id, connections=connections)
+        except TemporaryError as exc:
+            outcome.states[message_id] = OutboundMessage.State.QUEUED
+            outcome.retry_in[message_id] = exc.retry_in
+        except SoftTimeLimitExceeded:
+            # Out of time: the rest stay queued for the sweep.
+            raise
+        except Exception:
+            log.exception("Sending outbox message %s failed", message_id)
+            outcome.errors.append(message_id)
+    return outcome
 
 
 def _answer(exc: SendError, now: datetime) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
+
 from celery import shared_task
 
 
@@ -22,15 +24,38 @@ def send_message(self, *, message_id: int) -> str:
         raise self.retry(countdown=exc.retry_in, max_retries=None) from exc
 
 
+# Up to SEND_BATCH_SIZE messages, each allowed the clients' own timeouts; a task out of
+# time leaves the rest queued for the due-message sweep.
+@shared_task(name="integrations.send_messages", queue="nudges", soft_time_limit=120, time_limit=150)
+def send_messages(*, message_ids: list[int]) -> dict[str, int]:
+    """Send the outbox messages one transaction queued, in one task, as ``send_message``
+    sends one: each claimed on its own, so running twice sends nothing twice. Those a
+    temporary provider error put back in the queue are tried again after their backoff."""
+    from integrations.messaging.actions import send_batch
+
+    outcome = send_batch(message_ids)
+    retry_later(outcome.retry_in)
+    return dict(Counter(outcome.states.values()))
+
+
+def retry_later(retry_in: dict[int, int]) -> None:
+    """Send messages again after their backoff, one task for those due at the same time."""
+    due_together: dict[int, list[int]] = defaultdict(list)
+    for message_id, seconds in retry_in.items():
+        due_together[seconds].append(message_id)
+    for seconds, message_ids in due_together.items():
+        send_messages.apply_async(kwargs={"message_ids": message_ids}, countdown=seconds)
+
+
 @shared_task(name="integrations.send_due_messages", queue="nudges", soft_time_limit=50)
 def send_due_messages(*, limit: int = 500) -> int:
     """Enqueue messages whose quiet hours or backoff have ended, and due messages whose
-    task was lost. Run every minute by beat; safe to overlap, because sending claims."""
+    task was lost, in batches. Run every minute by beat; safe to overlap, because
+    sending claims."""
     from django.utils import timezone
 
-    from integrations.messaging.actions import due_message_ids
+    from integrations.messaging.actions import due_message_ids, enqueue_send
 
     ids = due_message_ids(timezone.now(), limit=limit)
-    for message_id in ids:
-        send_message.delay(message_id=message_id)
+    enqueue_send(ids)
     return len(ids)

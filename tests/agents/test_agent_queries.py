@@ -9,6 +9,8 @@ from django.test.utils import CaptureQueriesContext
 
 from agents.tasks import handle_contact
 from desk.models import Contact
+from integrations.messaging import actions as outbox
+from integrations.messaging.models import OutboundMessage
 from tests.factories import make_contact, make_order, make_tenant
 
 pytestmark = pytest.mark.django_db
@@ -21,8 +23,8 @@ def _queries_of_one_run(contact: Contact, capture) -> int:
     warm = make_contact(contact.tenant, order=make_order(contact.tenant), body="where is it?")
     with capture(execute=False):
         handle_contact.run(contact_id=warm.pk)
-    # Side effects after commit (the live push, the outbox sends) are tasks and
-    # pushes of their own; here only the task's body is counted.
+    # What the commit sets off (the live push, the outbox sends) is counted apart;
+    # here only the task's body is.
     with capture(execute=False), CaptureQueriesContext(connection) as queries:
         handle_contact.run(contact_id=contact.pk)
     return len(queries.captured_queries)
@@ -63,3 +65,24 @@ def test_an_escalated_refund_stays_within_its_query_budget(django_capture_on_com
     # risk signals of the evidence; then the proposal, the escalation with its SLA
     # clocks and holding message, and the audit row; the order's returns, as evidence.
     assert count <= 32, f"{count} queries"
+
+
+def test_the_reply_and_survey_of_a_wismo_resolution_leave_within_their_query_budget(
+    django_capture_on_commit_callbacks,
+):
+    tenant = make_tenant(qa_sample_percent=0)
+    contact = make_contact(tenant, order=make_order(tenant), body="where is my order??")
+    with django_capture_on_commit_callbacks(execute=False) as after_commit:
+        handle_contact.run(contact_id=contact.pk)
+
+    # What the resolution's commit sets off, as the agent's task runs it: the live push
+    # reads the contact; each message is claimed, read with its tenant and opt-out, and
+    # marked sent; the tenant's email sender is read once; email has no session window.
+    with CaptureQueriesContext(connection) as queries, outbox.send_after_commit_here():
+        for hook in after_commit:
+            hook()
+
+    sent = OutboundMessage.objects.filter(to=contact.customer_email)
+    assert sorted(sent.values_list("state", flat=True)) == ["sent", "sent"]
+    count = len(queries.captured_queries)
+    assert count <= 8, f"{count} queries"

@@ -315,12 +315,12 @@ def test_due_messages_are_enqueued_on_commit(
     from integrations.messaging import tasks
 
     sent = []
-    monkeypatch.setattr(tasks.send_message, "delay", lambda **kw: sent.append(kw))
+    monkeypatch.setattr(tasks.send_messages, "delay", lambda **kw: sent.append(kw))
     make_rule(tenant)
     event = scan(shipment, "out_for_delivery")
     with django_capture_on_commit_callbacks(execute=True):
         [message] = evaluate_events([event.pk])
-    assert sent == [{"message_id": message.pk}]
+    assert sent == [{"message_ids": [message.pk]}]
 
 
 def test_a_new_scan_asks_for_evaluation_by_task_name_on_commit(

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from contextlib import suppress
 from datetime import timedelta
 
 import httpx
 import pytest
 import respx
 from django.core import mail
+from django.db import transaction
 from django.utils import timezone
 
-from integrations.messaging import actions
+from integrations.messaging import actions, tasks
 from integrations.messaging.actions import Draft
 from integrations.messaging.clients import TemporaryError
 from integrations.messaging.models import OptOut, OutboundMessage
@@ -44,7 +47,7 @@ def _twilio(tenant):
     )
 
 
-def _queue(tenant, **fields):
+def _queue(tenant, *, enqueue=False, **fields):
     draft = Draft(
         channel=fields.pop("channel", "email"),
         to=fields.pop("to", "Ada@Example.com"),
@@ -52,7 +55,7 @@ def _queue(tenant, **fields):
         idempotency_key=fields.pop("key", "k-1"),
         **fields,
     )
-    return actions.queue_message(tenant, draft, enqueue=False)
+    return actions.queue_message(tenant, draft, enqueue=enqueue)
 
 
 def test_the_same_key_queues_one_message(tenant):
@@ -199,3 +202,182 @@ def test_a_held_back_message_about_a_shipment_that_moved_on_is_skipped(tenant):
     assert actions.send_now(message.pk, now=later) == "skipped"
     message.refresh_from_db()
     assert message.skip_reason == "superseded"
+
+
+# --- handing messages over: one batch per transaction, or sent by the worker itself ---
+
+
+@pytest.fixture
+def send_tasks(monkeypatch):
+    """The send tasks asked for, as (message ids, countdown), instead of the broker's."""
+    asked = []
+    monkeypatch.setattr(
+        tasks.send_messages, "delay", lambda *, message_ids: asked.append((message_ids, None))
+    )
+    monkeypatch.setattr(
+        tasks.send_messages,
+        "apply_async",
+        lambda *, kwargs, countdown=None: asked.append((kwargs["message_ids"], countdown)),
+    )
+    return asked
+
+
+def _queue_due(tenant, key, **fields):
+    """Queue a message to be handed over on commit, as the desk does."""
+    message, _ = _queue(tenant, key=key, enqueue=True, **fields)
+    return message
+
+
+def _states(*messages):
+    return [OutboundMessage.objects.get(pk=m.pk).state for m in messages]
+
+
+def test_one_transaction_hands_its_messages_to_one_send_task(
+    tenant, send_tasks, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        reply = _queue_due(tenant, "reply")
+        survey = _queue_due(tenant, "survey")
+    assert send_tasks == [([reply.pk, survey.pk], None)]
+
+
+def test_a_message_queued_in_a_rolled_back_savepoint_is_not_handed_over(
+    tenant, send_tasks, django_capture_on_commit_callbacks
+):
+    held, _ = _queue(tenant, key="held")
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        first = _queue_due(tenant, "first")
+        with suppress(RuntimeError), transaction.atomic():
+            _queue_due(tenant, "undone")
+            # A message kept outside the savepoint, asked to be sent inside it.
+            actions.enqueue_send_on_commit([held.pk])
+            raise RuntimeError("roll the savepoint back")
+        last = _queue_due(tenant, "last")
+    assert send_tasks == [([first.pk, last.pk], None)]
+    assert not OutboundMessage.objects.filter(idempotency_key="undone").exists()
+
+
+def test_a_batch_reads_the_sender_once_and_no_session_window_for_email(
+    tenant, django_assert_num_queries
+):
+    reply, _ = _queue(tenant, key="reply")
+    survey, _ = _queue(tenant, key="survey")
+    # Per message: the claim, the message with its tenant and opt-out, the sent state;
+    # once: the tenant's email sender.
+    with django_assert_num_queries(7):
+        outcome = actions.send_batch([reply.pk, survey.pk])
+    assert outcome.states == {reply.pk: "sent", survey.pk: "sent"}
+    assert len(mail.outbox) == 2
+
+
+@respx.mock
+def test_whatsapp_asks_for_the_session_window_and_answers_in_it_with_text(tenant):
+    Connection.objects.create(
+        tenant=tenant,
+        provider="whatsapp",
+        kind=Connection.Kind.MESSAGING,
+        name="WhatsApp",
+        credentials={"phone_number_id": "1065", "access_token": "tok"},
+    )
+    route = respx.post("https://graph.facebook.com/v21.0/1065/messages").mock(
+        return_value=httpx.Response(200, json={"messages": [{"id": "wamid.1"}]})
+    )
+    actions.record_inbound(tenant, "whatsapp", "+14155552345", timezone.now())
+    message, _ = _queue(tenant, channel="whatsapp", to="+14155552345")
+    assert actions.send_now(message.pk) == "sent"
+    assert json.loads(route.calls.last.request.content)["type"] == "text"
+
+
+def test_messages_committed_inside_the_block_are_sent_by_this_process_as_it_ends(
+    tenant, send_tasks, django_capture_on_commit_callbacks
+):
+    with actions.send_after_commit_here():
+        with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+            reply = _queue_due(tenant, "reply")
+            survey = _queue_due(tenant, "survey")
+        # Committed, and not yet sent: the commit's other hooks come first.
+        assert mail.outbox == []
+    assert _states(reply, survey) == ["sent", "sent"]
+    assert len(mail.outbox) == 2
+    assert send_tasks == []
+
+
+def test_messages_committed_after_the_block_go_to_the_send_task(
+    tenant, send_tasks, django_capture_on_commit_callbacks
+):
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        transaction.atomic(),
+        actions.send_after_commit_here(),
+    ):
+        reply = _queue_due(tenant, "reply")
+    assert send_tasks == [([reply.pk], None)]
+    assert mail.outbox == []
+
+
+@respx.mock
+def test_a_temporary_error_here_goes_to_the_send_task_after_its_backoff(
+    tenant, send_tasks, django_capture_on_commit_callbacks
+):
+    _twilio(tenant)
+    respx.post(TWILIO_URL).mock(
+        return_value=httpx.Response(503, json={"code": 20503, "message": "Service unavailable"})
+    )
+    with actions.send_after_commit_here(), django_capture_on_commit_callbacks(execute=True):
+        message = _queue_due(tenant, "reply", channel="sms", to="+14155552345")
+    message.refresh_from_db()
+    assert message.state == "queued" and message.send_after is not None
+    assert send_tasks == [([message.pk], 30)]
+
+
+def test_an_unexpected_error_here_leaves_the_message_queued_for_the_send_task(
+    tenant, send_tasks, django_capture_on_commit_callbacks, monkeypatch, caplog
+):
+    def broken(message_id, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(actions, "send_now", broken)
+    with actions.send_after_commit_here(), django_capture_on_commit_callbacks(execute=True):
+        message = _queue_due(tenant, "reply")
+    assert _states(message) == ["queued"]
+    assert send_tasks == [([message.pk], None)]
+    assert "the database went away" in caplog.text
+
+
+def test_a_block_that_raises_hands_its_committed_messages_to_the_send_task(
+    tenant, send_tasks, django_capture_on_commit_callbacks
+):
+    with pytest.raises(RuntimeError), actions.send_after_commit_here():
+        with django_capture_on_commit_callbacks(execute=True):
+            message = _queue_due(tenant, "reply")
+        raise RuntimeError("after the commit")
+    assert send_tasks == [([message.pk], None)]
+    assert mail.outbox == []
+
+
+def test_a_message_left_by_a_worker_that_died_after_the_commit_is_sent_by_the_sweep(
+    tenant, send_tasks, django_capture_on_commit_callbacks
+):
+    with actions.send_after_commit_here(), django_capture_on_commit_callbacks(execute=False):
+        # Committed; the process dies before anything after the commit runs.
+        message = _queue_due(tenant, "reply")
+    assert tasks.send_due_messages.run() == 0  # its send may still be on the way
+    OutboundMessage.objects.filter(pk=message.pk).update(
+        updated_at=timezone.now() - actions.LOST_TASK_GRACE - timedelta(seconds=1)
+    )
+    assert tasks.send_due_messages.run() == 1
+    assert send_tasks == [([message.pk], None)]
+    assert tasks.send_messages.run(message_ids=[message.pk]) == {"sent": 1}
+    assert len(mail.outbox) == 1
+
+
+@respx.mock
+def test_the_send_task_retries_temporary_errors_after_their_backoff(tenant, send_tasks):
+    _twilio(tenant)
+    respx.post(TWILIO_URL).mock(
+        return_value=httpx.Response(503, json={"code": 20503, "message": "Service unavailable"})
+    )
+    sms, _ = _queue(tenant, key="sms", channel="sms", to="+14155552345")
+    email, _ = _queue(tenant, key="email")
+    assert tasks.send_messages.run(message_ids=[sms.pk, email.pk]) == {"queued": 1, "sent": 1}
+    assert send_tasks == [([sms.pk], 30)]
