@@ -75,13 +75,13 @@ def run() -> list[dict]:
     from django import db
     from django.conf import settings
 
-    from bench._smtp_sink import SmtpSink
     from billing.models import UsageRecord
     from desk import actions
     from desk.models import Contact
     from tenants.actor import Actor
     from tenants.models import Tenant
     from tests.factories import make_order, make_tenant
+    from tests.smtp_relay import SmtpRelay
 
     Tenant.objects.filter(slug="bench-loop").update(
         slug=f"bench-loop-old-{int(time.time())}", is_active=False
@@ -103,7 +103,7 @@ def run() -> list[dict]:
     # The worker as production runs it: DEBUG off (no query log), nicer than
     # the intake (WORKER_NICENESS), persistent database connections, mail handed
     # to an SMTP relay.
-    sink = SmtpSink().__enter__()
+    sink = SmtpRelay().__enter__()
     env = production_env(
         DB_CONN_MAX_AGE="60",
         EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",

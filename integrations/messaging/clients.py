@@ -8,7 +8,10 @@ WhatsApp session), carrying the provider's own message and raw answer.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import smtplib
+import time
 from dataclasses import dataclass, field
 from email.utils import make_msgid
 from typing import Any
@@ -75,6 +78,49 @@ def _json(response: httpx.Response) -> dict[str, Any]:
     return data if isinstance(data, dict) else {"data": data}
 
 
+# A relay session is kept this long between messages; an older one may have been
+# dropped by the relay, so it is closed and a new one opened instead.
+RELAY_IDLE_SECONDS = 30
+
+
+class _RelaySessions:
+    """One session with the mail relay per process and backend, reused from message
+    to message: an SMTP connection costs a handshake (and TLS) that a busy outbox
+    would otherwise pay for every message. Made again in a forked process."""
+
+    def __init__(self) -> None:
+        self._pid = 0
+        self._sessions: dict[str, tuple[Any, float]] = {}
+
+    def get(self) -> Any:
+        if self._pid != os.getpid():
+            self._pid, self._sessions = os.getpid(), {}
+        backend = settings.EMAIL_BACKEND
+        connection, last_used = self._sessions.get(backend, (None, 0.0))
+        if connection is not None and time.monotonic() - last_used > RELAY_IDLE_SECONDS:
+            self.drop(connection)
+            connection = None
+        if connection is None:
+            connection = get_connection(backend)
+            connection.open()
+        self._sessions[backend] = (connection, time.monotonic())
+        return connection
+
+    def drop_all(self) -> None:
+        for connection, _ in list(self._sessions.values()):
+            self.drop(connection)
+
+    def drop(self, connection: Any) -> None:
+        """Forget a session that failed or went stale; the next message opens another."""
+        self._sessions = {k: v for k, v in self._sessions.items() if v[0] is not connection}
+        # A session already broken has nothing left to close.
+        with contextlib.suppress(Exception):
+            connection.close()
+
+
+relay_sessions = _RelaySessions()
+
+
 class EmailClient:
     """Email through Django's configured mail backend (console, SMTP), or through
     Postmark's API (django-anymail) when the tenant's sender has a server token,
@@ -100,6 +146,7 @@ class EmailClient:
             if self.postmark_server_token
             else None
         )
+        relay = None
         email = EmailMessage(
             subject=message.subject or message.body.splitlines()[0][:120],
             body=message.body,
@@ -110,6 +157,8 @@ class EmailClient:
             connection=connection,
         )
         try:
+            if connection is None:
+                email.connection = relay = relay_sessions.get()
             email.send(fail_silently=False)
         except AnymailRecipientsRefused as exc:
             raise PermanentError(f"Recipient refused: {exc}") from exc
@@ -124,6 +173,8 @@ class EmailClient:
         except smtplib.SMTPRecipientsRefused as exc:
             raise PermanentError(f"Recipient refused: {exc.recipients}") from exc
         except (smtplib.SMTPException, OSError) as exc:
+            if relay is not None:
+                relay_sessions.drop(relay)
             raise TemporaryError(f"Mail server: {exc}") from exc
         if connection is not None:
             status = email.anymail_status

@@ -11,6 +11,7 @@ import pytest
 import respx
 from django.core import mail
 
+from integrations.messaging import clients
 from integrations.messaging.clients import (
     EmailClient,
     OutgoingMessage,
@@ -19,6 +20,7 @@ from integrations.messaging.clients import (
     TwilioClient,
     WhatsAppClient,
 )
+from tests.smtp_relay import SmtpRelay
 
 SID = "AC" + "0" * 32
 TWILIO_URL = f"https://api.twilio.com/2010-04-01/Accounts/{SID}/Messages.json"
@@ -237,3 +239,43 @@ def test_email_goes_through_the_django_mail_backend(settings):
         "orders@shop.example",
     )
     assert email.extra_headers["Message-ID"] == sent.provider_id
+
+
+@pytest.fixture
+def relay(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    with SmtpRelay() as running:
+        settings.EMAIL_PORT = running.port
+        yield running
+    clients.relay_sessions.drop_all()
+
+
+def _mail(n: int) -> OutgoingMessage:
+    return OutgoingMessage(to="ada@example.com", subject=f"Update {n}", body="Hello")
+
+
+def test_messages_to_the_mail_relay_share_one_session(relay):
+    for n in range(3):
+        EmailClient().send(_mail(n))
+
+    assert (relay.received, relay.sessions) == (3, 1)
+
+
+def test_a_session_idle_too_long_is_replaced_rather_than_trusted(relay, monkeypatch):
+    EmailClient().send(_mail(1))
+    monkeypatch.setattr(clients, "RELAY_IDLE_SECONDS", -1)
+    EmailClient().send(_mail(2))
+
+    assert (relay.received, relay.sessions) == (2, 2)
+
+
+def test_a_session_the_relay_dropped_fails_once_as_temporary_then_a_new_one_sends(relay):
+    relay.hang_up_after = 1
+    EmailClient().send(_mail(1))
+
+    with pytest.raises(TemporaryError):
+        EmailClient().send(_mail(2))
+    EmailClient().send(_mail(2))
+
+    assert (relay.received, relay.sessions) == (2, 2)

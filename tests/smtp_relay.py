@@ -1,8 +1,9 @@
-"""A local SMTP relay that accepts every message and keeps only a count.
+"""A local SMTP relay that accepts every message and keeps only counts.
 
-Benchmarks point the worker's SMTP backend at it, so outbound mail costs the
-desk what a real relay costs it (a connection, the dialogue, the message),
-instead of printing each message to the worker's log."""
+Tests and benchmarks point Django's SMTP backend at it, so outbound mail costs
+the desk what a real relay costs it (a connection, the dialogue, the message).
+``hang_up_after`` makes it drop each session after that many messages, as a
+relay closing idle or old connections does."""
 
 from __future__ import annotations
 
@@ -10,15 +11,17 @@ import asyncio
 import threading
 
 
-class SmtpSink:
-    def __init__(self) -> None:
+class SmtpRelay:
+    def __init__(self, *, hang_up_after: int = 0) -> None:
         self.received = 0
+        self.sessions = 0
+        self.hang_up_after = hang_up_after
         self.port = 0
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="smtp-sink", daemon=True)
 
-    def __enter__(self) -> SmtpSink:
+    def __enter__(self) -> SmtpRelay:
         self._thread.start()
         self._ready.wait(10)
         return self
@@ -34,12 +37,20 @@ class SmtpSink:
         self._ready.set()
         self._loop.run_forever()
         server.close()
+        # Sessions a client still holds open end with the relay.
+        pending = asyncio.all_tasks(self._loop)
+        for task in pending:
+            task.cancel()
+        self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        self._loop.close()
 
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         async def say(line: str) -> None:
             writer.write(line.encode() + b"\r\n")
             await writer.drain()
 
+        self.sessions += 1
+        taken = 0
         try:
             await say("220 sink ESMTP")
             while line := await reader.readline():
@@ -48,10 +59,12 @@ class SmtpSink:
                     await say("250 sink")
                 elif verb == b"DATA":
                     await say("354 end with <CRLF>.<CRLF>")
-                    while (body := await reader.readline()) and body != b".\r\n":
-                        pass
+                    await reader.readuntil(b"\r\n.\r\n")
                     self.received += 1
+                    taken += 1
                     await say("250 queued")
+                    if taken == self.hang_up_after:
+                        break
                 elif verb == b"QUIT":
                     await say("221 bye")
                     break
