@@ -464,14 +464,15 @@ def queue_message(
 
     ``new_key`` says the key was made in the caller's transaction from a row it
     has just written, so no one else can hold it yet: the message is inserted
-    without looking for an earlier one."""
+    without looking for an earlier one. Such a message is due at once, and
+    sending checks the opt-outs anyway, so they are not read twice."""
     if not new_key:
         existing = OutboundMessage.objects.filter(
             tenant=tenant, idempotency_key=draft.idempotency_key
         ).first()
         if existing is not None:
             return existing, False
-    if not draft.skip_reason and is_opted_out(tenant, draft.channel, draft.to):
+    if not (new_key or draft.skip_reason) and is_opted_out(tenant, draft.channel, draft.to):
         draft.skip_reason = OutboundMessage.SkipReason.OPTED_OUT
     message = draft.build(tenant, timezone.now())
     if new_key:

@@ -11,6 +11,7 @@ from desk import tasks as desk_tasks
 from desk.celery import app
 from desk.models import Proposal
 from integrations.messaging import tasks as outbox_tasks
+from integrations.messaging.actions import opt_out
 from integrations.messaging.models import OutboundMessage
 from tests.factories import make_contact, make_order, make_tenant
 
@@ -62,3 +63,17 @@ def test_an_executed_refund_sends_its_reply_and_survey_from_the_execution(tasks_
 
     assert _sent_to(order.email) == (["sent", "sent"], [order.email, order.email])
     assert SEND_TASKS.isdisjoint(tasks_asked)
+
+
+def test_an_opted_out_customer_gets_neither_reply_nor_survey(tasks_asked):
+    tenant = make_tenant()
+    order = make_order(tenant)
+    opt_out(tenant, "email", order.email.upper(), source="test")
+    contact = make_contact(tenant, order=order, body="where is my order??")
+
+    handle_contact.run(contact_id=contact.pk)
+
+    assert _sent_to(order.email) == (["skipped", "skipped"], [])
+    assert set(
+        OutboundMessage.objects.filter(to=order.email).values_list("skip_reason", flat=True)
+    ) == {"opted_out"}
