@@ -7,7 +7,7 @@ import traceback
 from decimal import Decimal
 from typing import Any
 
-from celery import shared_task
+from celery import current_app, shared_task
 from django.db import OperationalError
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
@@ -192,11 +192,38 @@ def _decide(contact: Contact, run: AgentRun, trace: tools.Trace) -> str:
     )
     run.steps.append({"tool": "guardrails", "result": verdicts})
     proposal = desk_actions.submit_proposal(
-        contact, draft, guardrails=verdicts, actor=Actor.agent(), agent_run_ref=run.public_id
+        contact,
+        draft,
+        guardrails=verdicts,
+        actor=Actor.agent(),
+        agent_run_ref=run.public_id,
+        execute_here=True,
     )
     if proposal.status == Proposal.Status.PROPOSED:
         return AgentRun.Outcome.ESCALATED
+    if proposal.status == Proposal.Status.APPROVED and (
+        _execute_approved(proposal) == Proposal.Status.FAILED
+    ):
+        return AgentRun.Outcome.ESCALATED
     return AgentRun.Outcome.RESOLVED
+
+
+def _execute_approved(proposal: Proposal) -> str:
+    """Carry out the action the agent may take alone, now that its approval is
+    committed, instead of queueing it behind other work. Whatever stops it here
+    (a store that is down, a time limit) hands it to the execution task, which
+    retries with backoff; the store call's idempotency key makes a second try
+    safe. If this worker dies first, the stalled-work sweep queues it."""
+    try:
+        return desk_actions.execute_proposal(proposal.pk).status
+    except Exception:
+        logger.warning(
+            "Executing proposal %s failed; the task retries it", proposal.pk, exc_info=True
+        )
+        current_app.send_task(
+            "desk.execute_proposal", kwargs={"proposal_id": proposal.pk}, countdown=2
+        )
+        return proposal.status
 
 
 def gather_evidence(

@@ -218,10 +218,14 @@ def submit_proposal(
     guardrails: list[dict[str, Any]],
     actor: Actor,
     agent_run_ref: Any = None,
+    execute_here: bool = False,
 ) -> Proposal:
     """Put the agent's proposal on the table. If every guardrail passed it is
     approved and executed without a human; otherwise the contact is escalated
     and appears live in the inbox.
+
+    An approved action goes to the execution task on commit, unless the caller
+    says it will ``execute_here`` (``execute_proposal`` once this commits).
 
     Idempotent per contact: a contact that already has a proposal (a re-run
     task) gets no second one."""
@@ -234,11 +238,15 @@ def submit_proposal(
     # Nothing to change on a store: answering is the whole action, done here in
     # the same transaction instead of a second task, so the proposal is born executed.
     answered_here = not failed and draft.kind == Proposal.Kind.REPLY
+    if failed:
+        status = Proposal.Status.PROPOSED
+    else:
+        status = Proposal.Status.EXECUTED if answered_here else Proposal.Status.APPROVED
     proposal = Proposal.objects.create(
         tenant=locked.tenant,
         contact=locked,
         kind=draft.kind,
-        status=Proposal.Status.EXECUTED if answered_here else Proposal.Status.PROPOSED,
+        status=status,
         executed_at=timezone.now() if answered_here else None,
         amount=draft.amount,
         currency=draft.currency,
@@ -271,11 +279,10 @@ def submit_proposal(
     elif answered_here:
         _resolve(locked, by_ai=True, reply=draft.reply_draft, actor=actor)
     else:
-        proposal.status = Proposal.Status.APPROVED
-        proposal.save(update_fields=["status"])
         locked.status = Contact.Status.EXECUTING
         locked.save(update_fields=["status", "updated_at"])
-        _enqueue("desk.execute_proposal", proposal_id=proposal.pk)
+        if not execute_here:
+            _enqueue("desk.execute_proposal", proposal_id=proposal.pk)
     return proposal
 
 
@@ -766,8 +773,7 @@ def execute_proposal(proposal_id: int) -> Proposal:
     except executors.ExecutionError as exc:
         if not exc.permanent:
             raise
-        _fail_execution(proposal, str(exc))
-        return proposal
+        return _fail_execution(proposal, str(exc))
     return _finish_execution(proposal, result)
 
 
@@ -990,10 +996,10 @@ def _finish_execution(proposal: Proposal, result: dict[str, Any]) -> Proposal:
 
 
 @transaction.atomic
-def _fail_execution(proposal: Proposal, error: str) -> None:
+def _fail_execution(proposal: Proposal, error: str) -> Proposal:
     locked = Proposal.objects.select_for_update().get(pk=proposal.pk)
     if locked.status != Proposal.Status.APPROVED:
-        return
+        return locked
     locked.status = Proposal.Status.FAILED
     locked.execution_result = {"error": error}
     locked.save(update_fields=["status", "execution_result"])
@@ -1004,6 +1010,7 @@ def _fail_execution(proposal: Proposal, error: str) -> None:
     )
     _escalate(contact, f"Execution failed: {error}")
     audit(locked.tenant, Actor.system("executor"), "proposal.fail", locked, {"error": error})
+    return locked
 
 
 def _resolve(contact: Contact, *, by_ai: bool, reply: str, actor: Actor) -> None:

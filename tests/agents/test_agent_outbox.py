@@ -7,12 +7,15 @@ import pytest
 from django.core import mail
 
 from agents.tasks import handle_contact
+from desk import actions as desk_actions
 from desk import tasks as desk_tasks
 from desk.celery import app
-from desk.models import Proposal
+from desk.models import Contact, Proposal
+from integrations.executors import ExecutionError
 from integrations.messaging import tasks as outbox_tasks
 from integrations.messaging.actions import opt_out
 from integrations.messaging.models import OutboundMessage
+from integrations.models import Refund
 from tests.factories import make_contact, make_order, make_tenant
 
 # Real commits: the messages are sent after them, as in a worker.
@@ -51,18 +54,60 @@ def test_the_agent_sends_its_reply_and_survey_itself(tasks_asked):
     assert SEND_TASKS.isdisjoint(tasks_asked)
 
 
-def test_an_executed_refund_sends_its_reply_and_survey_from_the_execution(tasks_asked):
+def test_a_refund_the_agent_may_make_alone_is_made_and_answered_by_its_own_task(tasks_asked):
     tenant = make_tenant()
     order = make_order(tenant, total="45.00", shipment_status="delivered")
     contact = make_contact(tenant, order=order, body="I want a refund please")
-    handle_contact.run(contact_id=contact.pk)
-    assert "desk.execute_proposal" in tasks_asked
-    proposal = Proposal.objects.get(contact=contact, status=Proposal.Status.APPROVED)
 
-    assert desk_tasks.execute_proposal.run(proposal_id=proposal.pk) == "executed"
+    assert handle_contact.run(contact_id=contact.pk) == "resolved"
 
+    assert Proposal.objects.get(contact=contact).status == Proposal.Status.EXECUTED
+    assert Refund.objects.filter(order=order).count() == 1
     assert _sent_to(order.email) == (["sent", "sent"], [order.email, order.email])
+    assert "desk.execute_proposal" not in tasks_asked
     assert SEND_TASKS.isdisjoint(tasks_asked)
+
+
+def test_an_approved_refund_the_store_turns_away_for_now_goes_to_the_execution_task(
+    tasks_asked, monkeypatch
+):
+    tenant = make_tenant()
+    order = make_order(tenant, total="45.00", shipment_status="delivered")
+    contact = make_contact(tenant, order=order, body="I want a refund please")
+
+    def store_down(*args, **kwargs):
+        raise ExecutionError("The store answered 503")
+
+    monkeypatch.setattr(desk_actions, "_execute_refund", store_down)
+
+    assert handle_contact.run(contact_id=contact.pk) == "resolved"
+
+    proposal = Proposal.objects.get(contact=contact)
+    assert proposal.status == Proposal.Status.APPROVED
+    assert "desk.execute_proposal" in tasks_asked
+    monkeypatch.undo()
+    assert desk_tasks.execute_proposal.run(proposal_id=proposal.pk) == "executed"
+    assert _sent_to(order.email) == (["sent", "sent"], [order.email, order.email])
+
+
+def test_an_approved_refund_the_store_refuses_for_good_is_escalated_by_the_agent(
+    tasks_asked, monkeypatch
+):
+    tenant = make_tenant()
+    order = make_order(tenant, total="45.00", shipment_status="delivered")
+    contact = make_contact(tenant, order=order, body="I want a refund please")
+
+    def refused(*args, **kwargs):
+        raise ExecutionError("The order was archived", permanent=True)
+
+    monkeypatch.setattr(desk_actions, "_execute_refund", refused)
+
+    assert handle_contact.run(contact_id=contact.pk) == "escalated"
+
+    contact.refresh_from_db()
+    assert contact.status == Contact.Status.ESCALATED
+    assert Proposal.objects.get(contact=contact).status == Proposal.Status.FAILED
+    assert "desk.execute_proposal" not in tasks_asked
 
 
 def test_an_opted_out_customer_gets_neither_reply_nor_survey(tasks_asked):
