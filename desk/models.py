@@ -51,7 +51,10 @@ class Contact(models.Model):
         HUMAN = "human", "Human"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="contacts")
+    # Indexed by the (tenant, status, escalated_at) index, which leads with it.
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="contacts", db_index=False
+    )
     channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.EMAIL)
     customer = models.ForeignKey(
         Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
