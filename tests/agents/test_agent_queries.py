@@ -46,8 +46,7 @@ def test_a_wismo_contact_is_answered_within_its_query_budget(django_capture_on_c
     # refunds, shipments and their events; customer history (3) and risk (2);
     # guardrails (refunds once); lock the contact's row alone, insert the proposal
     # already executed, resolve it (reply and survey straight into the outbox, their
-    # opt-outs read when they are sent; usage,
-    # rollup, SLA clocks, audit rows);
+    # opt-outs read when they are sent; usage, rollup, SLA clocks, audit rows);
     # store the trace and finish the run; the order's returns.
     # Savepoints count: tests run in a transaction.
     assert count <= 35, f"{count} queries"
