@@ -116,6 +116,14 @@ CELERY_BROKER_URL = _kombu_url(REDIS_URL)
 CELERY_TASK_DEFAULT_QUEUE = "agents"
 CELERY_TASK_ROUTES = {
     "agents.apply_retention": {"queue": "sla"},
+    # Proactive messages and the outbox: never in the way of contacts or money.
+    "agents.evaluate_nudges": {"queue": "nudges"},
+    "agents.sweep_delays": {"queue": "nudges"},
+    "agents.nudge_case_event": {"queue": "nudges"},
+    "integrations.send_message": {"queue": "nudges"},
+    "integrations.send_messages": {"queue": "nudges"},
+    "integrations.send_due_messages": {"queue": "nudges"},
+    "integrations.fail_interrupted_sends": {"queue": "nudges"},
     "agents.*": {"queue": "agents"},
     "desk.execute_proposal": {"queue": "actions"},
     "desk.sweep_sla": {"queue": "sla"},
@@ -351,6 +359,12 @@ CELERY_BEAT_SCHEDULE = {
     "nudge-delay-sweep": {"task": "agents.sweep_delays", "schedule": 900.0},
     # Sends what is due, including messages held back by quiet hours.
     "send-due-messages": {"task": "integrations.send_due_messages", "schedule": 60.0},
+    # Messages whose sender died between the claim and the provider's answer.
+    "fail-interrupted-sends": {
+        "task": "integrations.fail_interrupted_sends",
+        "schedule": 300.0,
+        "options": {"expires": 300},
+    },
     # Daily, at a quiet hour: personal data, webhook payloads and agent traces
     # past each merchant's retention window.
     "apply-retention": {"task": "agents.apply_retention", "schedule": crontab(hour=3, minute=40)},

@@ -80,7 +80,7 @@ def requeue_stalled(*, older_than_seconds: float = 120) -> int:
     return count
 
 
-@shared_task(name="desk.sweep_sla", queue="sla", soft_time_limit=50, time_limit=60)
+@shared_task(name="desk.sweep_sla", soft_time_limit=50, time_limit=60)
 def sweep_sla() -> dict:
     """Record SLA breaches and near-breaches, alert leads, stop clocks whose target
     was met. Run every few seconds by beat; safe to run twice or in parallel

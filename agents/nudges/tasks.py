@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 
-@shared_task(name="agents.evaluate_nudges", queue="nudges", soft_time_limit=30, time_limit=45)
+@shared_task(name="agents.evaluate_nudges", soft_time_limit=30, time_limit=45)
 def evaluate_nudges(*, tracking_event_id: int) -> int:
     """Evaluate one new tracking event against its tenant's nudge rules; returns the number
     of outbox messages written. Idempotent: a redelivered or repeated task finds the
@@ -15,7 +15,7 @@ def evaluate_nudges(*, tracking_event_id: int) -> int:
     return len(evaluate_events([tracking_event_id]))
 
 
-@shared_task(name="agents.sweep_delays", queue="nudges", soft_time_limit=240, time_limit=300)
+@shared_task(name="agents.sweep_delays", soft_time_limit=240, time_limit=300)
 def sweep_delays() -> dict:
     """Time-based nudges (late, stalled, never scanned) and refund notices. Run by beat
     every 15 minutes; safe to overlap, each nudge is keyed."""
@@ -24,7 +24,7 @@ def sweep_delays() -> dict:
     return sweep()
 
 
-@shared_task(name="agents.nudge_case_event", queue="nudges", soft_time_limit=30)
+@shared_task(name="agents.nudge_case_event", soft_time_limit=30)
 def nudge_case_event(*, order_id: int, trigger: str, reference: str, **extra: str) -> int:
     """A case event for the customer (return label ready, refund issued), once per reference."""
     from agents.nudges.engine import nudge_order

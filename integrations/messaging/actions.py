@@ -49,6 +49,8 @@ from integrations.messaging.models import (
     OutboundMessage,
 )
 from integrations.models import Connection, Customer, Order, Shipment
+from tenants.actions import audit
+from tenants.actor import Actor
 from tenants.models import Tenant
 
 log = logging.getLogger(__name__)
@@ -70,6 +72,14 @@ def backoff_seconds(attempts: int) -> int:
 
 # A queued message with no task in sight after this long is re-enqueued by the sweep.
 LOST_TASK_GRACE = timedelta(minutes=2)
+# A message still "sending" this long after its claim has lost its sender (a worker
+# killed between the claim and the provider's answer, or an error nobody planned for):
+# longer than any task that sends may run (tests/integrations/messaging keeps it so).
+INTERRUPTED_SEND_GRACE = timedelta(minutes=10)
+INTERRUPTED_SEND_ERROR = (
+    "Interrupted while sending: the provider may or may not have it. "
+    "Not sent again on its own, so the customer never gets it twice."
+)
 
 
 def normalize_address(channel: str, address: str) -> str:
@@ -838,6 +848,79 @@ def apply_status(
     if new == OutboundMessage.State.FAILED and str(code) in {"21610", "131050"}:
         opt_out(message.tenant, message.channel, message.to, source=f"provider:{code}")
     return message
+
+
+def fail_interrupted_sends(now: datetime | None = None, *, limit: int = 500) -> list[int]:
+    """Mark failed the messages whose sending was interrupted, so they show on the
+    desk instead of staying "sending" for ever. Sending them again is a person's
+    call (``send_again``): whether the first try reached the customer is unknown.
+    Returns the messages it failed; safe to overlap."""
+    now = now or timezone.now()
+    stalled = list(
+        OutboundMessage.objects.filter(
+            state=OutboundMessage.State.SENDING, updated_at__lt=now - INTERRUPTED_SEND_GRACE
+        )
+        .order_by("updated_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    failed = []
+    with transaction.atomic():
+        for message in OutboundMessage.objects.select_for_update(skip_locked=True).filter(
+            pk__in=stalled, state=OutboundMessage.State.SENDING
+        ):
+            _finish(
+                message,
+                state=OutboundMessage.State.FAILED,
+                error=INTERRUPTED_SEND_ERROR,
+                failed_at=now,
+                provider_responses=[
+                    *message.provider_responses,
+                    {"at": now.isoformat(), "error": INTERRUPTED_SEND_ERROR, "code": "interrupted"},
+                ],
+            )
+            failed.append(message.pk)
+    if failed:
+        log.warning("Marked %d interrupted outbox messages failed: %s", len(failed), failed)
+    return failed
+
+
+class NotFailed(Exception):
+    """Only a failed message can be sent again."""
+
+
+@transaction.atomic
+def send_again(message: OutboundMessage, actor: Actor) -> OutboundMessage:
+    """Put a failed message back in the queue, as a person decided after reading why it
+    failed; it leaves once the transaction commits. Raises ``NotFailed`` for any other
+    state, so a double click sends it once. An opt-out recorded since is still honoured
+    when it is sent."""
+    now = timezone.now()
+    locked = OutboundMessage.objects.select_for_update().select_related("tenant").get(pk=message.pk)
+    if locked.state != OutboundMessage.State.FAILED:
+        raise NotFailed(f"This message is {locked.get_state_display().lower()}, not failed.")
+    previous = locked.error
+    _finish(
+        locked,
+        state=OutboundMessage.State.QUEUED,
+        error="",
+        failed_at=None,
+        send_after=None,
+        # A fresh run of tries: the attempt limit counts from here.
+        attempts=0,
+        provider_responses=[
+            *locked.provider_responses,
+            {"at": now.isoformat(), "sent_again_by": actor.label, "previous_error": previous},
+        ],
+    )
+    audit(
+        locked.tenant,
+        actor,
+        "message.sent_again",
+        locked,
+        {"channel": locked.channel, "previous_error": previous[:200]},
+    )
+    enqueue_send_on_commit([locked.pk])
+    return locked
 
 
 def due_message_ids(now: datetime, *, limit: int = 500) -> list[int]:

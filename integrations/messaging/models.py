@@ -125,6 +125,12 @@ class OutboundMessage(models.Model):
                 name="outbound_due",
                 condition=models.Q(state="queued"),
             ),
+            # The few being sent right now, for the sweep that finds a dead sender's.
+            models.Index(
+                fields=["updated_at"],
+                name="outbound_sending",
+                condition=models.Q(state="sending"),
+            ),
         ]
 
     def __str__(self) -> str:

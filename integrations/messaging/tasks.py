@@ -7,9 +7,7 @@ from collections import Counter, defaultdict
 from celery import shared_task
 
 
-@shared_task(
-    name="integrations.send_message", bind=True, queue="nudges", soft_time_limit=30, time_limit=45
-)
+@shared_task(name="integrations.send_message", bind=True, soft_time_limit=30, time_limit=45)
 def send_message(self, *, message_id: int) -> str:
     """Send one outbox message. Safe to run twice: only the run that claims the message
     (queued → sending) calls the provider; a sent message is left alone. Temporary
@@ -26,7 +24,7 @@ def send_message(self, *, message_id: int) -> str:
 
 # Up to SEND_BATCH_SIZE messages, each allowed the clients' own timeouts; a task out of
 # time leaves the rest queued for the due-message sweep.
-@shared_task(name="integrations.send_messages", queue="nudges", soft_time_limit=120, time_limit=150)
+@shared_task(name="integrations.send_messages", soft_time_limit=120, time_limit=150)
 def send_messages(*, message_ids: list[int]) -> dict[str, int]:
     """Send the outbox messages one transaction queued, in one task, as ``send_message``
     sends one: each claimed on its own, so running twice sends nothing twice. Those a
@@ -47,7 +45,7 @@ def retry_later(retry_in: dict[int, int]) -> None:
         send_messages.apply_async(kwargs={"message_ids": message_ids}, countdown=seconds)
 
 
-@shared_task(name="integrations.send_due_messages", queue="nudges", soft_time_limit=50)
+@shared_task(name="integrations.send_due_messages", soft_time_limit=50)
 def send_due_messages(*, limit: int = 500) -> int:
     """Enqueue messages whose quiet hours or backoff have ended, and due messages whose
     task was lost, in batches. Run every minute by beat; safe to overlap, because
@@ -59,3 +57,12 @@ def send_due_messages(*, limit: int = 500) -> int:
     ids = due_message_ids(timezone.now(), limit=limit)
     enqueue_send(ids)
     return len(ids)
+
+
+@shared_task(name="integrations.fail_interrupted_sends", soft_time_limit=50)
+def fail_interrupted_sends(*, limit: int = 500) -> int:
+    """Show as failed, on the desk, the messages whose sender died mid-send. Run every
+    few minutes by beat; safe to overlap (SKIP LOCKED)."""
+    from integrations.messaging.actions import fail_interrupted_sends as fail
+
+    return len(fail(limit=limit))

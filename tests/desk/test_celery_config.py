@@ -36,6 +36,26 @@ def test_work_is_routed_to_separate_queues():
     assert routes["billing.*"]["queue"] == "sla"
 
 
+@pytest.mark.parametrize(
+    ("task", "queue"),
+    [
+        ("agents.handle_contact", "agents"),
+        ("agents.evaluate_nudges", "nudges"),
+        ("agents.apply_retention", "sla"),
+        ("desk.execute_proposal", "actions"),
+        ("desk.sweep_sla", "sla"),
+        ("integrations.process_webhook", "intake"),
+        ("integrations.send_messages", "nudges"),
+        ("integrations.fail_interrupted_sends", "nudges"),
+        ("integrations.refresh_tracking", "actions"),
+    ],
+)
+def test_each_task_goes_to_its_queue_by_name_whoever_sends_it(task, queue):
+    # Routes, not task attributes: a task sent by name (send_task, the stalled-work
+    # sweep) lands where one sent with .delay() does.
+    assert app.amqp.router.route({}, task)["queue"].name == queue
+
+
 def test_a_worker_keeps_its_database_connection_from_one_task_to_the_next():
     # Without a reuse count Celery's Django fix-up closes the connection around
     # every task, so each task would start a PostgreSQL backend of its own.

@@ -381,3 +381,75 @@ def test_the_send_task_retries_temporary_errors_after_their_backoff(tenant, send
     email, _ = _queue(tenant, key="email")
     assert tasks.send_messages.run(message_ids=[sms.pk, email.pk]) == {"queued": 1, "sent": 1}
     assert send_tasks == [([sms.pk], 30)]
+
+
+def _claimed_long_ago(message, minutes):
+    """As a worker killed between the claim and the provider's answer leaves it."""
+    OutboundMessage.objects.filter(pk=message.pk).update(
+        state=OutboundMessage.State.SENDING,
+        attempts=1,
+        updated_at=timezone.now() - timedelta(minutes=minutes),
+    )
+
+
+def test_a_message_whose_sender_died_mid_send_is_failed_with_the_reason_not_resent(tenant):
+    message, _ = _queue(tenant)
+    _claimed_long_ago(message, minutes=9)
+    assert tasks.fail_interrupted_sends.run() == 0  # it may still be on its way
+    _claimed_long_ago(message, minutes=11)
+    assert tasks.fail_interrupted_sends.run() == 1
+    message.refresh_from_db()
+    assert message.state == "failed" and message.failed_at is not None
+    assert message.error == actions.INTERRUPTED_SEND_ERROR
+    assert message.provider_responses[-1]["code"] == "interrupted"
+    # Nothing sends it again on its own: the provider may have it.
+    assert tasks.send_due_messages.run() == 0
+    assert tasks.fail_interrupted_sends.run() == 0
+    assert mail.outbox == []
+
+
+def test_sending_again_requeues_a_failed_message_once_and_sends_it(
+    tenant, send_tasks, django_capture_on_commit_callbacks
+):
+    from tenants.actor import Actor
+    from tenants.models import AuditEvent
+
+    message, _ = _queue(tenant)
+    _claimed_long_ago(message, minutes=11)
+    tasks.fail_interrupted_sends.run()
+    message.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.send_again(message, Actor.system("specialist"))
+    with pytest.raises(actions.NotFailed, match="queued, not failed"):
+        actions.send_again(message, Actor.system("specialist"))
+    assert send_tasks == [([message.pk], None)]
+    assert tasks.send_messages.run(message_ids=[message.pk]) == {"sent": 1}
+    message.refresh_from_db()
+    assert message.state == "sent" and message.error == "" and message.attempts == 1
+    assert message.provider_responses[-2]["previous_error"] == actions.INTERRUPTED_SEND_ERROR
+    assert len(mail.outbox) == 1
+    assert AuditEvent.objects.filter(tenant=tenant, verb="message.sent_again").count() == 1
+
+
+def test_sending_again_still_honours_an_opt_out_recorded_since(tenant, send_tasks):
+    from tenants.actor import Actor
+
+    message, _ = _queue(tenant)
+    _claimed_long_ago(message, minutes=11)
+    tasks.fail_interrupted_sends.run()
+    actions.opt_out(tenant, "email", "ada@example.com", source="test")
+    message.refresh_from_db()
+    actions.send_again(message, Actor.system("specialist"))
+    assert actions.send_now(message.pk) == "skipped"
+    assert mail.outbox == []
+
+
+def test_the_interrupted_send_grace_outlasts_every_task_that_sends():
+    from agents.tasks import handle_contact
+    from desk.celery import app
+    from desk.tasks import execute_proposal
+
+    grace = actions.INTERRUPTED_SEND_GRACE.total_seconds()
+    for task in (tasks.send_message, tasks.send_messages, handle_contact, execute_proposal):
+        assert (task.time_limit or app.conf.task_time_limit) < grace, task.name
+    assert "fail-interrupted-sends" in app.conf.beat_schedule
