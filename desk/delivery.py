@@ -54,3 +54,32 @@ def deliver(message: Message) -> None:
         skip_reason="" if to else OutboundMessage.SkipReason.NO_CHANNEL,
     )
     queue_message(contact.tenant, draft, new_key=True)
+
+
+def with_deliveries(contact: Contact, messages: list[Message]) -> list[Message]:
+    """Give each outbound message its outbox row as ``delivery`` (None if it was never
+    queued, as for messages older than the outbox), so the specialist sees whether it
+    left, arrived, or failed and why. One query for the whole conversation."""
+    outbound = {f"{KEY_PREFIX}{m.pk}": m for m in messages if m.direction == m.Direction.OUTBOUND}
+    for message in messages:
+        message.delivery = None
+    if outbound:
+        for row in OutboundMessage.objects.filter(
+            tenant_id=contact.tenant_id, idempotency_key__in=list(outbound)
+        ):
+            outbound[row.idempotency_key].delivery = row
+    return messages
+
+
+def outbox_row_for(contact: Contact, message_id: str) -> OutboundMessage | None:
+    """The outbox row of one of this contact's own outbound messages, or None."""
+    message = (
+        contact.messages.filter(direction=Message.Direction.OUTBOUND, pk=message_id).first()
+        if str(message_id).isdigit()
+        else None
+    )
+    if message is None:
+        return None
+    return OutboundMessage.objects.filter(
+        tenant_id=contact.tenant_id, idempotency_key=f"{KEY_PREFIX}{message.pk}"
+    ).first()

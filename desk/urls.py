@@ -34,6 +34,11 @@ desk_patterns = [
     path("contacts/<str:contact_id>/note/", views.note, name="note"),
     path("contacts/<str:contact_id>/reply/", views.reply, name="reply"),
     path("contacts/<str:contact_id>/carrier-claim/", views.carrier_claim, name="carrier-claim"),
+    path(
+        "contacts/<str:contact_id>/messages/<str:message_id>/send-again/",
+        views.send_again,
+        name="send-again",
+    ),
     path("t/<slug:slug>/overrides/", views.overrides, name="overrides"),
     path("t/<slug:slug>/macros/", views.macros, name="macros"),
     path("t/<slug:slug>/macros/<str:macro_id>/delete/", views.macro_delete, name="macro-delete"),

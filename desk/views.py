@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from desk import actions, queries
+from desk import actions, delivery, queries
 from desk.access import (
     get_contact_for_member,
     get_macro_for_tenant,
@@ -114,7 +114,9 @@ def _packet(contact: Contact, membership: Membership, **extra) -> dict:
         "lines": list(order.lines.all()) if order else [],
         "shipments": list(order.shipments.prefetch_related("events")) if order else [],
         "returns": list(order.returns.order_by("created_at")) if order else [],
-        "conversation": list(contact.messages.select_related("author_user")),
+        "conversation": delivery.with_deliveries(
+            contact, list(contact.messages.select_related("author_user"))
+        ),
         "membership": membership,
         "can_decide": can_decide and not claimed_by_other,
         "claimed_by_other": claimed_by_other,
@@ -422,6 +424,36 @@ def reply(request: HttpRequest, contact_id: str) -> HttpResponse:
     except actions.DecisionError as exc:
         return _after_change(request, contact, membership, ok=None, error=str(exc), status=409)
     return _after_change(request, contact, membership, ok="Reply sent.", error=None)
+
+
+@require_POST
+def send_again(request: HttpRequest, contact_id: str, message_id: str) -> HttpResponse:
+    """Send a failed message to the customer again, once the specialist has read why it
+    failed (an interrupted send may have reached them already)."""
+    from integrations.messaging.actions import NotFailed
+    from integrations.messaging.actions import send_again as queue_again
+    from tenants.actor import Actor
+
+    contact, membership = get_contact_for_member(
+        request.user, contact_id, Permission.DECIDE_PROPOSALS
+    )
+    row = delivery.outbox_row_for(contact, message_id)
+    if row is None:
+        raise Http404("No such message on this contact")
+    if contact.claim_is_live(timezone.now()) and contact.assigned_to_id != request.user.pk:
+        return _after_change(
+            request,
+            contact,
+            membership,
+            ok=None,
+            error=f"{contact.assigned_to} is working on this contact.",
+            status=409,
+        )
+    try:
+        queue_again(row, Actor.member(request.user))
+    except NotFailed as exc:
+        return _after_change(request, contact, membership, ok=None, error=str(exc), status=409)
+    return _after_change(request, contact, membership, ok="Sending it again.", error=None)
 
 
 @require_GET

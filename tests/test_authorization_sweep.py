@@ -96,6 +96,12 @@ TENANT_PAGES: dict[str, TenantPage] = {
     "desk:note": TenantPage("post", Role.SPECIALIST, Role.MERCHANT_ADMIN, contact),
     "desk:reply": TenantPage("post", Role.SPECIALIST, Role.ACCOUNT_MANAGER, contact),
     "desk:carrier-claim": TenantPage("post", Role.SPECIALIST, Role.ACCOUNT_MANAGER, contact),
+    "desk:send-again": TenantPage(
+        "post",
+        Role.SPECIALIST,
+        Role.ACCOUNT_MANAGER,
+        lambda w: {**contact(w), "message_id": w["reply"].pk},
+    ),
     "billing:page": TenantPage("get", Role.LEAD, Role.SPECIALIST, slug),
     "desk:overrides": TenantPage("get", Role.LEAD, Role.SPECIALIST, slug),
     "desk:macros": TenantPage("get", Role.LEAD, Role.SPECIALIST, slug),
@@ -233,9 +239,15 @@ def _world(tenant) -> dict[str, Any]:
         human_resolution_price=Decimal("5.20"),
         deflection_floor=Decimal("0.700"),
     )
-    from desk.models import Macro
+    from desk.delivery import deliver
+    from desk.models import Macro, Message
 
+    reply = Message.objects.create(
+        contact=case, direction="outbound", author_type="agent", body="On its way"
+    )
+    deliver(reply)
     return {
+        "reply": reply,
         "macro": Macro.objects.create(tenant=tenant, name="Sorry", body="Sorry {customer_name}"),
         "connection": Connection.objects.create(
             tenant=tenant,
