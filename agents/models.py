@@ -41,6 +41,14 @@ class AgentRun(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+        indexes = [
+            # The few runs in progress, for the sweep that closes a killed worker's.
+            models.Index(
+                fields=["started_at"],
+                name="agent_run_running",
+                condition=models.Q(outcome="running"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.planner} run on {self.contact_id}: {self.outcome}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -60,6 +61,27 @@ def handle_contact(self, *, contact_id: int) -> str:
             return _handle(contact, run)
         finally:
             _describe_run(span, contact, run)
+
+
+# Longer than handle_contact may run (its hard time limit is the default task limit):
+# a run still "running" after this lost its worker.
+INTERRUPTED_RUN_GRACE = timedelta(minutes=5)
+
+
+def fail_interrupted_runs(now: datetime | None = None, *, limit: int = 500) -> int:
+    """Close the runs a killed worker left "running", so a trace never shows a run
+    that will not finish. The contact itself is not affected: still received, it is
+    queued again by the stalled-work sweep, and a new run handles it. The tokens an
+    interrupted model call spent stay on the run, as they were paid for."""
+    now = now or timezone.now()
+    stalled = AgentRun.objects.filter(
+        outcome=AgentRun.Outcome.RUNNING, started_at__lt=now - INTERRUPTED_RUN_GRACE
+    ).values_list("pk", flat=True)[:limit]
+    return AgentRun.objects.filter(pk__in=list(stalled), outcome=AgentRun.Outcome.RUNNING).update(
+        outcome=AgentRun.Outcome.FAILED,
+        finished_at=now,
+        error="Interrupted: the worker stopped before the run finished.",
+    )
 
 
 def _describe_run(span: Any, contact: Contact, run: AgentRun) -> None:
