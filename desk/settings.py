@@ -118,6 +118,7 @@ CELERY_TASK_ROUTES = {
     "agents.apply_retention": {"queue": "sla"},
     # Proactive messages and the outbox: never in the way of contacts or money.
     "agents.evaluate_nudges": {"queue": "nudges"},
+    "agents.evaluate_missed_nudges": {"queue": "nudges"},
     "agents.sweep_delays": {"queue": "nudges"},
     "agents.nudge_case_event": {"queue": "nudges"},
     "integrations.send_message": {"queue": "nudges"},
@@ -354,6 +355,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "desk.refresh_board_days",
         "schedule": 300.0,
         "options": {"expires": 300},
+    },
+    # Scans whose nudge evaluation task was lost.
+    "evaluate-missed-nudges": {
+        "task": "agents.evaluate_missed_nudges",
+        "schedule": 120.0,
+        "options": {"expires": 120},
     },
     # Time-based nudges (delays, stalls); scan-driven ones run per event.
     "nudge-delay-sweep": {"task": "agents.sweep_delays", "schedule": 900.0},

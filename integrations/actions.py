@@ -55,6 +55,7 @@ def record_tracking_event(
                     region=region,
                     country=country,
                     raw=raw or {},
+                    nudges_due=True,
                 )
         except IntegrityError:
             return None

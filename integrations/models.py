@@ -312,6 +312,9 @@ class TrackingEvent(models.Model):
     country = models.CharField(max_length=2, blank=True)
     raw = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Stored scans wait for the nudge engine; it clears this once it has seen the scan,
+    # so a sweep finds scans whose evaluation task was lost (a broker restart).
+    nudges_due = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["-occurred_at"]
@@ -321,13 +324,18 @@ class TrackingEvent(models.Model):
             )
         ]
         indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(nudges_due=True),
+                name="tracking_event_nudges_due",
+            ),
             # The unmapped-codes page and their re-mapping read only these few:
             # scans left unmapped and scans mapped by a staff override.
             models.Index(
                 fields=["carrier_code"],
                 condition=models.Q(raw__is_mapped=False) | models.Q(raw__override=True),
                 name="tracking_event_unmapped",
-            )
+            ),
         ]
 
     def __str__(self) -> str:

@@ -15,6 +15,15 @@ def evaluate_nudges(*, tracking_event_id: int) -> int:
     return len(evaluate_events([tracking_event_id]))
 
 
+@shared_task(name="agents.evaluate_missed_nudges", soft_time_limit=50, time_limit=60)
+def evaluate_missed_nudges() -> dict:
+    """Scans whose evaluate_nudges task was lost (a broker restart): evaluated by beat
+    every two minutes; safe to overlap, each nudge is keyed."""
+    from agents.nudges.engine import evaluate_missed_events
+
+    return evaluate_missed_events()
+
+
 @shared_task(name="agents.sweep_delays", soft_time_limit=240, time_limit=300)
 def sweep_delays() -> dict:
     """Time-based nudges (late, stalled, never scanned) and refund notices. Run by beat
