@@ -67,3 +67,29 @@ def attribution(tenant: Tenant, since: datetime) -> dict:
     counts["nudged_rate"] = rate(counts["nudged_contacted"], counts["nudged"])
     counts["other_rate"] = rate(counts["other_contacted"], counts["other"])
     return counts
+
+
+def undelivered_replies(tenant: Tenant, since: datetime, *, limit: int = 50) -> list[dict]:
+    """The desk's own messages (replies and surveys) that failed to reach the customer,
+    latest first, each with its contact: someone must reach those customers another
+    way. Two queries."""
+    from desk.delivery import message_pks_for
+    from desk.models import Message
+
+    failed = list(
+        OutboundMessage.objects.filter(
+            tenant=tenant,
+            trigger="desk_reply",
+            state=OutboundMessage.State.FAILED,
+            created_at__gte=since,
+        ).order_by("-failed_at", "-pk")[:limit]
+    )
+    messages = Message.objects.select_related("contact").in_bulk(
+        message_pks_for([row.idempotency_key for row in failed])
+    )
+    rows = []
+    for row in failed:
+        [pk] = message_pks_for([row.idempotency_key]) or [None]
+        message = messages.get(pk)
+        rows.append({"outbox": row, "contact": message.contact if message else None})
+    return rows

@@ -20,6 +20,7 @@ from integrations.models import Shipment
 from tenants.access import get_tenant_for_member
 from tenants.actor import Actor
 from tenants.models import Tenant
+from tenants.roles import Permission
 
 MANAGE = "tenant.manage"
 REPORT = "billing.view"
@@ -139,7 +140,7 @@ def preview(request: HttpRequest, slug: str) -> HttpResponse:
 
 def outbox(request: HttpRequest, slug: str) -> HttpResponse:
     """Sent / delivered / failed per channel and trigger, skips by reason, and attribution."""
-    tenant, _ = get_tenant_for_member(request.user, slug, REPORT)
+    tenant, membership = get_tenant_for_member(request.user, slug, REPORT)
     try:
         days = max(1, min(int(request.GET.get("days", 30)), 365))
     except ValueError:
@@ -151,5 +152,7 @@ def outbox(request: HttpRequest, slug: str) -> HttpResponse:
         "rows": queries.outcomes(tenant, since),
         "skips": queries.skip_reasons(tenant, since),
         "attribution": queries.attribution(tenant, since),
+        "undelivered": queries.undelivered_replies(tenant, since),
+        "can_open_contacts": membership.can(Permission.VIEW_CONTACTS),
     }
     return render(request, "nudges/outbox.html", context)

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from agents.nudges.models import NudgeRule
 from integrations.messaging.models import OutboundMessage
@@ -169,6 +170,48 @@ def test_outbox_report_runs_a_fixed_number_of_queries(client, shop, django_asser
             tenant=tenant, channel="email", trigger="shipped", idempotency_key=f"q{i}"
         )
     client.force_login(make_member(tenant, Role.LEAD))
-    # session, user, membership+tenant, outcomes, skip reasons, attribution, + menu context
-    with django_assert_max_num_queries(10):
+    # session, user, membership+tenant, outcomes, skip reasons, attribution, undelivered
+    # desk messages and their contacts, + menu context
+    with django_assert_max_num_queries(12):
         assert client.get(_pages(*shop)["outbox"]).status_code == 200
+
+
+def test_the_outbox_lists_desk_messages_that_failed_with_their_contacts(client, shop):
+    from desk.delivery import deliver
+    from desk.models import Message
+    from integrations.messaging.actions import INTERRUPTED_SEND_ERROR
+
+    tenant, _ = shop
+    contact = make_contact(tenant, order=make_order(tenant), subject="Where is my parcel")
+    reply = Message.objects.create(
+        contact=contact, direction="outbound", author_type="agent", body="On its way"
+    )
+    deliver(reply)
+    OutboundMessage.objects.filter(idempotency_key=f"desk-message:{reply.pk}").update(
+        state="failed", error=INTERRUPTED_SEND_ERROR, failed_at=timezone.now()
+    )
+    # A failed nudge is counted above, not listed here; so is another merchant's reply.
+    OutboundMessage.objects.create(
+        tenant=tenant, channel="sms", trigger="shipped", state="failed", idempotency_key="n1"
+    )
+    OutboundMessage.objects.create(
+        tenant=make_tenant(),
+        channel="email",
+        trigger="desk_reply",
+        state="failed",
+        idempotency_key="desk-message:999999",
+    )
+
+    client.force_login(make_member(tenant, Role.LEAD))
+    response = client.get(_pages(*shop)["outbox"])
+    [row] = response.context["undelivered"]
+    assert row["contact"] == contact
+    body = response.content.decode()
+    assert reverse("desk:contact", kwargs={"contact_id": contact.public_id}) in body
+    assert "may or may not have it" in body
+
+    # A merchant admin sees the list but has no desk to open the contact in.
+    client.force_login(make_member(tenant, Role.MERCHANT_ADMIN))
+    body = client.get(_pages(*shop)["outbox"]).content.decode()
+    assert "Where is my parcel" in body
+    assert reverse("desk:contact", kwargs={"contact_id": contact.public_id}) not in body
