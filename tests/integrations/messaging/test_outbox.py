@@ -241,6 +241,23 @@ def test_one_transaction_hands_its_messages_to_one_send_task(
     assert send_tasks == [([reply.pk, survey.pk], None)]
 
 
+def test_commit_hooks_it_cannot_read_cost_batching_but_lose_no_message(
+    tenant, send_tasks, django_capture_on_commit_callbacks, monkeypatch
+):
+    class Reshaped:
+        """The connection as a Django upgrade might keep a transaction's hooks."""
+
+        in_atomic_block = True
+        savepoint_ids = ["s1"]
+        run_on_commit = [("a hook in a shape we do not know",)]
+
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        monkeypatch.setattr(actions, "db", Reshaped())
+        reply = _queue_due(tenant, "reply")
+        survey = _queue_due(tenant, "survey")
+    assert sorted(send_tasks) == sorted([([reply.pk], None), ([survey.pk], None)])
+
+
 def test_a_message_queued_in_a_rolled_back_savepoint_is_not_handed_over(
     tenant, send_tasks, django_capture_on_commit_callbacks
 ):
