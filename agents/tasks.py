@@ -72,7 +72,8 @@ def fail_interrupted_runs(now: datetime | None = None, *, limit: int = 500) -> i
     """Close the runs a killed worker left "running", so a trace never shows a run
     that will not finish. The contact itself is not affected: still received, it is
     queued again by the stalled-work sweep, and a new run handles it. The tokens an
-    interrupted model call spent stay on the run, as they were paid for."""
+    interrupted model call spent stay on the run, as they were paid for. Safe to
+    overlap: a run that finished meanwhile is no longer "running" and is left alone."""
     now = now or timezone.now()
     stalled = AgentRun.objects.filter(
         outcome=AgentRun.Outcome.RUNNING, started_at__lt=now - INTERRUPTED_RUN_GRACE
@@ -82,6 +83,13 @@ def fail_interrupted_runs(now: datetime | None = None, *, limit: int = 500) -> i
         finished_at=now,
         error="Interrupted: the worker stopped before the run finished.",
     )
+
+
+@shared_task(name="agents.close_interrupted_runs", soft_time_limit=50, time_limit=60)
+def close_interrupted_runs() -> int:
+    """Run by beat every few minutes; routed to the sla queue (settings), not the
+    agents' one, so a backlog of contacts never holds it up."""
+    return fail_interrupted_runs()
 
 
 def _describe_run(span: Any, contact: Contact, run: AgentRun) -> None:

@@ -116,6 +116,7 @@ CELERY_BROKER_URL = _kombu_url(REDIS_URL)
 CELERY_TASK_DEFAULT_QUEUE = "agents"
 CELERY_TASK_ROUTES = {
     "agents.apply_retention": {"queue": "sla"},
+    "agents.close_interrupted_runs": {"queue": "sla"},
     # Proactive messages and the outbox: never in the way of contacts or money.
     "agents.evaluate_nudges": {"queue": "nudges"},
     "agents.evaluate_missed_nudges": {"queue": "nudges"},
@@ -337,6 +338,12 @@ INBOUND_THREAD_DAYS = int(os.environ.get("INBOUND_THREAD_DAYS", "7"))
 
 CELERY_BEAT_SCHEDULE = {
     "requeue-stalled-work": {"task": "desk.requeue_stalled", "schedule": 60.0},
+    # Agent runs a killed worker left "running" (the contact itself is requeued above).
+    "close-interrupted-runs": {
+        "task": "agents.close_interrupted_runs",
+        "schedule": 300.0,
+        "options": {"expires": 300},
+    },
     # Webhook events whose task was lost; each run takes those over a minute old.
     "process-waiting-webhooks": {
         "task": "integrations.process_waiting_webhooks",

@@ -51,13 +51,11 @@ def requeue_stalled(*, older_than_seconds: float = 120) -> int:
     """Re-enqueue work whose task was lost (broker restart, a worker killed before
     it acknowledged): contacts still waiting for the agent, approved proposals
     not yet executed and customer messages not yet threaded, after a grace
-    period. Safe because all three tasks are idempotent. Closes the agent runs
-    such a task left open, too."""
+    period. Safe because all three tasks are idempotent."""
     from datetime import timedelta
 
     from django.utils import timezone
 
-    from agents.tasks import fail_interrupted_runs
     from desk.celery import app
     from desk.models import Contact, Proposal
     from integrations.messaging.models import InboundMessage
@@ -79,8 +77,6 @@ def requeue_stalled(*, older_than_seconds: float = 120) -> int:
     ).values_list("pk", flat=True)[:500]:
         thread_inbound.delay(inbound_message_id=inbound_id)
         count += 1
-    # And the agent runs those lost tasks left open, so their traces say so.
-    fail_interrupted_runs()
     return count
 
 

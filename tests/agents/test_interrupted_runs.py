@@ -1,5 +1,5 @@
-"""A worker killed mid-run leaves no run "running" for ever: the stalled-work sweep
-closes it, queues the contact again, and the next run handles the contact."""
+"""A worker killed mid-run leaves no run "running" for ever: a sweep closes it, the
+stalled-work sweep queues the contact again, and the next run handles the contact."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agents.models import AgentRun
-from agents.tasks import INTERRUPTED_RUN_GRACE
+from agents.tasks import INTERRUPTED_RUN_GRACE, close_interrupted_runs
 from desk.celery import app
 from desk.models import Contact
 from desk.tasks import requeue_stalled
@@ -48,6 +48,7 @@ def test_the_sweep_closes_the_lost_run_and_the_contact_is_handled_again(
 
     assert requeue_stalled.run() == 1
     assert queued == [("agents.handle_contact", {"contact_id": contact.pk})]
+    assert close_interrupted_runs.run() == 1
     lost.refresh_from_db()
     assert lost.outcome == AgentRun.Outcome.FAILED
     assert lost.error == "Interrupted: the worker stopped before the run finished."
@@ -67,13 +68,14 @@ def test_a_run_younger_than_the_grace_may_still_be_working_and_is_left_alone(que
     young = _left_by_a_killed_worker(
         contact, minutes_ago=INTERRUPTED_RUN_GRACE.total_seconds() / 60 - 1
     )
-    requeue_stalled.run()
+    assert close_interrupted_runs.run() == 0
     young.refresh_from_db()
     assert young.outcome == AgentRun.Outcome.RUNNING
 
 
-def test_the_run_grace_outlasts_the_agent_task():
+def test_the_run_grace_outlasts_the_agent_task_and_beat_runs_the_sweep():
     from agents.tasks import handle_contact
 
     limit = handle_contact.time_limit or app.conf.task_time_limit
     assert limit < INTERRUPTED_RUN_GRACE.total_seconds()
+    assert "close-interrupted-runs" in app.conf.beat_schedule
