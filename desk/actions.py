@@ -31,7 +31,7 @@ from desk.models import (
 )
 from integrations import access as commerce
 from integrations import executors
-from integrations.models import Customer, Order
+from integrations.models import Customer, Order, Return, Shipment
 from tenants.actions import audit
 from tenants.actor import Actor
 from tenants.models import Membership, Tenant, User
@@ -745,6 +745,19 @@ def carrier_claim(
         {"reference": reference, "clocks": changed},
     )
     return changed
+
+
+def return_parcel_delivered(shipment: Shipment, now=None) -> int:
+    """A delivered scan: if the parcel is a return coming back, the open cases about
+    its order stop waiting on the carrier. Idempotent; returns the clocks resumed."""
+    if not shipment.tracking_number:
+        return 0
+    return sum(
+        carrier_delivered(ret.order, now)
+        for ret in Return.objects.select_related("order").filter(
+            tenant_id=shipment.tenant_id, label_tracking_number=shipment.tracking_number
+        )
+    )
 
 
 def carrier_delivered(order: Order, now=None) -> int:

@@ -119,7 +119,8 @@ CELERY_TASK_ROUTES = {
     "agents.close_interrupted_runs": {"queue": "sla"},
     # Proactive messages and the outbox: never in the way of contacts or money.
     "agents.evaluate_nudges": {"queue": "nudges"},
-    "agents.evaluate_missed_nudges": {"queue": "nudges"},
+    "agents.follow_up_scan": {"queue": "nudges"},
+    "agents.follow_up_missed_scans": {"queue": "nudges"},
     "agents.sweep_delays": {"queue": "nudges"},
     "agents.nudge_case_event": {"queue": "nudges"},
     "integrations.send_message": {"queue": "nudges"},
@@ -363,9 +364,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 300},
     },
-    # Scans whose nudge evaluation task was lost.
-    "evaluate-missed-nudges": {
-        "task": "agents.evaluate_missed_nudges",
+    # Scans whose follow-up task was lost.
+    "follow-up-missed-scans": {
+        "task": "agents.follow_up_missed_scans",
         "schedule": 120.0,
         "options": {"expires": 120},
     },

@@ -106,15 +106,10 @@ def refresh_board_days() -> int:
 @shared_task(name="desk.carrier_delivered", soft_time_limit=30)
 def carrier_delivered(*, shipment_id: int) -> int:
     """A delivered scan: if the parcel is a return coming back, the open cases about
-    its order stop waiting on the carrier. Safe to run twice (resuming is idempotent)."""
-    from integrations.models import Return, Shipment
+    its order stop waiting on the carrier. Safe to run twice (resuming is idempotent).
+    Scans are followed up by agents.follow_up_scan now; this name stays for tasks
+    queued before that."""
+    from integrations.models import Shipment
 
     shipment = Shipment.objects.filter(pk=shipment_id).first()
-    if shipment is None or not shipment.tracking_number:
-        return 0
-    resumed = 0
-    for ret in Return.objects.select_related("order").filter(
-        tenant_id=shipment.tenant_id, label_tracking_number=shipment.tracking_number
-    ):
-        resumed += actions.carrier_delivered(ret.order)
-    return resumed
+    return actions.return_parcel_delivered(shipment) if shipment else 0

@@ -55,7 +55,7 @@ def record_tracking_event(
                     region=region,
                     country=country,
                     raw=raw or {},
-                    nudges_due=True,
+                    follow_up_due=True,
                 )
         except IntegrityError:
             return None
@@ -69,19 +69,13 @@ def record_tracking_event(
                 locked.shipped_at = occurred_at
             locked.save()
         shipment.refresh_from_db()
-        # The nudge engine lives in agents, which this app must not import: by task name.
+        # The follow-ups (nudges, a returned parcel ending the desk's wait) live in
+        # agents, which this app must not import: by task name.
         transaction.on_commit(
             lambda: current_app.send_task(
-                "agents.evaluate_nudges", kwargs={"tracking_event_id": event.pk}, queue="nudges"
+                "agents.follow_up_scan", kwargs={"tracking_event_id": event.pk}
             )
         )
-        if status == TrackingStatus.DELIVERED:
-            # A returned parcel arriving ends the desk's wait on the carrier (by name, too).
-            transaction.on_commit(
-                lambda: current_app.send_task(
-                    "desk.carrier_delivered", kwargs={"shipment_id": locked.pk}, queue="actions"
-                )
-            )
         return event
 
 

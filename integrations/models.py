@@ -312,9 +312,10 @@ class TrackingEvent(models.Model):
     country = models.CharField(max_length=2, blank=True)
     raw = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    # Stored scans wait for the nudge engine; it clears this once it has seen the scan,
-    # so a sweep finds scans whose evaluation task was lost (a broker restart).
-    nudges_due = models.BooleanField(default=False, db_default=False)
+    # A stored scan waits for its follow-up (the nudge engine; the desk's wait for a
+    # returned parcel), which clears this: a sweep finds scans whose follow-up task
+    # was lost (a broker restart).
+    follow_up_due = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["-occurred_at"]
@@ -326,8 +327,8 @@ class TrackingEvent(models.Model):
         indexes = [
             models.Index(
                 fields=["created_at"],
-                condition=models.Q(nudges_due=True),
-                name="tracking_event_nudges_due",
+                condition=models.Q(follow_up_due=True),
+                name="tracking_event_follow_up_due",
             ),
             # The unmapped-codes page and their re-mapping read only these few:
             # scans left unmapped and scans mapped by a staff override.

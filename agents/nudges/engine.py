@@ -13,7 +13,6 @@ written, sends and skips alike, and a skip says why.
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -47,8 +46,6 @@ from integrations.models import (
     TrackingStatus,
 )
 from tenants.models import Tenant
-
-log = logging.getLogger(__name__)
 
 Trigger = NudgeRule.Trigger
 Skip = OutboundMessage.SkipReason
@@ -196,46 +193,7 @@ def evaluate_events(
             "shipment__tenant", "shipment__order__customer"
         )
     )
-    written = decide(candidates_for_events(events, now), now=now, enqueue=enqueue)
-    # Seen: the sweep for lost evaluations passes them by. Should this worker die
-    # before this line, the sweep evaluates them again, which writes nothing twice.
-    TrackingEvent.objects.filter(pk__in=[e.pk for e in events], nudges_due=True).update(
-        nudges_due=False
-    )
-    return written
-
-
-# A scan's evaluation task normally runs within seconds of the commit; after this
-# long without it, the task was lost.
-LOST_EVALUATION_GRACE = timedelta(minutes=2)
-# A nudge about a scan older than this would reach the customer too late to help
-# (an "out for delivery" message after the van has gone): dropped, not sent.
-MISSED_NUDGE_MAX_AGE = timedelta(hours=6)
-
-
-def evaluate_missed_events(now: datetime | None = None, *, limit: int = 500) -> dict[str, int]:
-    """Evaluate the scans whose evaluation task was lost, as that task would have.
-    Those too old to be worth a nudge are only marked seen. Safe to overlap: a scan
-    evaluated twice writes its messages once."""
-    now = now or timezone.now()
-    due = list(
-        TrackingEvent.objects.filter(nudges_due=True, created_at__lt=now - LOST_EVALUATION_GRACE)
-        .order_by("created_at")
-        .values_list("pk", "created_at")[:limit]
-    )
-    fresh = [pk for pk, created_at in due if created_at >= now - MISSED_NUDGE_MAX_AGE]
-    stale = [pk for pk, created_at in due if created_at < now - MISSED_NUDGE_MAX_AGE]
-    written = evaluate_events(fresh, now=now) if fresh else []
-    if stale:
-        TrackingEvent.objects.filter(pk__in=stale).update(nudges_due=False)
-    if due:
-        log.warning(
-            "Evaluated %d scans whose nudge task was lost (%d messages); dropped %d too old",
-            len(fresh),
-            len(written),
-            len(stale),
-        )
-    return {"evaluated": len(fresh), "messages": len(written), "dropped": len(stale)}
+    return decide(candidates_for_events(events, now), now=now, enqueue=enqueue)
 
 
 def _open_contacts(candidates: list[Candidate]) -> set[tuple]:

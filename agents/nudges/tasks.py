@@ -5,23 +5,34 @@ from __future__ import annotations
 from celery import shared_task
 
 
+@shared_task(name="agents.follow_up_scan", soft_time_limit=30, time_limit=45)
+def follow_up_scan(*, tracking_event_id: int) -> int:
+    """Follow up one new scan: the nudge rules it answers, and a returned parcel's
+    arrival for the desk; returns the nudge messages written. Idempotent: a
+    redelivered or repeated task writes nothing twice."""
+    from agents.scans import follow_up
+
+    return follow_up([tracking_event_id])
+
+
 @shared_task(name="agents.evaluate_nudges", soft_time_limit=30, time_limit=45)
 def evaluate_nudges(*, tracking_event_id: int) -> int:
-    """Evaluate one new tracking event against its tenant's nudge rules; returns the number
+    """Evaluate one tracking event against its tenant's nudge rules; returns the number
     of outbox messages written. Idempotent: a redelivered or repeated task finds the
-    message its first run wrote (unique key per shipment and trigger) and writes nothing."""
+    message its first run wrote (unique key per shipment and trigger) and writes nothing.
+    New scans go to follow_up_scan; this name stays for tasks queued before it."""
     from agents.nudges.engine import evaluate_events
 
     return len(evaluate_events([tracking_event_id]))
 
 
-@shared_task(name="agents.evaluate_missed_nudges", soft_time_limit=50, time_limit=60)
-def evaluate_missed_nudges() -> dict:
-    """Scans whose evaluate_nudges task was lost (a broker restart): evaluated by beat
+@shared_task(name="agents.follow_up_missed_scans", soft_time_limit=50, time_limit=60)
+def follow_up_missed_scans() -> dict:
+    """Scans whose follow_up_scan task was lost (a broker restart): followed up by beat
     every two minutes; safe to overlap, each nudge is keyed."""
-    from agents.nudges.engine import evaluate_missed_events
+    from agents.scans import follow_up_missed
 
-    return evaluate_missed_events()
+    return follow_up_missed()
 
 
 @shared_task(name="agents.sweep_delays", soft_time_limit=240, time_limit=300)

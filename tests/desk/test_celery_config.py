@@ -41,6 +41,8 @@ def test_work_is_routed_to_separate_queues():
     [
         ("agents.handle_contact", "agents"),
         ("agents.evaluate_nudges", "nudges"),
+        ("agents.follow_up_scan", "nudges"),
+        ("agents.close_interrupted_runs", "sla"),
         ("agents.apply_retention", "sla"),
         ("desk.execute_proposal", "actions"),
         ("desk.sweep_sla", "sla"),

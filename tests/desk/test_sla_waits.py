@@ -177,7 +177,7 @@ def test_a_return_on_its_way_back_pauses_the_order_and_its_delivery_resumes(
                 description="Delivered to the merchant's warehouse",
                 carrier_code="D1",
             )
-        assert callbacks  # the nudge task and the desk's carrier task, by name
+        assert callbacks  # the scan's follow-up task, by name
         assert carrier_delivered(shipment_id=back.pk) == 2
     decision = _clock(waiting)
     assert decision.state == "running"

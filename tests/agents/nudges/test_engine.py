@@ -8,9 +8,9 @@ import pytest
 from django.utils import timezone
 
 from agents.nudges.engine import evaluate_events, nudge_order, sweep
-from agents.nudges.tasks import evaluate_missed_nudges, evaluate_nudges
+from agents.nudges.tasks import evaluate_nudges
 from integrations.messaging.models import ConversationWindow, OptOut, OutboundMessage
-from integrations.models import Connection, Refund, TrackingEvent
+from integrations.models import Connection, Refund
 from tests.agents.nudges.helpers import make_rule, scan
 from tests.factories import make_contact, make_customer, make_order, make_tenant
 
@@ -323,7 +323,7 @@ def test_due_messages_are_enqueued_on_commit(
     assert sent == [{"message_ids": [message.pk]}]
 
 
-def test_a_new_scan_asks_for_evaluation_by_task_name_on_commit(
+def test_a_new_scan_asks_for_its_follow_up_by_task_name_on_commit(
     tenant, shipment, django_capture_on_commit_callbacks, monkeypatch
 ):
     from celery import current_app
@@ -332,9 +332,8 @@ def test_a_new_scan_asks_for_evaluation_by_task_name_on_commit(
     monkeypatch.setattr(current_app, "send_task", lambda name, **kw: calls.append((name, kw)))
     with django_capture_on_commit_callbacks(execute=True):
         event = scan(shipment, "out_for_delivery")
-    assert calls == [
-        ("agents.evaluate_nudges", {"kwargs": {"tracking_event_id": event.pk}, "queue": "nudges"})
-    ]
+    # One task for all it sets off, routed to the nudges queue by name.
+    assert calls == [("agents.follow_up_scan", {"kwargs": {"tracking_event_id": event.pk}})]
 
 
 def test_demo_seed_is_idempotent(tenant, shipment):
@@ -344,43 +343,3 @@ def test_demo_seed_is_idempotent(tenant, shipment):
     assert seed_demo_nudges([tenant]) == len(DEMO_RULES)
     assert seed_demo_nudges([tenant]) == 0
     assert [m.trigger for m in _messages(tenant)] == ["out_for_delivery"]
-
-
-def _lost_minutes_ago(event, minutes):
-    """A scan stored that long ago whose evaluation task the broker lost."""
-    TrackingEvent.objects.filter(pk=event.pk).update(
-        created_at=timezone.now() - timedelta(minutes=minutes)
-    )
-
-
-def test_a_scan_whose_nudge_task_was_lost_is_nudged_by_the_sweep_once(tenant, shipment):
-    make_rule(tenant)
-    event = scan(shipment, "out_for_delivery")  # its task never ran
-    assert TrackingEvent.objects.get(pk=event.pk).nudges_due
-    assert evaluate_missed_nudges.run()["evaluated"] == 0  # the task may be on its way
-    _lost_minutes_ago(event, 3)
-    assert evaluate_missed_nudges.run() == {"evaluated": 1, "messages": 1, "dropped": 0}
-    [message] = _messages(tenant)
-    assert message.trigger == "out_for_delivery"
-    assert not TrackingEvent.objects.get(pk=event.pk).nudges_due
-    assert evaluate_missed_nudges.run()["evaluated"] == 0
-    assert evaluate_nudges.run(tracking_event_id=event.pk) == 0  # the task, late after all
-    assert len(_messages(tenant)) == 1
-
-
-def test_a_scan_its_task_evaluated_is_not_swept(tenant, shipment):
-    make_rule(tenant)
-    event = scan(shipment, "out_for_delivery")
-    assert evaluate_nudges.run(tracking_event_id=event.pk) == 1
-    _lost_minutes_ago(event, 3)
-    assert evaluate_missed_nudges.run()["evaluated"] == 0
-    assert len(_messages(tenant)) == 1
-
-
-def test_a_lost_scan_too_old_to_help_is_dropped_without_a_nudge(tenant, shipment):
-    make_rule(tenant)
-    event = scan(shipment, "out_for_delivery", at=timezone.now() - timedelta(hours=7))
-    _lost_minutes_ago(event, 7 * 60)
-    assert evaluate_missed_nudges.run() == {"evaluated": 0, "messages": 0, "dropped": 1}
-    assert _messages(tenant) == []
-    assert not TrackingEvent.objects.get(pk=event.pk).nudges_due
