@@ -76,16 +76,23 @@ def _interrupt(row):
     tasks.fail_interrupted_sends.run()
 
 
+PHOTO = "Could you send a photo of the parcel?"
+
+
+def _replied(client, capture, tenant, specialist=None):
+    """An escalated contact a specialist (signed in) has written to; its reply's message."""
+    specialist = specialist or make_member(tenant, Role.SPECIALIST)
+    contact, _ = escalate(tenant)
+    client.force_login(specialist)
+    with capture(execute=True):
+        _reply(client, contact, PHOTO)  # and claims it
+    return contact, contact.messages.get(direction=Message.Direction.OUTBOUND)
+
+
 def test_each_reply_shows_where_it_stands_with_the_provider(
     client, sent_to_broker, django_capture_on_commit_callbacks
 ):
-    tenant = make_tenant()
-    specialist = make_member(tenant, Role.SPECIALIST)
-    contact, _ = escalate(tenant)
-    client.force_login(specialist)
-    with django_capture_on_commit_callbacks(execute=True):
-        _reply(client, contact, "Could you send a photo of the parcel?")
-    message = contact.messages.get(direction=Message.Direction.OUTBOUND)
+    contact, message = _replied(client, django_capture_on_commit_callbacks, make_tenant())
     assert _badges(_page(client, contact)) == ["Queued"]
     tasks.send_messages.run(message_ids=sent_to_broker.pop())
     assert _badges(_page(client, contact)) == ["Sent by Email"]
@@ -99,12 +106,8 @@ def test_a_reply_whose_send_was_interrupted_shows_why_and_is_sent_again_once(
 ):
     tenant = make_tenant()
     specialist = make_member(tenant, Role.SPECIALIST)
-    contact, _ = escalate(tenant)
-    client.force_login(specialist)
-    with django_capture_on_commit_callbacks(execute=True):
-        _reply(client, contact, "Could you send a photo of the parcel?")
+    contact, message = _replied(client, django_capture_on_commit_callbacks, tenant, specialist)
     sent_to_broker.clear()
-    message = contact.messages.get(direction=Message.Direction.OUTBOUND)
     _interrupt(_outbox_row(message))
 
     page = _page(client, contact)
@@ -120,7 +123,7 @@ def test_a_reply_whose_send_was_interrupted_shows_why_and_is_sent_again_once(
     assert sent_to_broker == [[_outbox_row(message).pk]]
     tasks.send_messages.run(message_ids=sent_to_broker[0])
     assert len(mail.outbox) == 1
-    assert mail.outbox[0].body == "Could you send a photo of the parcel?"
+    assert mail.outbox[0].body == PHOTO
     assert _outbox_row(message).state == "sent"
     event = AuditEvent.objects.get(tenant=tenant, verb="message.sent_again")
     assert event.actor_user == specialist
@@ -131,11 +134,7 @@ def test_only_people_who_decide_in_that_merchant_may_send_again(
     client, sent_to_broker, django_capture_on_commit_callbacks
 ):
     tenant = make_tenant()
-    contact, _ = escalate(tenant)
-    client.force_login(make_member(tenant, Role.SPECIALIST))
-    with django_capture_on_commit_callbacks(execute=True):
-        _reply(client, contact, "Could you send a photo of the parcel?")
-    message = contact.messages.get(direction=Message.Direction.OUTBOUND)
+    contact, message = _replied(client, django_capture_on_commit_callbacks, tenant)
     _interrupt(_outbox_row(message))
 
     client.force_login(make_member(tenant, Role.ACCOUNT_MANAGER))
@@ -159,12 +158,7 @@ def test_a_live_claim_by_someone_else_keeps_the_message_as_it_is(
     client, sent_to_broker, django_capture_on_commit_callbacks
 ):
     tenant = make_tenant()
-    owner = make_member(tenant, Role.SPECIALIST)
-    contact, _ = escalate(tenant)
-    client.force_login(owner)
-    with django_capture_on_commit_callbacks(execute=True):
-        _reply(client, contact, "Could you send a photo of the parcel?")  # and claims it
-    message = contact.messages.get(direction=Message.Direction.OUTBOUND)
+    contact, message = _replied(client, django_capture_on_commit_callbacks, tenant)
     _interrupt(_outbox_row(message))
     client.force_login(make_member(tenant, Role.SPECIALIST))
     assert _send_again(client, contact, message).status_code == 409
@@ -179,7 +173,7 @@ def test_a_reply_to_a_customer_who_opted_out_says_so_and_offers_no_send_again(
     outbox.opt_out(tenant, "email", contact.customer_email, source="test")
     client.force_login(make_member(tenant, Role.SPECIALIST))
     with django_capture_on_commit_callbacks(execute=True):
-        _reply(client, contact, "Could you send a photo of the parcel?")
+        _reply(client, contact, PHOTO)
     tasks.send_messages.run(message_ids=sent_to_broker.pop())
     page = _page(client, contact)
     assert _badges(page) == ["Not sent: customer opted out"]

@@ -17,19 +17,6 @@ from tests.factories import make_contact, make_customer, make_order, make_tenant
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def tenant():
-    return make_tenant(time_zone="UTC")
-
-
-@pytest.fixture
-def shipment(tenant):
-    customer = make_customer(
-        tenant, email="ada@example.com", name="Ada Lovelace", phone="+1 415 555 2345"
-    )
-    return make_order(tenant, customer=customer, shipment_status="in_transit").shipments.get()
-
-
 def _twilio(tenant):
     Connection.objects.create(
         tenant=tenant,

@@ -18,20 +18,9 @@ from integrations.messaging.models import OutboundMessage
 from integrations.models import Return, Shipment, TrackingEvent
 from tenants.actor import Actor
 from tests.agents.nudges.helpers import make_rule, scan
-from tests.factories import make_contact, make_customer, make_order, make_tenant
+from tests.factories import make_contact, make_order
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def tenant():
-    return make_tenant(time_zone="UTC")
-
-
-@pytest.fixture
-def shipment(tenant):
-    customer = make_customer(tenant, email="ada@example.com", name="Ada Lovelace")
-    return make_order(tenant, customer=customer, shipment_status="in_transit").shipments.get()
 
 
 def _messages(tenant):
