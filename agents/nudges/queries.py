@@ -84,12 +84,17 @@ def undelivered_replies(tenant: Tenant, since: datetime, *, limit: int = 50) -> 
             created_at__gte=since,
         ).order_by("-failed_at", "-pk")[:limit]
     )
-    messages = Message.objects.select_related("contact").in_bulk(
-        message_pks_for([row.idempotency_key for row in failed])
+    message_pk = {
+        row.pk: next(iter(message_pks_for([row.idempotency_key])), None) for row in failed
+    }
+    # By the merchant as well: a key names a message, never which merchant owns it.
+    messages = (
+        Message.objects.select_related("contact")
+        .filter(contact__tenant=tenant)
+        .in_bulk([pk for pk in message_pk.values() if pk is not None])
     )
     rows = []
     for row in failed:
-        [pk] = message_pks_for([row.idempotency_key]) or [None]
-        message = messages.get(pk)
+        message = messages.get(message_pk[row.pk])
         rows.append({"outbox": row, "contact": message.contact if message else None})
     return rows

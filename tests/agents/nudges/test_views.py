@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
@@ -194,18 +195,35 @@ def test_the_outbox_lists_desk_messages_that_failed_with_their_contacts(client, 
     OutboundMessage.objects.create(
         tenant=tenant, channel="sms", trigger="shipped", state="failed", idempotency_key="n1"
     )
+    elsewhere = make_tenant()
     OutboundMessage.objects.create(
-        tenant=make_tenant(),
+        tenant=elsewhere,
         channel="email",
         trigger="desk_reply",
         state="failed",
         idempotency_key="desk-message:999999",
     )
+    # A row of this merchant's whose key names another merchant's message shows no contact.
+    theirs = Message.objects.create(
+        contact=make_contact(elsewhere, subject="Their parcel"),
+        direction="outbound",
+        author_type="agent",
+        body="Not yours",
+    )
+    OutboundMessage.objects.create(
+        tenant=tenant,
+        channel="email",
+        trigger="desk_reply",
+        state="failed",
+        failed_at=timezone.now() - timedelta(minutes=1),
+        idempotency_key=f"desk-message:{theirs.pk}",
+    )
 
     client.force_login(make_member(tenant, Role.LEAD))
     response = client.get(_pages(*shop)["outbox"])
-    [row] = response.context["undelivered"]
+    row, foreign = response.context["undelivered"]
     assert row["contact"] == contact
+    assert foreign["contact"] is None
     body = response.content.decode()
     assert reverse("desk:contact", kwargs={"contact_id": contact.public_id}) in body
     assert "may or may not have it" in body
