@@ -8,8 +8,12 @@ class DeskConfig(AppConfig):
     verbose_name = "Tier-2 desk"
 
     def ready(self) -> None:
+        from desk import delivery
         from desk.models import SlaPolicy
+        from integrations.messaging.signals import delivery_changed
         from tenants import onboarding
+
+        delivery_changed.connect(delivery.push_delivery_change, dispatch_uid="desk.delivery")
 
         def sla_targets_set(tenant) -> bool:
             return SlaPolicy.objects.filter(tenant=tenant).exists()

@@ -4,6 +4,7 @@ to agent replies, specialist replies, holding messages and surveys alike."""
 
 from __future__ import annotations
 
+from desk import live
 from desk.models import Contact, Message
 from integrations.messaging.actions import Draft, queue_message
 from integrations.messaging.models import Channel, OutboundMessage
@@ -30,11 +31,12 @@ def deliver(message: Message) -> None:
     opened by a helpdesk ticket is answered on the ticket."""
     from integrations.gorgias.outbox import reply_draft
 
+    contact = message.contact
     ticket_draft = reply_draft(message, idempotency_key=f"{KEY_PREFIX}{message.pk}")
     if ticket_draft is not None:
-        queue_message(message.contact.tenant, ticket_draft, new_key=True)
+        ticket_draft.context = {**(ticket_draft.context or {}), **_shown_on(contact)}
+        queue_message(contact.tenant, ticket_draft, new_key=True)
         return
-    contact = message.contact
     channel = ANSWER_ON.get(contact.channel, Channel.EMAIL)
     customer = contact.customer
     to = (
@@ -52,8 +54,15 @@ def deliver(message: Message) -> None:
         order=contact.order,
         trigger="desk_reply",
         skip_reason="" if to else OutboundMessage.SkipReason.NO_CHANNEL,
+        context=_shown_on(contact),
     )
     queue_message(contact.tenant, draft, new_key=True)
+
+
+def _shown_on(contact: Contact) -> dict:
+    """Which conversation shows the message, so a change of its delivery state reaches
+    the people who have it open without a query (``live.push_delivery_change``)."""
+    return {"contact_id": contact.pk, "contact_ref": str(contact.public_id)}
 
 
 def with_deliveries(contact: Contact, messages: list[Message]) -> list[Message]:
@@ -83,3 +92,26 @@ def outbox_row_for(contact: Contact, message_id: str) -> OutboundMessage | None:
     return OutboundMessage.objects.filter(
         tenant_id=contact.tenant_id, idempotency_key=f"{KEY_PREFIX}{message.pk}"
     ).first()
+
+
+def push_delivery_change(sender, message: OutboundMessage, **kwargs) -> None:
+    """Receiver of the outbox's ``delivery_changed``: a desk message that moved is shown
+    moving to whoever has its conversation open."""
+    if not message.idempotency_key.startswith(KEY_PREFIX):
+        return
+    shown_on = message.context or {}
+    contact_id, public_id = shown_on.get("contact_id"), shown_on.get("contact_ref")
+    if not (contact_id and public_id):
+        # Queued before outbox rows said which conversation shows them.
+        found = (
+            Contact.objects.filter(
+                tenant_id=message.tenant_id,
+                messages__pk__in=message_pks_for([message.idempotency_key]),
+            )
+            .values_list("pk", "public_id")
+            .first()
+        )
+        if found is None:
+            return
+        contact_id, public_id = found
+    live.push_deliveries(contact_id, public_id)

@@ -117,10 +117,30 @@ def push_inbox(contact_id: int) -> None:
 
 
 def _push_panel_only(contact_id: int, public_id) -> None:
+    _push_to_viewers(contact_id, _panel_refresh(public_id))
+
+
+def _deliveries_refresh(public_id) -> str:
+    """Tell open conversations of this contact to fetch their delivery badges again."""
+    url = reverse("desk:deliveries", kwargs={"contact_id": public_id})
+    return (
+        f'<div id="deliveries-changed" hx-swap-oob="true" hx-get="{url}" hx-trigger="load" '
+        'hx-swap="none"></div>'
+    )
+
+
+def push_deliveries(contact_id: int, public_id) -> None:
+    """A message to the customer was sent, delivered or failed: whoever has the contact
+    open fetches where its messages stand, as their role shows it (only those who may
+    decide get Send again). Nobody watching costs one Redis count."""
+    _push_to_viewers(contact_id, _deliveries_refresh(public_id))
+
+
+def _push_to_viewers(contact_id: int, html: str) -> None:
     group = contact_group(contact_id)
     try:
         if has_listeners(group):
-            send_to_groups([(group, {"type": "contact.push", "html": _panel_refresh(public_id)})])
+            send_to_groups([(group, {"type": "contact.push", "html": html})])
     except Exception:
         logger.exception("Live contact push failed for contact %s", contact_id)
 

@@ -34,6 +34,7 @@ desk_patterns = [
     path("contacts/<str:contact_id>/note/", views.note, name="note"),
     path("contacts/<str:contact_id>/reply/", views.reply, name="reply"),
     path("contacts/<str:contact_id>/carrier-claim/", views.carrier_claim, name="carrier-claim"),
+    path("contacts/<str:contact_id>/deliveries/", views.deliveries, name="deliveries"),
     path(
         "contacts/<str:contact_id>/messages/<str:message_id>/send-again/",
         views.send_again,

@@ -29,7 +29,7 @@ from desk.forms import (
     RejectForm,
     ReplyForm,
 )
-from desk.models import Contact, Macro, Proposal
+from desk.models import Contact, Macro, Message, Proposal
 from tenants.access import get_tenant_for_member, require, tenants_where
 from tenants.models import Membership, User
 from tenants.roles import Permission, Role
@@ -98,14 +98,40 @@ def contact_detail(request: HttpRequest, contact_id: str) -> HttpResponse:
     return render(request, template, _packet(contact, membership, **extra))
 
 
+def _claimed_by_other(contact: Contact, membership: Membership, now) -> bool:
+    return contact.claim_is_live(now) and contact.assigned_to_id != membership.user_id
+
+
+def _can_decide(contact: Contact, membership: Membership, now) -> bool:
+    return membership.can(Permission.DECIDE_PROPOSALS) and not _claimed_by_other(
+        contact, membership, now
+    )
+
+
+@require_GET
+def deliveries(request: HttpRequest, contact_id: str) -> HttpResponse:
+    """Where each message to the customer stands, swapped into an open conversation
+    when a live push says one of them moved."""
+    contact, membership = get_contact_for_member(request.user, contact_id, Permission.VIEW_CONTACTS)
+    outbound = list(contact.messages.filter(direction=Message.Direction.OUTBOUND))
+    return render(
+        request,
+        "desk/_deliveries.html",
+        {
+            "contact": contact,
+            "conversation": delivery.with_deliveries(contact, outbound),
+            "can_decide": _can_decide(contact, membership, timezone.now()),
+        },
+    )
+
+
 def _packet(contact: Contact, membership: Membership, **extra) -> dict:
     proposal = contact.current_proposal
     order = contact.order
     now = timezone.now()
     decisions = list(proposal.decisions.select_related("decided_by")) if proposal else []
-    can_decide = membership.can(Permission.DECIDE_PROPOSALS)
     is_lead = membership.role in (Role.LEAD, Role.ADMIN)
-    claimed_by_other = contact.claim_is_live(now) and contact.assigned_to_id != membership.user_id
+    claimed_by_other = _claimed_by_other(contact, membership, now)
     return {
         "contact": contact,
         "proposal": proposal,
@@ -118,7 +144,7 @@ def _packet(contact: Contact, membership: Membership, **extra) -> dict:
             contact, list(contact.messages.select_related("author_user"))
         ),
         "membership": membership,
-        "can_decide": can_decide and not claimed_by_other,
+        "can_decide": _can_decide(contact, membership, now),
         "claimed_by_other": claimed_by_other,
         "claim_is_mine": contact.claim_is_live(now)
         and contact.assigned_to_id == membership.user_id,

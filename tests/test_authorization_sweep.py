@@ -96,6 +96,7 @@ TENANT_PAGES: dict[str, TenantPage] = {
     "desk:note": TenantPage("post", Role.SPECIALIST, Role.MERCHANT_ADMIN, contact),
     "desk:reply": TenantPage("post", Role.SPECIALIST, Role.ACCOUNT_MANAGER, contact),
     "desk:carrier-claim": TenantPage("post", Role.SPECIALIST, Role.ACCOUNT_MANAGER, contact),
+    "desk:deliveries": TenantPage("get", Role.SPECIALIST, Role.MERCHANT_ADMIN, contact),
     "desk:send-again": TenantPage(
         "post",
         Role.SPECIALIST,

@@ -48,6 +48,7 @@ from integrations.messaging.models import (
     OptOut,
     OutboundMessage,
 )
+from integrations.messaging.signals import delivery_changed
 from integrations.models import Connection, Customer, Order, Shipment
 from tenants.actions import audit
 from tenants.actor import Actor
@@ -634,6 +635,21 @@ def _finish(message: OutboundMessage, **fields: Any) -> None:
     for name, value in fields.items():
         setattr(message, name, value)
     message.save(update_fields=[*fields, "updated_at"])
+    if "state" in fields:
+        transaction.on_commit(lambda: _announce(message))
+
+
+def _announce(message: OutboundMessage) -> None:
+    """Tell whoever shows this message (the desk's open conversations) that it moved.
+    A receiver's failure is logged: the change itself is committed and stands."""
+    for receiver, outcome in delivery_changed.send_robust(OutboundMessage, message=message):
+        if isinstance(outcome, Exception):
+            log.error(
+                "Announcing outbox message %s failed in %s",
+                message.pk,
+                getattr(receiver, "__qualname__", receiver),
+                exc_info=outcome,
+            )
 
 
 def _superseded(message: OutboundMessage) -> bool:

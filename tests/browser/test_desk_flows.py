@@ -77,3 +77,28 @@ def test_keyboard_next_then_approve(browser, asgi_server, celery_worker):
     assert Refund.objects.filter(order=order).count() == 1
     page.keyboard.press("Escape")
     page.wait_for_url(f"{asgi_server}/inbox/")
+
+
+def test_a_reply_that_fails_shows_so_live_with_send_again(browser, asgi_server):
+    from integrations.messaging import actions as outbox
+    from integrations.messaging.clients import PermanentError
+    from integrations.messaging.models import OutboundMessage
+    from tests.desk.test_live_inbox import _escalate
+
+    tenant = make_tenant()
+    alice = make_member(tenant, Role.SPECIALIST, email="alice@example.com")
+    contact = _escalate(tenant)
+    message = actions.send_reply(contact, alice, "Could you send a photo of the parcel?")
+    page = sign_in(browser, asgi_server, "alice@example.com")
+    page.goto(f"{asgi_server}/contacts/{contact.public_id}/")
+    badge = page.locator(f"#delivery-{message.pk}")
+    assert badge.inner_text() == "Queued"
+    page.wait_for_selector("#viewers:has-text('alice@example.com')")  # the socket is in
+
+    row = OutboundMessage.objects.get(idempotency_key=f"desk-message:{message.pk}")
+    outbox.fail(row, PermanentError("550 Mailbox unavailable", code="550"))
+
+    page.wait_for_selector(f"#delivery-{message.pk}:has-text('Not delivered')", timeout=10_000)
+    failure = page.locator(f"#delivery-failure-{message.pk}")
+    assert "550 Mailbox unavailable" in failure.inner_text()
+    assert failure.locator("button:has-text('Send again')").count() == 1

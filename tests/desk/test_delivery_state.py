@@ -179,3 +179,40 @@ def test_a_reply_to_a_customer_who_opted_out_says_so_and_offers_no_send_again(
     assert _badges(page) == ["Not sent: customer opted out"]
     assert "Send again" not in page
     assert mail.outbox == []
+
+
+def _deliveries(client, contact):
+    return client.get(reverse("desk:deliveries", kwargs={"contact_id": contact.public_id}))
+
+
+def test_each_message_s_state_has_its_own_place_on_the_page_for_live_swaps(
+    client, sent_to_broker, django_capture_on_commit_callbacks
+):
+    contact, message = _replied(client, django_capture_on_commit_callbacks, make_tenant())
+    page = _page(client, contact)
+    assert f'id="delivery-{message.pk}"' in page
+    assert f'id="delivery-failure-{message.pk}"' in page
+    assert 'id="deliveries-changed"' in page
+
+
+def test_an_open_conversation_fetches_the_states_again_as_its_viewer_may_see_them(
+    client, sent_to_broker, django_capture_on_commit_callbacks
+):
+    tenant = make_tenant()
+    contact, message = _replied(client, django_capture_on_commit_callbacks, tenant)
+    _interrupt(_outbox_row(message))
+
+    fragment = _deliveries(client, contact).content.decode()
+    assert f'<span id="delivery-{message.pk}" hx-swap-oob="true">' in fragment
+    assert f'<div id="delivery-failure-{message.pk}" hx-swap-oob="true">' in fragment
+    assert _badges(fragment) == ["Not delivered"]
+    assert "Send again" in fragment
+
+    # The same states for someone who may look but not decide, without the button.
+    client.force_login(make_member(tenant, Role.ACCOUNT_MANAGER))
+    fragment = _deliveries(client, contact).content.decode()
+    assert _badges(fragment) == ["Not delivered"]
+    assert "Send again" not in fragment
+
+    client.force_login(make_member(make_tenant(), Role.SPECIALIST))
+    assert _deliveries(client, contact).status_code == 404
