@@ -119,6 +119,12 @@ TENANT_PAGES: dict[str, TenantPage] = {
         lambda w: {**slug(w), "rule_id": w["nudge_rule"].public_id},
     ),
     "nudges:outbox": TenantPage("get", Role.LEAD, Role.SPECIALIST, slug),
+    "nudges:send-nudge-again": TenantPage(
+        "post",
+        Role.ACCOUNT_MANAGER,
+        Role.LEAD,
+        lambda w: {**slug(w), "message_id": w["nudge"].public_id},
+    ),
     "desk:tenant-board": TenantPage("get", Role.LEAD, Role.SPECIALIST, slug),
     "desk:tenant-board-csv": TenantPage("get", Role.LEAD, Role.SPECIALIST, slug),
     "desk:sla": TenantPage("get", Role.ACCOUNT_MANAGER, Role.SPECIALIST, slug),
@@ -247,8 +253,13 @@ def _world(tenant) -> dict[str, Any]:
         contact=case, direction="outbound", author_type="agent", body="On its way"
     )
     deliver(reply)
+    from integrations.messaging.models import OutboundMessage
+
     return {
         "reply": reply,
+        "nudge": OutboundMessage.objects.create(
+            tenant=tenant, channel="email", trigger="shipped", state="failed", idempotency_key="n1"
+        ),
         "macro": Macro.objects.create(tenant=tenant, name="Sorry", body="Sorry {customer_name}"),
         "connection": Connection.objects.create(
             tenant=tenant,

@@ -98,3 +98,17 @@ def undelivered_replies(tenant: Tenant, since: datetime, *, limit: int = 50) -> 
         message = messages.get(message_pk[row.pk])
         rows.append({"outbox": row, "contact": message.contact if message else None})
     return rows
+
+
+def failed_nudges(tenant: Tenant, since: datetime, *, limit: int = 50) -> list[dict]:
+    """Proactive messages that failed, latest first, each saying whether its parcel has
+    moved on since (then it is not offered again). One query."""
+    from agents.nudges.actions import nudges, parcel_moved_on
+
+    failed = (
+        nudges(tenant)
+        .filter(state=OutboundMessage.State.FAILED, created_at__gte=since)
+        .select_related("shipment")
+        .order_by("-failed_at", "-pk")[:limit]
+    )
+    return [{"outbox": row, "moved_on": parcel_moved_on(row)} for row in failed]

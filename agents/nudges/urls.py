@@ -13,4 +13,5 @@ urlpatterns = [
     path("nudges/preview/", views.preview, name="preview"),
     path("nudges/<str:rule_id>/", views.rule, name="rule"),
     path("outbox/", views.outbox, name="outbox"),
+    path("outbox/<str:message_id>/send-again/", views.send_nudge_again, name="send-nudge-again"),
 ]

@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,6 +17,7 @@ from agents.nudges import actions, queries, templating
 from agents.nudges.engine import variables_for
 from agents.nudges.forms import NudgeRuleForm
 from agents.nudges.models import NudgeRule
+from integrations.messaging.actions import NotFailed
 from integrations.models import Shipment
 from tenants.access import get_tenant_for_member
 from tenants.actor import Actor
@@ -153,6 +155,32 @@ def outbox(request: HttpRequest, slug: str) -> HttpResponse:
         "skips": queries.skip_reasons(tenant, since),
         "attribution": queries.attribution(tenant, since),
         "undelivered": queries.undelivered_replies(tenant, since),
+        "failed_nudges": queries.failed_nudges(tenant, since),
         "can_open_contacts": membership.can(Permission.VIEW_CONTACTS),
+        "can_send_again": membership.can(Permission.MANAGE_TENANT),
     }
     return render(request, "nudges/outbox.html", context)
+
+
+@require_POST
+def send_nudge_again(request: HttpRequest, slug: str, message_id: str) -> HttpResponse:
+    """Send a failed nudge again, by whoever runs the merchant's nudges, once they have
+    read why it failed; never one whose parcel has moved on since."""
+    tenant, _ = get_tenant_for_member(request.user, slug, MANAGE)
+    try:
+        public_id = uuid.UUID(message_id)
+    except ValueError as exc:
+        raise Http404("No such message") from exc
+    try:
+        sent = actions.send_nudge_again(tenant, public_id, Actor.member(request.user))
+    except (actions.MovedOn, NotFailed) as exc:
+        messages.error(request, str(exc))
+        return redirect(_failed_nudges_url(tenant))
+    if sent is None:
+        raise Http404("No such message")
+    messages.success(request, f"Sending it to {sent.to} again.")
+    return redirect(_failed_nudges_url(tenant))
+
+
+def _failed_nudges_url(tenant: Tenant) -> str:
+    return reverse("nudges:outbox", kwargs={"slug": tenant.slug}) + "#failed-nudges"

@@ -172,8 +172,8 @@ def test_outbox_report_runs_a_fixed_number_of_queries(client, shop, django_asser
         )
     client.force_login(make_member(tenant, Role.LEAD))
     # session, user, membership+tenant, outcomes, skip reasons, attribution, undelivered
-    # desk messages and their contacts, + menu context
-    with django_assert_max_num_queries(12):
+    # desk messages and their contacts, failed nudges with their parcels, + menu context
+    with django_assert_max_num_queries(13):
         assert client.get(_pages(*shop)["outbox"]).status_code == 200
 
 
@@ -233,3 +233,125 @@ def test_the_outbox_lists_desk_messages_that_failed_with_their_contacts(client, 
     body = client.get(_pages(*shop)["outbox"]).content.decode()
     assert "Where is my parcel" in body
     assert reverse("desk:contact", kwargs={"contact_id": contact.public_id}) not in body
+
+
+def _failed_nudge(tenant, *, about_status="out_for_delivery", key="n-ofd-1"):
+    """A nudge the provider refused, about a parcel that was ``about_status`` then."""
+    shipment = make_order(tenant, shipment_status=about_status).shipments.get()
+    return OutboundMessage.objects.create(
+        tenant=tenant,
+        channel="email",
+        to="ada@example.com",
+        subject="Out for delivery",
+        body="Your parcel is out for delivery today.",
+        trigger="out_for_delivery",
+        state="failed",
+        error="Mailbox unavailable",
+        failed_at=timezone.now(),
+        idempotency_key=key,
+        shipment=shipment,
+        context={"shipment_status": about_status},
+    )
+
+
+def _send_nudge_again(client, tenant, message):
+    return client.post(
+        reverse(
+            "nudges:send-nudge-again",
+            kwargs={"slug": tenant.slug, "message_id": message.public_id},
+        )
+    )
+
+
+def test_a_failed_nudge_is_sent_again_once_by_whoever_runs_the_nudges(
+    client, shop, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from integrations.messaging import tasks
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    handed_over = []
+    monkeypatch.setattr(
+        tasks.send_messages, "delay", lambda *, message_ids: handed_over.append(message_ids)
+    )
+    tenant, _ = shop
+    nudge = _failed_nudge(tenant)
+    manager = make_member(tenant, Role.ACCOUNT_MANAGER)
+    client.force_login(manager)
+    page = client.get(_pages(*shop)["outbox"]).content.decode()
+    assert "Mailbox unavailable" in page and "Send again" in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = _send_nudge_again(client, tenant, nudge)
+        second = _send_nudge_again(client, tenant, nudge)  # a double click
+    assert (first.status_code, second.status_code) == (302, 302)
+    assert first["Location"].endswith("#failed-nudges")
+    nudge.refresh_from_db()
+    assert (nudge.state, nudge.error) == ("queued", "")
+    flashes = [str(m) for m in client.get(first["Location"]).context["messages"]]
+    assert flashes == [
+        "Sending it to ada@example.com again.",
+        "This message is queued, not failed.",
+    ]
+    event = AuditEvent.objects.get(tenant=tenant, verb="message.sent_again")
+    assert event.actor_user == manager
+
+    assert handed_over == [[nudge.pk]]  # by the first click only
+    tasks.send_messages.run(message_ids=handed_over[0])
+    assert [m.body for m in mail.outbox] == ["Your parcel is out for delivery today."]
+
+
+def test_a_nudge_about_a_parcel_that_has_moved_on_is_not_sent_again(client, shop):
+    tenant, _ = shop
+    nudge = _failed_nudge(tenant)
+    nudge.shipment.status = "delivered"
+    nudge.shipment.save(update_fields=["status"])
+    client.force_login(make_member(tenant, Role.ACCOUNT_MANAGER))
+    page = client.get(_pages(*shop)["outbox"]).content.decode()
+    assert "Parcel delivered since: not sent again" in page
+    assert "Send again" not in page
+
+    response = _send_nudge_again(client, tenant, nudge)
+    assert response.status_code == 302
+    flashes = [str(m) for m in client.get(response["Location"]).context["messages"]]
+    assert flashes == ["The parcel is delivered now; this message would mislead."]
+    nudge.refresh_from_db()
+    assert nudge.state == "failed"
+
+
+def test_only_whoever_runs_this_merchant_s_nudges_may_send_one_again(client, shop):
+    from desk.delivery import deliver
+    from desk.models import Message
+
+    tenant, _ = shop
+    nudge = _failed_nudge(tenant)
+
+    # A lead watches the outcomes but does not run the nudges.
+    client.force_login(make_member(tenant, Role.LEAD))
+    assert "Send again" not in client.get(_pages(*shop)["outbox"]).content.decode()
+    assert _send_nudge_again(client, tenant, nudge).status_code == 403
+
+    other = make_tenant()
+    client.force_login(make_member(other, Role.ACCOUNT_MANAGER))
+    assert _send_nudge_again(client, other, nudge).status_code == 404
+
+    # A desk reply goes again from its contact, where the contact's claim applies.
+    contact = make_contact(tenant, order=make_order(tenant))
+    reply = Message.objects.create(
+        contact=contact, direction="outbound", author_type="agent", body="On its way"
+    )
+    deliver(reply)
+    desk_row = OutboundMessage.objects.get(idempotency_key=f"desk-message:{reply.pk}")
+    OutboundMessage.objects.filter(pk=desk_row.pk).update(state="failed")
+    client.force_login(make_member(tenant, Role.ACCOUNT_MANAGER))
+    assert _send_nudge_again(client, tenant, desk_row).status_code == 404
+    assert (
+        client.post(
+            reverse("nudges:send-nudge-again", kwargs={"slug": tenant.slug, "message_id": "nope"})
+        ).status_code
+        == 404
+    )
+    nudge.refresh_from_db()
+    desk_row.refresh_from_db()
+    assert (nudge.state, desk_row.state) == ("failed", "failed")
