@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Sum, Value
 from django.utils import timezone
 
-from billing.actions import record_usage
+from billing.actions import convert_on_reopen, record_usage
 from desk import csat, delivery, live, rollups, sla
 from desk.models import (
     Contact,
@@ -322,6 +322,47 @@ def _escalate(contact: Contact, reason: str, *, question: str = "") -> None:
             )
         )
     live.push_inbox_on_commit(contact)
+
+
+@transaction.atomic
+def reopen(contact: Contact, reason: str, *, actor: Actor, now=None) -> bool:
+    """A resolved contact comes back to the desk: the customer answered its resolution,
+    or the answer never reached them. It lands in the inbox with a proposal that needs
+    a human and a fresh decision clock; a specialist answers it like any escalation.
+
+    An AI resolution less than 72 hours old did not deflect: billing converts it to a
+    human one (still one billable resolution per contact, however often it reopens).
+    Returns False, changing nothing, unless the contact is resolved."""
+    now = now or timezone.now()
+    locked = _lock_contact(contact)
+    if locked.status != Contact.Status.RESOLVED:
+        return False
+    converted = convert_on_reopen(locked.tenant, locked.public_id, reopened_at=now)
+    Proposal.objects.create(
+        tenant=locked.tenant,
+        contact=locked,
+        kind=Proposal.Kind.NONE,
+        status=Proposal.Status.PROPOSED,
+        reply_draft="",
+        confidence=Decimal("0"),
+        rationale=f"Reopened: {reason}",
+        guardrails=[{"name": "reopened", "passed": False, "detail": reason}],
+    )
+    resolved_at = locked.resolved_at
+    locked.resolution, locked.resolved_at = "", None
+    locked.save(update_fields=["resolution", "resolved_at"])
+    locked.sla_due_at = sla.restart_decision_clock(locked, now)
+    _escalate(locked, reason)
+    audit(
+        locked.tenant,
+        actor,
+        "contact.reopen",
+        locked,
+        {"reason": reason[:200], "billing_converted": bool(converted)},
+    )
+    # The day it was resolved loses a resolution; today gains an escalation.
+    rollups.note_change(locked.tenant, resolved_at, now)
+    return True
 
 
 # --- claims ---------------------------------------------------------------------

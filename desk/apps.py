@@ -14,6 +14,9 @@ class DeskConfig(AppConfig):
         from tenants import onboarding
 
         delivery_changed.connect(delivery.push_delivery_change, dispatch_uid="desk.delivery")
+        delivery_changed.connect(
+            delivery.reopen_when_an_answer_fails, dispatch_uid="desk.reopen_on_failed_answer"
+        )
 
         def sla_targets_set(tenant) -> bool:
             return SlaPolicy.objects.filter(tenant=tenant).exists()

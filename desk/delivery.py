@@ -8,6 +8,7 @@ from desk import live
 from desk.models import Contact, Message
 from integrations.messaging.actions import Draft, queue_message
 from integrations.messaging.models import Channel, OutboundMessage
+from tenants.actor import Actor
 
 # Channels the customer wrote on that we can answer on; the rest get email.
 ANSWER_ON = {Contact.Channel.SMS: Channel.SMS, Contact.Channel.WHATSAPP: Channel.WHATSAPP}
@@ -115,3 +116,43 @@ def push_delivery_change(sender, message: OutboundMessage, **kwargs) -> None:
             return
         contact_id, public_id = found
     live.push_deliveries(contact_id, public_id)
+
+
+def reopen_when_an_answer_fails(sender, message: OutboundMessage, **kwargs) -> None:
+    """Receiver of the outbox's ``delivery_changed``: a resolved contact whose answer
+    failed to reach the customer comes back to the inbox, so a person reaches them
+    another way. Only the answer it was resolved with counts: not the satisfaction
+    survey, not an older message failing late."""
+    if message.state != OutboundMessage.State.FAILED or not message.idempotency_key.startswith(
+        KEY_PREFIX
+    ):
+        return
+    failed = (
+        Message.objects.select_related("contact__tenant")
+        .filter(
+            pk__in=message_pks_for([message.idempotency_key]),
+            contact__tenant_id=message.tenant_id,
+            contact__status=Contact.Status.RESOLVED,
+        )
+        .first()
+    )
+    if failed is None or failed.raw.get("kind") == "csat_survey":
+        return
+    outbound = failed.contact.messages.filter(direction=Message.Direction.OUTBOUND)
+    latest_answer = next(
+        (
+            pk
+            for pk, raw in outbound.order_by("-created_at", "-pk").values_list("pk", "raw")
+            if raw.get("kind") != "csat_survey"
+        ),
+        None,
+    )
+    if latest_answer != failed.pk:
+        return
+    from desk.actions import reopen  # desk.actions delivers through this module
+
+    reopen(
+        failed.contact,
+        f"The answer did not reach the customer: {message.error}"[:255],
+        actor=Actor.system("outbox"),
+    )

@@ -3,7 +3,8 @@
 The messaging webhooks keep each message once (``InboundMessage``) and hand it
 here by task. A message that answers an open contact is appended to it, and the
 contact's SLA clocks, paused while the desk waited on the customer, run again;
-anything else starts a contact of its own and the agent takes it.
+an email answering a contact resolved in the last 72 hours reopens it for a
+specialist; anything else starts a contact of its own and the agent takes it.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from billing.models import REOPEN_WINDOW
 from desk import delivery, live
-from desk.actions import create_contact, customer_replied
+from desk.actions import create_contact, customer_replied, reopen
 from desk.models import Contact, Message
 from integrations.messaging.actions import find_or_create_customer
 from integrations.messaging.models import Channel, InboundMessage, OutboundMessage
@@ -69,6 +71,8 @@ def thread_inbound(inbound_message_id: int) -> InboundMessage | None:
         )
         inbound.state = InboundMessage.State.NEW_CONTACT
     else:
+        if contact.status == Contact.Status.RESOLVED:
+            reopen(contact, "The customer answered the resolution.", actor=ACTOR)
         _append(contact, inbound)
         inbound.state = InboundMessage.State.THREADED
     inbound.contact_public_id = contact.public_id
@@ -89,9 +93,18 @@ def _open(tenant_id: int):
     return Contact.objects.filter(tenant_id=tenant_id).exclude(status=Contact.Status.RESOLVED)
 
 
+def _answerable(tenant_id: int):
+    """Contacts an email reply may join: open ones, and those resolved recently enough
+    that an answer to them reopens them (the reopen window billing counts)."""
+    return Contact.objects.filter(tenant_id=tenant_id).filter(
+        ~Q(status=Contact.Status.RESOLVED) | Q(resolved_at__gte=timezone.now() - REOPEN_WINDOW)
+    )
+
+
 def _answered_contact(inbound: InboundMessage, customer: Customer) -> Contact | None:
     """An email reply names the Message-IDs it answers; ours are in the outbox, and
-    the outbox row leads to the desk message and its contact."""
+    the outbox row leads to the desk message and its contact. A contact resolved
+    within the reopen window is answered too, and reopens; an older one is not."""
     if inbound.channel != Channel.EMAIL or not inbound.thread_refs:
         return None
     keys = {}
@@ -104,7 +117,7 @@ def _answered_contact(inbound: InboundMessage, customer: Customer) -> Contact | 
     # The nearest reference (In-Reply-To) wins over older ones in References.
     for ref in inbound.thread_refs:
         pks = delivery.message_pks_for([keys[ref]]) if ref in keys else []
-        contact = _open(inbound.tenant_id).filter(messages__pk__in=pks).first()
+        contact = _answerable(inbound.tenant_id).filter(messages__pk__in=pks).first()
         if contact is not None:
             return contact
     return None

@@ -238,6 +238,29 @@ def start_escalation_clocks(contact: Contact, now: datetime) -> datetime:
     return decision.due_at or now
 
 
+def restart_decision_clock(contact: Contact, now: datetime) -> datetime:
+    """A resolved contact came back: a new decision is due, so its decision clock runs
+    again from now with its whole budget (opened, if it never had one). First response
+    and resolution keep what they measured the first time; an earlier breach stays on
+    record. Returns the new deadline. Must run inside the reopening transaction."""
+    targets = targets_for(contact.tenant, priority_for(contact))
+    fresh = _new_clock(contact, SlaClock.Target.DECISION, targets, now)
+    clock = (
+        SlaClock.objects.select_for_update()
+        .filter(contact=contact, target=SlaClock.Target.DECISION)
+        .first()
+    )
+    if clock is None:
+        fresh.save()
+        return fresh.due_at or now
+    for name in ("priority", "budget_seconds", "started_at", "running_since", "due_at"):
+        setattr(clock, name, getattr(fresh, name))
+    clock.state, clock.pause_reason, clock.consumed_seconds = SlaClock.State.RUNNING, "", 0
+    clock.warned_at = clock.breached_at = clock.stopped_at = None
+    clock.save()
+    return clock.due_at or now
+
+
 def _calendar(clock: SlaClock) -> Calendar:
     return targets_for(clock.contact.tenant, clock.priority).calendar
 
