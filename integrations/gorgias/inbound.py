@@ -3,13 +3,15 @@
 The contact opened by a ticket carries the ticket in its idempotency key
 (``gorgias:<connection>:<ticket>:<first message>``), so a redelivered ticket
 is the same contact, and the desk's replies find their way back to the
-ticket. A customer writing again on a ticket whose contact is resolved opens
-a new contact on the same ticket, as Gorgias reopens the ticket.
+ticket. A customer writing again on a ticket whose contact was resolved in the
+last 72 hours reopens that contact, as Gorgias reopens the ticket; after that,
+it opens a new contact on the same ticket.
 """
 
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from integrations.gorgias.mapping import TicketMessage, contact_key, parse_key, ticket_prefix
@@ -29,8 +31,9 @@ def _inbound_channel(message: TicketMessage) -> str:
 def receive(connection: Connection, message: TicketMessage) -> InboundMessage | None:
     """Keep a ticket's customer message once and put it on the ticket's open contact,
     or open one. Returns None when the message was already received."""
+    from billing.models import REOPEN_WINDOW
     from desk import live
-    from desk.actions import create_contact, customer_replied
+    from desk.actions import create_contact, customer_replied, reopen
     from desk.models import Contact
 
     tenant = connection.tenant
@@ -61,7 +64,9 @@ def receive(connection: Connection, message: TicketMessage) -> InboundMessage | 
     contact = (
         Contact.objects.select_for_update(of=("self",))
         .filter(tenant=tenant, idempotency_key__startswith=prefix)
-        .exclude(status=Contact.Status.RESOLVED)
+        .filter(
+            ~Q(status=Contact.Status.RESOLVED) | Q(resolved_at__gte=timezone.now() - REOPEN_WINDOW)
+        )
         .order_by("-created_at")
         .first()
     )
@@ -83,6 +88,8 @@ def receive(connection: Connection, message: TicketMessage) -> InboundMessage | 
         )
         inbound.state = InboundMessage.State.NEW_CONTACT
     else:
+        if contact.status == Contact.Status.RESOLVED:
+            reopen(contact, "The customer answered the resolution on the ticket.", actor=ACTOR)
         customer_replied(contact, message.body, raw=raw, channel=inbound.channel)
         contact.save(update_fields=["updated_at"])
         live.push_inbox_on_commit(contact)

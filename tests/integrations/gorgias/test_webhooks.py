@@ -4,8 +4,10 @@ token, the raw delivery kept, tickets becoming contacts, redeliveries without ef
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from desk.models import Contact
 from integrations.messaging.models import InboundMessage
@@ -60,9 +62,29 @@ def test_a_customer_message_on_the_ticket_joins_its_open_contact(client, gorgias
     assert InboundMessage.objects.get(provider_id="208841467").state == "threaded"
 
 
-def test_a_ticket_whose_contact_was_resolved_opens_a_new_contact(client, gorgias, tenant):
+def test_a_ticket_answering_a_resolution_reopens_its_contact(client, gorgias, tenant):
+    from tenants.models import AuditEvent
+
     _post(client, gorgias, fixture("ticket_created.json", ORDER_NUMBER="5123"))
-    Contact.objects.filter(tenant=tenant).update(status="resolved")
+    Contact.objects.filter(tenant=tenant).update(
+        status="resolved", resolution="human", resolved_at=timezone.now() - timedelta(hours=2)
+    )
+
+    _post(client, gorgias, fixture("ticket_message_created.json"))
+
+    contact = Contact.objects.get(tenant=tenant)
+    assert (contact.status, contact.resolution) == ("escalated", "")
+    assert contact.messages.filter(direction="inbound").last().body == (
+        "The tracking page still says in transit."
+    )
+    assert AuditEvent.objects.filter(tenant=tenant, verb="contact.reopen").count() == 1
+
+
+def test_a_ticket_whose_contact_was_resolved_long_ago_opens_a_new_contact(client, gorgias, tenant):
+    _post(client, gorgias, fixture("ticket_created.json", ORDER_NUMBER="5123"))
+    Contact.objects.filter(tenant=tenant).update(
+        status="resolved", resolved_at=timezone.now() - timedelta(hours=73)
+    )
 
     _post(client, gorgias, fixture("ticket_message_created.json"))
 
