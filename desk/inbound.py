@@ -4,7 +4,7 @@ The messaging webhooks keep each message once (``InboundMessage``) and hand it
 here by task. A message that answers an open contact is appended to it, and the
 contact's SLA clocks, paused while the desk waited on the customer, run again;
 an email answering a contact resolved in the last 72 hours reopens it for a
-specialist; anything else starts a contact of its own and the agent takes it.
+specialist, unless it only says thanks (``desk.thanks``); anything else starts a contact of its own and the agent takes it.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from billing.models import REOPEN_WINDOW
 from desk import delivery, live
 from desk.actions import create_contact, customer_replied, reopen
 from desk.models import Contact, Message
+from desk.thanks import only_thanks
 from integrations.messaging.actions import find_or_create_customer
 from integrations.messaging.models import Channel, InboundMessage, OutboundMessage
 from integrations.models import Customer
@@ -71,7 +72,7 @@ def thread_inbound(inbound_message_id: int) -> InboundMessage | None:
         )
         inbound.state = InboundMessage.State.NEW_CONTACT
     else:
-        if contact.status == Contact.Status.RESOLVED:
+        if contact.status == Contact.Status.RESOLVED and not only_thanks(inbound.body):
             reopen(contact, "The customer answered the resolution.", actor=ACTOR)
         _append(contact, inbound)
         inbound.state = InboundMessage.State.THREADED

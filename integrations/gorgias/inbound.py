@@ -35,6 +35,7 @@ def receive(connection: Connection, message: TicketMessage) -> InboundMessage | 
     from desk import live
     from desk.actions import create_contact, customer_replied, reopen
     from desk.models import Contact
+    from desk.thanks import only_thanks
 
     tenant = connection.tenant
     provider_id = str(message.message_id)
@@ -88,7 +89,7 @@ def receive(connection: Connection, message: TicketMessage) -> InboundMessage | 
         )
         inbound.state = InboundMessage.State.NEW_CONTACT
     else:
-        if contact.status == Contact.Status.RESOLVED:
+        if contact.status == Contact.Status.RESOLVED and not only_thanks(message.body):
             reopen(contact, "The customer answered the resolution on the ticket.", actor=ACTOR)
         customer_replied(contact, message.body, raw=raw, channel=inbound.channel)
         contact.save(update_fields=["updated_at"])

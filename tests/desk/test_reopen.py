@@ -267,3 +267,25 @@ def test_an_answer_sent_by_the_task_that_fails_permanently_reopens_once(
     assert AuditEvent.objects.filter(tenant=contact.tenant, verb="contact.reopen").count() == 1
     assert _ledger(contact) == CONVERTED
     assert mail.outbox == []
+
+
+def test_an_email_that_only_says_thanks_joins_the_resolution_without_reopening_it(client):
+    tenant = make_tenant()
+    inbox = _email_connection(tenant)
+    contact = _resolved_by_ai(tenant)
+    row = _outbox_row(contact, ANSWER)
+    outbox.send_now(row.pk)
+    row.refresh_from_db()
+
+    thanks = _postmark(
+        text="Great, thank you so much!",
+        headers=[{"Name": "In-Reply-To", "Value": row.provider_id}],
+    )
+    post_email(client, inbox, thanks)
+    [threaded] = thread_received()
+
+    assert (threaded.state, threaded.contact_public_id) == ("threaded", contact.public_id)
+    contact.refresh_from_db()
+    assert (contact.status, contact.resolution) == ("resolved", "ai")
+    assert contact.messages.filter(direction="inbound").last().body == "Great, thank you so much!"
+    assert _ledger(contact) == AI_FIRST
