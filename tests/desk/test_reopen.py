@@ -289,3 +289,19 @@ def test_an_email_that_only_says_thanks_joins_the_resolution_without_reopening_i
     assert (contact.status, contact.resolution) == ("resolved", "ai")
     assert contact.messages.filter(direction="inbound").last().body == "Great, thank you so much!"
     assert _ledger(contact) == AI_FIRST
+
+
+def test_the_packet_of_a_reopened_contact_says_why_and_offers_the_reply(client):
+    from django.urls import reverse
+
+    tenant = make_tenant()
+    contact = _resolved_by_ai(tenant)
+    reopen(contact, "The customer answered the resolution.", actor=Actor.system("test"))
+    client.force_login(make_member(tenant, Role.SPECIALIST))
+    page = client.get(reverse("desk:contact", kwargs={"contact_id": contact.public_id}))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "The customer answered the resolution." in body
+    assert ANSWER in body  # the earlier answer stays in the conversation
+    inbox = client.get(reverse("desk:inbox")).content.decode()
+    assert str(contact.public_id) in inbox
