@@ -168,6 +168,8 @@ def present(contact: Contact, now: datetime) -> InboxRow:
         if proposal.amount:
             label += f" {proposal.amount} {proposal.currency}"
         badge = {"awaiting_lead": "needs lead", "failed": "failed"}.get(proposal.status, "")
+        if any(g.get("name") == "reopened" for g in proposal.guardrails or []):
+            badge = "came back"
     claimed = ""
     if contact.assigned_to_id and contact.claim_expires_at and contact.claim_expires_at > now:
         claimed = contact.assigned_to.first_name or contact.assigned_to.email

@@ -305,3 +305,4 @@ def test_the_packet_of_a_reopened_contact_says_why_and_offers_the_reply(client):
     assert ANSWER in body  # the earlier answer stays in the conversation
     inbox = client.get(reverse("desk:inbox")).content.decode()
     assert str(contact.public_id) in inbox
+    assert '<em class="badge">came back</em>' in inbox
