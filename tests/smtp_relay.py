@@ -3,7 +3,8 @@
 Tests and benchmarks point Django's SMTP backend at it, so outbound mail costs
 the desk what a real relay costs it (a connection, the dialogue, the message).
 ``hang_up_after`` makes it drop each session after that many messages, as a
-relay closing idle or old connections does."""
+relay closing idle or old connections does; ``refuse`` lists addresses it
+answers ``RCPT TO`` with a permanent 550, as for a mailbox that does not exist."""
 
 from __future__ import annotations
 
@@ -12,10 +13,14 @@ import threading
 
 
 class SmtpRelay:
-    def __init__(self, *, hang_up_after: int = 0) -> None:
+    def __init__(
+        self, *, hang_up_after: int = 0, refuse: set[str] | frozenset = frozenset()
+    ) -> None:
         self.received = 0
         self.sessions = 0
+        self.refused = 0
         self.hang_up_after = hang_up_after
+        self.refuse = {address.lower() for address in refuse}
         self.port = 0
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -65,6 +70,9 @@ class SmtpRelay:
                     await say("250 queued")
                     if taken == self.hang_up_after:
                         break
+                elif verb == b"RCPT" and self._refused(line):
+                    self.refused += 1
+                    await say("550 5.1.1 Recipient address rejected: mailbox unavailable")
                 elif verb == b"QUIT":
                     await say("221 bye")
                     break
@@ -72,3 +80,8 @@ class SmtpRelay:
                     await say("250 ok")
         finally:
             writer.close()
+
+    def _refused(self, line: bytes) -> bool:
+        """Whether an ``RCPT TO:<address>`` names an address this relay refuses."""
+        address = line.decode(errors="replace").partition("<")[2].partition(">")[0]
+        return address.lower() in self.refuse

@@ -124,3 +124,51 @@ def test_two_simultaneous_approvals_make_exactly_one_refund(celery_worker):
     assert Refund.objects.filter(order=order).count() == 1
     assert Refund.objects.get(order=order).amount == Decimal("300.00")
     assert UsageRecord.objects.get(tenant=tenant).kind == UsageRecord.Kind.HUMAN_RESOLUTION
+
+
+def test_an_answer_the_mail_server_refuses_brings_the_contact_back(client, celery_worker, settings):
+    """The agent answers and resolves; the customer's mail server refuses the answer
+    (a permanent 550); the contact comes back to the inbox, no longer billed as AI."""
+    from integrations.messaging import clients
+    from tests.smtp_relay import SmtpRelay
+
+    tenant = make_tenant()
+    key = issue_api_key(tenant, "test", Actor.system())
+    order = make_order(tenant, total="60.00")
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    clients.relay_sessions.drop_all()
+    try:
+        with SmtpRelay(refuse={order.email}) as relay:
+            settings.EMAIL_PORT = relay.port
+            response = _post_contact(
+                client,
+                key,
+                customer_email=order.email,
+                order_number=order.number,
+                body="where is my order??",
+            )
+            contact_id = response.json()["id"]
+            body = wait_for(
+                lambda: (
+                    (b := _contact_status(client, key, contact_id))["status"] == "escalated" and b
+                ),
+                timeout=30,
+            )
+    finally:
+        clients.relay_sessions.drop_all()
+    assert relay.refused >= 1
+    contact = Contact.objects.get(public_id=contact_id)
+    assert contact.escalation_reason.startswith("The answer did not reach the customer")
+    assert contact.current_proposal.kind == Proposal.Kind.NONE
+    assert body["resolution"] is None
+    kinds = sorted(
+        UsageRecord.objects.filter(contact_ref=contact.public_id).values_list("kind", flat=True)
+    )
+    assert kinds == sorted(
+        [
+            UsageRecord.Kind.AI_RESOLUTION,
+            UsageRecord.Kind.AI_REVERSAL,
+            UsageRecord.Kind.HUMAN_CONVERSION,
+        ]
+    )
