@@ -619,7 +619,8 @@ def reject_proposal(
     proposal: Proposal, user: User, *, reason_code: str, reply: str, note: str = "", role: str = ""
 ) -> Decision:
     """Turn the proposal down and answer the customer instead; the contact is
-    resolved by a human. A lead may also turn down one awaiting co-approval."""
+    resolved by a human. With no reply nothing is sent: the customer was answered
+    another way, which the note says (the form insists). A lead may also turn down one awaiting co-approval."""
     locked = (
         Proposal.objects.select_for_update(of=("self",))
         .select_related("tenant")
@@ -1094,7 +1095,10 @@ def _resolve(contact: Contact, *, by_ai: bool, reply: str, actor: Actor) -> None
     if by_ai and sampled_for_qa(contact):
         QaReview.objects.get_or_create(tenant=contact.tenant, contact=contact)
     sla.stop_clocks(contact, now)
-    csat.send_survey(contact, now)
+    # A contact that comes back and is closed without writing to the customer (they
+    # were answered another way) was surveyed the first time: once is enough.
+    if reply or not contact.messages.filter(raw__kind="csat_survey").exists():
+        csat.send_survey(contact, now)
     audit(contact.tenant, actor, "contact.resolve", contact, {"by": contact.resolution})
     live.push_inbox_on_commit(contact)
 

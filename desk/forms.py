@@ -57,12 +57,25 @@ class RejectForm(forms.Form):
     reason_code = forms.ChoiceField(choices=REJECT_REASONS)
     reply = forms.CharField(
         max_length=5000,
+        required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="Sent to the customer instead of the proposed action.",
+        help_text=(
+            "Sent to the customer instead of the proposed action. Leave it empty only if "
+            "they were answered another way (their address bounces, you phoned them), and "
+            "say how in the note."
+        ),
     )
     note = forms.CharField(
         max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("reply", "").strip() and not cleaned.get("note", "").strip():
+            raise forms.ValidationError(
+                "Write a reply, or say in the note how the customer was answered."
+            )
+        return cleaned
 
 
 class CoApproveForm(forms.Form):

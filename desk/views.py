@@ -313,7 +313,7 @@ def reject(request: HttpRequest, contact_id: str, proposal_id: str) -> HttpRespo
             contact,
             membership,
             ok=None,
-            error="Please correct the form.",
+            error=" ".join(form.non_field_errors()) or "Please correct the form.",
             status=400,
             reject_form=form,
         )
@@ -330,7 +330,8 @@ def reject(request: HttpRequest, contact_id: str, proposal_id: str) -> HttpRespo
         return _after_change(
             request, contact, membership, ok=None, error=str(exc), status=409, reject_form=form
         )
-    return _after_change(request, contact, membership, ok="Rejected and replied.", error=None)
+    done = "Rejected and replied." if form.cleaned_data["reply"].strip() else "Resolved."
+    return _after_change(request, contact, membership, ok=done, error=None)
 
 
 @require_POST

@@ -306,3 +306,36 @@ def test_the_packet_of_a_reopened_contact_says_why_and_offers_the_reply(client):
     inbox = client.get(reverse("desk:inbox")).content.decode()
     assert str(contact.public_id) in inbox
     assert '<em class="badge">came back</em>' in inbox
+
+
+def test_a_customer_answered_another_way_is_resolved_with_a_note_and_no_message(
+    client, provider_refuses
+):
+    from django.urls import reverse
+
+    tenant = make_tenant()
+    contact = _resolved_by_ai(tenant)
+    provider_refuses(_outbox_row(contact, ANSWER), "550 Mailbox unavailable", "550")
+    contact.refresh_from_db()
+    proposal = contact.current_proposal
+    specialist = make_member(tenant, Role.SPECIALIST)
+    actions.claim_contact(contact, specialist)
+    client.force_login(specialist)
+    url = reverse(
+        "desk:reject", kwargs={"contact_id": contact.public_id, "proposal_id": proposal.public_id}
+    )
+    sent_before = contact.messages.filter(direction="outbound").count()
+
+    refused = client.post(url, {"reason_code": "other", "reply": "", "note": ""})
+    assert refused.status_code == 400
+    assert "say in the note how the customer was answered" in refused.content.decode()
+
+    done = client.post(
+        url, {"reason_code": "other", "reply": "", "note": "Phoned her; new address in the store."}
+    )
+    assert done.status_code == 302
+    contact.refresh_from_db()
+    assert (contact.status, contact.resolution) == ("resolved", "human")
+    assert contact.messages.filter(direction="outbound").count() == sent_before
+    assert proposal.decisions.get().note == "Phoned her; new address in the store."
+    assert _ledger(contact) == CONVERTED
