@@ -4,6 +4,12 @@ to agent replies, specialist replies, holding messages and surveys alike."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from django.db.models import BigIntegerField, Exists, OuterRef
+from django.db.models.functions import Cast, Substr
+from django.utils import timezone
+
 from desk import live
 from desk.models import Contact, Message
 from integrations.messaging.actions import Draft, queue_message
@@ -15,6 +21,7 @@ ANSWER_ON = {Contact.Channel.SMS: Channel.SMS, Contact.Channel.WHATSAPP: Channel
 
 
 KEY_PREFIX = "desk-message:"
+DESK_TRIGGER = "desk_reply"
 
 
 def message_pks_for(idempotency_keys: list[str]) -> list[int]:
@@ -53,7 +60,7 @@ def deliver(message: Message) -> None:
         idempotency_key=f"{KEY_PREFIX}{message.pk}",
         customer=customer,
         order=contact.order,
-        trigger="desk_reply",
+        trigger=DESK_TRIGGER,
         skip_reason="" if to else OutboundMessage.SkipReason.NO_CHANNEL,
         context=_shown_on(contact),
     )
@@ -119,25 +126,32 @@ def push_delivery_change(sender, message: OutboundMessage, **kwargs) -> None:
 
 
 def reopen_when_an_answer_fails(sender, message: OutboundMessage, **kwargs) -> None:
-    """Receiver of the outbox's ``delivery_changed``: a resolved contact whose answer
-    failed to reach the customer comes back to the inbox, so a person reaches them
-    another way. Only the answer it was resolved with counts: not the satisfaction
-    survey, not an older message failing late."""
-    if message.state != OutboundMessage.State.FAILED or not message.idempotency_key.startswith(
-        KEY_PREFIX
-    ):
-        return
+    """Receiver of the outbox's ``delivery_changed``: see ``reopen_if_answer_failed``."""
+    reopen_if_answer_failed(message)
+
+
+def reopen_if_answer_failed(row: OutboundMessage) -> bool:
+    """A resolved contact whose answer failed to reach the customer comes back to the
+    inbox, so a person reaches them another way. Only the answer it was resolved
+    with counts: not the satisfaction survey, not an older message failing late, not
+    a failure from before the contact was last resolved (a specialist closed it
+    since, having answered another way). Returns whether it reopened."""
+    if row.state != OutboundMessage.State.FAILED or not row.idempotency_key.startswith(KEY_PREFIX):
+        return False
     failed = (
         Message.objects.select_related("contact__tenant")
         .filter(
-            pk__in=message_pks_for([message.idempotency_key]),
-            contact__tenant_id=message.tenant_id,
+            pk__in=message_pks_for([row.idempotency_key]),
+            contact__tenant_id=row.tenant_id,
             contact__status=Contact.Status.RESOLVED,
         )
         .first()
     )
     if failed is None or failed.raw.get("kind") == "csat_survey":
-        return
+        return False
+    resolved_at = failed.contact.resolved_at
+    if row.failed_at and resolved_at and resolved_at > row.failed_at:
+        return False
     outbound = failed.contact.messages.filter(direction=Message.Direction.OUTBOUND)
     latest_answer = next(
         (
@@ -148,11 +162,41 @@ def reopen_when_an_answer_fails(sender, message: OutboundMessage, **kwargs) -> N
         None,
     )
     if latest_answer != failed.pk:
-        return
+        return False
     from desk.actions import reopen  # desk.actions delivers through this module
 
-    reopen(
+    return reopen(
         failed.contact,
-        f"The answer did not reach the customer: {message.error}"[:255],
+        f"The answer did not reach the customer: {row.error}"[:255],
         actor=Actor.system("outbox"),
     )
+
+
+# How far back the sweep looks: a failure is heard of at once, so only one whose
+# reopen was lost with its process is left for the sweep, minutes later.
+MISSED_REOPEN_LOOKBACK = timedelta(hours=24)
+
+
+def reopen_missed(now: datetime | None = None, *, limit: int = 200) -> int:
+    """Reopen the contacts whose failed answer was not heard of: the process that saw
+    the failure died before reopening. One query finds the failed answers whose
+    contact is still resolved since before the failure; each is then checked as the
+    receiver checks it. Safe to overlap: a contact reopens once."""
+    now = now or timezone.now()
+    answered = Message.objects.filter(
+        pk=Cast(Substr(OuterRef("idempotency_key"), len(KEY_PREFIX) + 1), BigIntegerField()),
+        contact__tenant_id=OuterRef("tenant_id"),
+        contact__status=Contact.Status.RESOLVED,
+        contact__resolved_at__lte=OuterRef("failed_at"),
+    )
+    rows = (
+        OutboundMessage.objects.filter(
+            state=OutboundMessage.State.FAILED,
+            failed_at__gte=now - MISSED_REOPEN_LOOKBACK,
+            trigger=DESK_TRIGGER,
+            idempotency_key__regex=rf"^{KEY_PREFIX}[0-9]+$",
+        )
+        .filter(Exists(answered))
+        .order_by("failed_at")[:limit]
+    )
+    return sum(reopen_if_answer_failed(row) for row in rows)

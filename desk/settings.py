@@ -131,6 +131,7 @@ CELERY_TASK_ROUTES = {
     "desk.execute_proposal": {"queue": "actions"},
     "desk.sweep_sla": {"queue": "sla"},
     "desk.refresh_board_days": {"queue": "sla"},
+    "desk.reopen_missed": {"queue": "sla"},
     "desk.*": {"queue": "actions"},
     # Webhook intake is acknowledged first and applied here, apart from money.
     "integrations.process_webhook": {"queue": "intake"},
@@ -377,6 +378,12 @@ CELERY_BEAT_SCHEDULE = {
     # Messages whose sender died between the claim and the provider's answer.
     "fail-interrupted-sends": {
         "task": "integrations.fail_interrupted_sends",
+        "schedule": 300.0,
+        "options": {"expires": 300},
+    },
+    # Resolved contacts whose answer failed while the process that saw it died.
+    "reopen-missed": {
+        "task": "desk.reopen_missed",
         "schedule": 300.0,
         "options": {"expires": 300},
     },

@@ -113,3 +113,12 @@ def carrier_delivered(*, shipment_id: int) -> int:
 
     shipment = Shipment.objects.filter(pk=shipment_id).first()
     return actions.return_parcel_delivered(shipment) if shipment else 0
+
+
+@shared_task(name="desk.reopen_missed", soft_time_limit=50, time_limit=60)
+def reopen_missed() -> int:
+    """Contacts whose failed answer was not heard of (the process died first) come
+    back to the inbox. Run by beat every few minutes; safe to overlap."""
+    from desk.delivery import reopen_missed as sweep
+
+    return sweep()

@@ -6,6 +6,7 @@ from django.db import transaction
 
 from agents.nudges.forms import NudgeRuleForm
 from agents.nudges.models import NudgeRule
+from desk.delivery import DESK_TRIGGER
 from integrations.messaging import actions as outbox
 from integrations.messaging.models import OutboundMessage
 from tenants.actions import audit
@@ -30,12 +31,9 @@ def save_rule(tenant: Tenant, form: NudgeRuleForm, actor: Actor) -> NudgeRule:
     return rule
 
 
-# The desk's own messages are sent again from their contact, where its claim applies.
-DESK_TRIGGER = "desk_reply"
-
-
 def nudges(tenant: Tenant):
-    """This merchant's proactive messages: what the outbox holds besides desk messages."""
+    """This merchant's proactive messages: what the outbox holds besides desk messages
+    (which are sent again from their contact, where its claim applies)."""
     return OutboundMessage.objects.filter(tenant=tenant).exclude(trigger=DESK_TRIGGER)
 
 

@@ -73,13 +73,13 @@ def undelivered_replies(tenant: Tenant, since: datetime, *, limit: int = 50) -> 
     """The desk's own messages (replies and surveys) that failed to reach the customer,
     latest first, each with its contact: someone must reach those customers another
     way. Two queries."""
-    from desk.delivery import message_pks_for
+    from desk.delivery import DESK_TRIGGER, message_pks_for
     from desk.models import Message
 
     failed = list(
         OutboundMessage.objects.filter(
             tenant=tenant,
-            trigger="desk_reply",
+            trigger=DESK_TRIGGER,
             state=OutboundMessage.State.FAILED,
             created_at__gte=since,
         ).order_by("-failed_at", "-pk")[:limit]

@@ -131,6 +131,12 @@ class OutboundMessage(models.Model):
                 name="outbound_sending",
                 condition=models.Q(state="sending"),
             ),
+            # The few that failed lately, for the desk's sweep of answers that bounced.
+            models.Index(
+                fields=["failed_at"],
+                name="outbound_failed",
+                condition=models.Q(state="failed"),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -46,6 +46,7 @@ def test_work_is_routed_to_separate_queues():
         ("agents.apply_retention", "sla"),
         ("desk.execute_proposal", "actions"),
         ("desk.sweep_sla", "sla"),
+        ("desk.reopen_missed", "sla"),
         ("integrations.process_webhook", "intake"),
         ("integrations.send_messages", "nudges"),
         ("integrations.fail_interrupted_sends", "nudges"),

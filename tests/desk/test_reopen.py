@@ -339,3 +339,30 @@ def test_a_customer_answered_another_way_is_resolved_with_a_note_and_no_message(
     assert contact.messages.filter(direction="outbound").count() == sent_before
     assert proposal.decisions.get().note == "Phoned her; new address in the store."
     assert _ledger(contact) == CONVERTED
+
+
+def test_a_failure_whose_reopen_was_lost_is_found_by_the_sweep():
+    from desk.delivery import reopen_missed
+
+    contact = _resolved_by_ai(make_tenant())
+    row = _outbox_row(contact, ANSWER)
+    # As a process that died between the failure's commit and the reopen leaves it.
+    OutboundMessage.objects.filter(pk=row.pk).update(
+        state="failed", error="550 Mailbox unavailable", failed_at=timezone.now()
+    )
+    # A failed survey, and another contact's failed answer from before it was last
+    # resolved (closed since without writing), are left alone.
+    outbox.fail(_survey_row(contact), PermanentError("Mailbox full"))
+    closed = _resolved_by_ai(make_tenant())
+    OutboundMessage.objects.filter(pk=_outbox_row(closed, ANSWER).pk).update(
+        state="failed", failed_at=timezone.now() - timedelta(hours=1)
+    )
+
+    assert reopen_missed() == 1
+    assert reopen_missed() == 0
+    contact.refresh_from_db()
+    closed.refresh_from_db()
+    assert (contact.status, closed.status) == ("escalated", "resolved")
+    assert contact.escalation_reason == (
+        "The answer did not reach the customer: 550 Mailbox unavailable"
+    )
