@@ -271,6 +271,14 @@ def gather_evidence(
     intent = understood.intent
     facts = tools.return_facts_from_text(text)
     claim = risk.claim_kind(text, intent)
+    # The customer's counts, read once for the history and the risk signals when both
+    # judge the same address (they do, unless the contact came without one).
+    email = risk.risk_email(order, customer, contact)
+    known = (
+        risk.customer_facts(tenant, email, besides_contact=contact.pk)
+        if email and email == contact.customer_email.lower()
+        else None
+    )
     evidence: dict[str, Any] = {
         "intent": {"name": intent, "confidence": understood.confidence},
         # Untrusted: what the customer wrote. Shown apart from system facts.
@@ -293,7 +301,7 @@ def gather_evidence(
         else [],
         "customer": trace.call(
             "get_customer_history",
-            lambda: tools.get_customer_history(contact, customer),
+            lambda: tools.get_customer_history(contact, customer, known),
             {"email": contact.customer_email},
         ),
     }
@@ -313,7 +321,9 @@ def gather_evidence(
 
     def assess() -> list[dict[str, str]]:
         signals.extend(
-            risk.assess(tenant, order=order, customer=customer, contact=contact, claim=claim)
+            risk.assess(
+                tenant, order=order, customer=customer, contact=contact, claim=claim, facts=known
+            )
         )
         return risk.as_evidence(signals)
 

@@ -14,7 +14,7 @@ from typing import Any
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from agents import telemetry
+from agents import risk, telemetry
 from agents.models import AgentRun, ToolCall
 from agents.policy.engine import FactsError
 from agents.policy.tool import evaluate_return
@@ -111,24 +111,39 @@ def get_tracking(order: Order) -> list[dict[str, Any]]:
     ]
 
 
-def get_customer_history(contact: Contact, customer: Customer | None) -> dict[str, Any]:
-    since = timezone.now() - timezone.timedelta(days=90)
+def get_customer_history(
+    contact: Contact, customer: Customer | None, facts: risk.CustomerFacts | None = None
+) -> dict[str, Any]:
+    """The customer's past with the merchant. ``facts`` are their counts if the caller
+    has just read them for the contact's address; otherwise they are read here."""
     email = contact.customer_email
-    contacts = Contact.objects.filter(tenant=contact.tenant, customer_email__iexact=email).exclude(
-        pk=contact.pk
-    )
-    refunds = Refund.objects.filter(tenant=contact.tenant, order__email__iexact=email)
-    if not email:
-        # Someone known only by phone (SMS, WhatsApp): a blank address is everyone's.
-        contacts = contacts.filter(customer=customer) if customer else contacts.none()
-        refunds = refunds.filter(order__customer=customer) if customer else refunds.none()
-    orders = Order.objects.filter(tenant=contact.tenant, email__iexact=email) if email else None
-    recent_refunds = refunds.filter(created_at__gte=since).aggregate(n=Count("id"), s=Sum("amount"))
-    return {
+    base = {
         "email": email,
         "name": (customer.name if customer else contact.customer_name) or "",
         "is_vip": bool(customer and customer.is_vip),
-        "orders": orders.count() if orders is not None else 0,
+    }
+    if email:
+        facts = facts or risk.customer_facts(contact.tenant, email, besides_contact=contact.pk)
+        return {
+            **base,
+            "orders": facts.orders,
+            "contacts_90d": facts.contacts_90d,
+            "refunds_90d": facts.refunds_90d,
+            "refunded_90d": _money(facts.refunded_90d),
+        }
+    # Someone known only by phone (SMS, WhatsApp): a blank address is everyone's, so
+    # their history is what is tied to them.
+    since = timezone.now() - timezone.timedelta(days=risk.HISTORY_DAYS)
+    contacts = Contact.objects.filter(tenant=contact.tenant, customer=customer).exclude(
+        pk=contact.pk
+    )
+    refunds = Refund.objects.filter(tenant=contact.tenant, order__customer=customer)
+    if customer is None:
+        contacts, refunds = contacts.none(), refunds.none()
+    recent_refunds = refunds.filter(created_at__gte=since).aggregate(n=Count("id"), s=Sum("amount"))
+    return {
+        **base,
+        "orders": 0,
         "contacts_90d": contacts.filter(created_at__gte=since).count(),
         "refunds_90d": recent_refunds["n"],
         "refunded_90d": _money(recent_refunds["s"]) or "0.00",

@@ -130,3 +130,48 @@ def test_risk_signals_land_in_the_evidence_and_stop_a_refund(django_capture_on_c
     assert proposal.evidence["risk"][0]["name"] == "flagged_customer"
     assert proposal.evidence["risk"][0]["explanation"]
     assert contact.risk_flags == ["flagged_customer"]
+
+
+def test_a_customer_s_counts_are_read_once_by_address_in_any_case_within_the_merchant():
+    tenant = make_tenant()
+    order = make_order(tenant)
+    email = order.email
+    now = timezone.now()
+    older = make_order(tenant, customer=order.customer)
+    for n, days_ago in enumerate([5, 45, 200]):  # velocity, history, neither
+        refund = Refund.objects.create(
+            tenant=tenant,
+            order=older,
+            amount=Decimal("10"),
+            currency="USD",
+            idempotency_key=f"r{n}",
+        )
+        Refund.objects.filter(pk=refund.pk).update(created_at=now - timedelta(days=days_ago))
+    this = make_contact(tenant, order=order)
+    make_contact(tenant, customer_email=email.upper())  # an earlier one, in capitals
+    Contact.objects.filter(pk=make_contact(tenant, customer_email=email).pk).update(
+        created_at=now - timedelta(days=120)
+    )
+    # Another merchant's customer with the same address counts for nothing here.
+    elsewhere = make_tenant()
+    make_contact(elsewhere, customer_email=email)
+    Refund.objects.create(
+        tenant=elsewhere,
+        order=make_order(elsewhere),
+        amount=Decimal("99"),
+        currency="USD",
+        idempotency_key="other",
+    )
+
+    facts = risk.customer_facts(tenant, email.upper(), besides_contact=this.pk)
+
+    assert facts == risk.CustomerFacts(
+        orders=2,
+        contacts_90d=1,
+        refunds_90d=2,
+        refunded_90d=Decimal("20"),
+        velocity_refunds=1,
+        velocity_refunded=Decimal("10"),
+        fraud_rejections=0,
+    )
+    assert risk.customer_facts(tenant, "") is None
