@@ -29,7 +29,6 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db import connection as db
-from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from integrations.messaging.clients import (
@@ -674,22 +673,10 @@ def send_now(
     so the task can retry it with backoff. ``connections`` carries the senders
     already read from one message of a batch to the next."""
     now = now or timezone.now()
-    claimed = (
-        OutboundMessage.objects.filter(pk=message_id, state=OutboundMessage.State.QUEUED)
-        .exclude(send_after__gt=now)
-        .update(state=OutboundMessage.State.SENDING, attempts=F("attempts") + 1, updated_at=now)
-    )
-    # Read after the claim: whether the address opted out is as of the sending.
-    message = (
-        OutboundMessage.objects.select_related("tenant")
-        .annotate(opted_out=_address_opted_out())
-        .filter(pk=message_id)
-        .first()
-    )
+    message = _claim(message_id, now)
     if message is None:
-        return "missing"
-    if not claimed:
-        return message.state
+        state = OutboundMessage.objects.filter(pk=message_id).values_list("state", flat=True)
+        return state.first() or "missing"
     if message.opted_out:
         _finish(
             message,
@@ -748,14 +735,24 @@ def send_now(
     return message.state
 
 
-def _address_opted_out() -> Exists:
-    """Whether an outbox row's address has opted out of its channel; ``to`` is stored
-    normalised (``Draft.build``), as opt-outs are."""
-    return Exists(
-        OptOut.objects.filter(
-            tenant_id=OuterRef("tenant_id"), channel=OuterRef("channel"), address=OuterRef("to")
-        )
-    )
+# Claims one due, queued message for its sender and reads it back, with whether its
+# address has opted out as of this moment, in one statement: only the caller that
+# gets the row may call the provider. ``to`` is stored normalised, as opt-outs are.
+_CLAIM_SQL = """
+UPDATE integrations_outboundmessage m
+   SET state = 'sending', attempts = m.attempts + 1, updated_at = %(now)s
+ WHERE m.id = %(id)s AND m.state = 'queued' AND (m.send_after IS NULL OR m.send_after <= %(now)s)
+RETURNING m.*, EXISTS (
+  SELECT 1 FROM integrations_optout o
+   WHERE o.tenant_id = m.tenant_id AND o.channel = m.channel AND o.address = m."to"
+) AS opted_out
+"""
+
+
+def _claim(message_id: int, now: datetime) -> OutboundMessage | None:
+    """The message, claimed (state "sending", one more attempt), or None if it was not
+    queued and due. Its tenant is read only if a path needs it."""
+    return next(iter(OutboundMessage.objects.raw(_CLAIM_SQL, {"id": message_id, "now": now})), None)
 
 
 @dataclass
