@@ -88,13 +88,15 @@ def check(
     customer: Customer | None,
     contact: Contact | None = None,
     signals: list[risk.Signal] | None = None,
+    refunded: Decimal | None = None,
 ) -> list[dict[str, Any]]:
     """Every verdict, in order; the proposal may run alone only if all passed.
 
     ``contact`` adds the checks that need the conversation: the order belongs to
     whoever wrote, and the risk signals that depend on what they claim. A caller
     that has just assessed those signals for the same contact (and the claim its
-    text makes) may hand them over as ``signals`` instead of having them re-read."""
+    text makes) may hand them over as ``signals`` instead of having them re-read,
+    and likewise the order's ``refunded`` total. Execution checks again either way."""
     verdicts = []
     allowed = tenant.auto_action_kinds or DEFAULT_AUTO_KINDS
     if draft.kind == Proposal.Kind.NONE:
@@ -137,7 +139,8 @@ def check(
     if contact is not None and order is not None:
         verdicts.append(_owner_check(contact, order))
     # Refunds read once for every check below: they all judge the same moment.
-    refunded = order.refunded_total if order is not None else None
+    if refunded is None and order is not None:
+        refunded = order.refunded_total
     verdicts.append(_reply_grounded(draft, order, refunded))
     if draft.kind in VALUE_KINDS:
         verdicts.append(_risk_check(tenant, order, customer, contact, signals))

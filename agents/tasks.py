@@ -43,7 +43,12 @@ def handle_contact(self, *, contact_id: int) -> str:
     contact = Contact.objects.select_related("tenant", "order", "customer").get(pk=contact_id)
     if contact.status != Contact.Status.RECEIVED:
         return "skipped"
-    run = AgentRun.objects.create(tenant=contact.tenant, contact=contact, planner=planner.NAME)
+    run = AgentRun(tenant=contact.tenant, contact=contact, planner=planner.NAME)
+    if llm_config.configured():
+        # A model's calls are paid for: such a run is on record from its start, so one
+        # a killed worker interrupts keeps its spend. A rule run, done in milliseconds,
+        # is written once, as it ends.
+        run.save()
     # The reply and the survey of a resolution leave from this task, after the run.
     with (
         outbox.send_after_commit_here(),
@@ -70,7 +75,7 @@ INTERRUPTED_RUN_GRACE = timedelta(minutes=5)
 
 def fail_interrupted_runs(now: datetime | None = None, *, limit: int = 500) -> int:
     """Close the runs a killed worker left "running", so a trace never shows a run
-    that will not finish. The contact itself is not affected: still received, it is
+    that will not finish (model-planned runs: a rule run is written as it ends). The contact itself is not affected: still received, it is
     queued again by the stalled-work sweep, and a new run handles it. The tokens an
     interrupted model call spent stay on the run, as they were paid for. Safe to
     overlap: a run that finished meanwhile is no longer "running" and is left alone."""
@@ -112,20 +117,15 @@ def _describe_run(span: Any, contact: Contact, run: AgentRun) -> None:
 
 
 def _handle(contact: Contact, run: AgentRun) -> str:
+    trace = tools.Trace(run)
     try:
-        outcome = _run(contact, run)
+        outcome = _decide(contact, run, trace)
     except OperationalError:
-        run.outcome = AgentRun.Outcome.FAILED
-        run.error = traceback.format_exc()
-        run.finished_at = timezone.now()
-        run.save()
+        _finish_run(run, trace, AgentRun.Outcome.FAILED, error=traceback.format_exc())
         raise
     except Exception as exc:
         logger.exception("Agent failed on contact %s", contact.pk)
-        run.outcome = AgentRun.Outcome.FAILED
-        run.error = traceback.format_exc()
-        run.finished_at = timezone.now()
-        run.save()
+        _finish_run(run, trace, AgentRun.Outcome.FAILED, error=traceback.format_exc())
         desk_actions.submit_proposal(
             contact,
             desk_actions.ProposalDraft(
@@ -139,18 +139,15 @@ def _handle(contact: Contact, run: AgentRun) -> str:
             agent_run_ref=run.public_id,
         )
         return "escalated"
-    run.outcome = outcome
-    run.finished_at = timezone.now()
-    run.save()
+    _finish_run(run, trace, outcome)
     return outcome
 
 
-def _run(contact: Contact, run: AgentRun) -> str:
-    trace = tools.Trace(run)
-    try:
-        return _decide(contact, run, trace)
-    finally:
-        trace.save()
+def _finish_run(run: AgentRun, trace: tools.Trace, outcome: str, *, error: str = "") -> None:
+    """Record how the run ended, then its tool calls."""
+    run.outcome, run.error, run.finished_at = outcome, error, timezone.now()
+    run.save()
+    trace.save()
 
 
 def _decide(contact: Contact, run: AgentRun, trace: tools.Trace) -> str:
@@ -210,15 +207,17 @@ def _decide(contact: Contact, run: AgentRun, trace: tools.Trace) -> str:
         )
     # What the specialist sees is the system's evidence, whatever the planner attached.
     draft.evidence = {**(draft.evidence or {}), **evidence}
+    # The rule planner answers at once, so the signals and refunds just read still hold;
+    # after a model's answer, which takes seconds, the guardrails read them afresh.
+    at_once = run.planner == planner.NAME
     verdicts = guardrails.check(
         contact.tenant,
         draft,
         order=order,
         customer=customer,
         contact=contact,
-        # The rule planner answers at once, so the signals just assessed still hold; after
-        # a model's answer, which takes seconds, the guardrails assess them afresh.
-        signals=signals if run.planner == planner.NAME else None,
+        signals=signals if at_once else None,
+        refunded=Decimal(evidence["order"]["refunded"]) if at_once and evidence["order"] else None,
     )
     run.steps.append({"tool": "guardrails", "result": verdicts})
     proposal = desk_actions.submit_proposal(

@@ -41,16 +41,15 @@ def test_a_wismo_contact_is_answered_within_its_query_budget(django_capture_on_c
 
     contact.refresh_from_db()
     assert contact.status == Contact.Status.RESOLVED
-    # Read the contact (with tenant, order, customer) and its messages; start the run;
-    # record the understanding (1 UPDATE: the order is the one given); order lines,
-    # refunds, shipments and their events; the customer's counts for the history and
-    # the risk signals (1);
-    # guardrails (refunds once); lock the contact's row alone, insert the proposal
+    # Read the contact (with tenant, order, customer) and its messages; record the
+    # understanding (1 UPDATE: the order is the one given); order lines, refunds,
+    # shipments and their events; the customer's counts for the history and the risk
+    # signals (1); the guardrails reuse both; lock the contact's row alone, insert the proposal
     # already executed, resolve it (reply and survey straight into the outbox, their
     # opt-outs read when they are sent; usage, rollup, SLA clocks, audit rows);
-    # store the trace and finish the run; the order's returns.
+    # write the run as it ends, then its trace; the order's returns.
     # Savepoints count: tests run in a transaction.
-    assert count <= 31, f"{count} queries"
+    assert count <= 29, f"{count} queries"
 
 
 def test_an_escalated_refund_stays_within_its_query_budget(django_capture_on_commit_callbacks):
@@ -62,11 +61,11 @@ def test_an_escalated_refund_stays_within_its_query_budget(django_capture_on_com
 
     contact.refresh_from_db()
     assert contact.status == Contact.Status.ESCALATED
-    # As for WISMO up to the guardrails, which here also check the money (remainder
-    # from the refunds read once, today's auto-refunds against the cap) and reuse the
-    # risk signals of the evidence; then the proposal, the escalation with its SLA
+    # As for WISMO up to the guardrails, which here also check the money (the remainder
+    # from the refunds the evidence read, today's auto-refunds against the cap) and
+    # reuse the risk signals of the evidence; then the proposal, the escalation with its SLA
     # clocks and holding message, and the audit row; the order's returns, as evidence.
-    assert count <= 25, f"{count} queries"
+    assert count <= 23, f"{count} queries"
 
 
 def test_the_reply_and_survey_of_a_wismo_resolution_leave_within_their_query_budget(
