@@ -1073,16 +1073,6 @@ def _resolve(contact: Contact, *, by_ai: bool, reply: str, actor: Actor) -> None
     if contact.status == Contact.Status.RESOLVED:
         return
     now = timezone.now()
-    if reply:
-        delivery.deliver(
-            Message.objects.create(
-                contact=contact,
-                direction=Message.Direction.OUTBOUND,
-                author_type=Message.Author.AGENT if by_ai else Message.Author.MEMBER,
-                author_user=actor.user,
-                body=reply,
-            )
-        )
     contact.status = Contact.Status.RESOLVED
     contact.resolution = Contact.Resolution.AI if by_ai else Contact.Resolution.HUMAN
     contact.resolved_at = now
@@ -1095,10 +1085,24 @@ def _resolve(contact: Contact, *, by_ai: bool, reply: str, actor: Actor) -> None
     if by_ai and sampled_for_qa(contact):
         QaReview.objects.get_or_create(tenant=contact.tenant, contact=contact)
     sla.stop_clocks(contact, now)
+    # The survey is dated at the resolution, the answer a moment later (see csat.survey);
+    # both are written in one insert, and queued in another.
+    outgoing = [csat.survey(contact, now)]
+    if reply:
+        outgoing.append(
+            Message(
+                contact=contact,
+                direction=Message.Direction.OUTBOUND,
+                author_type=Message.Author.AGENT if by_ai else Message.Author.MEMBER,
+                author_user=actor.user,
+                body=reply,
+            )
+        )
     # A contact that comes back and is closed without writing to the customer (they
     # were answered another way) was surveyed the first time: once is enough.
-    if reply or not contact.messages.filter(raw__kind="csat_survey").exists():
-        csat.send_survey(contact, now)
+    elif contact.messages.filter(raw__kind="csat_survey").exists():
+        outgoing = []
+    delivery.deliver_all(Message.objects.bulk_create(outgoing))
     audit(contact.tenant, actor, "contact.resolve", contact, {"by": contact.resolution})
     live.push_inbox_on_commit(contact)
 

@@ -48,16 +48,14 @@ def survey_url(contact: Contact) -> str:
     )
 
 
-def send_survey(contact: Contact, resolved_at: datetime) -> Message:
-    """Queue the survey as an outbound message on the resolved contact; delivery by
-    the contact's own channel picks it up like any reply. Runs inside the
-    resolving transaction, so a contact resolves with exactly one survey.
+def survey(contact: Contact, resolved_at: datetime) -> Message:
+    """The survey, as an outbound message on the resolved contact (not yet saved): the
+    resolving transaction writes it with the answer, and delivery by the contact's own
+    channel picks it up like any reply.
 
-    Dated at the resolution itself, just before the reply written a moment later,
-    so the reply stays the contact's latest answer wherever "last outbound" is read."""
-    from desk import delivery
-
-    survey = Message.objects.create(
+    Dated at the resolution itself, just before the answer written a moment later, so
+    the answer stays the contact's latest wherever "last outbound" is read."""
+    return Message(
         contact=contact,
         created_at=resolved_at,
         direction=Message.Direction.OUTBOUND,
@@ -68,8 +66,6 @@ def send_survey(contact: Contact, resolved_at: datetime) -> Message:
         ),
         raw={"kind": "csat_survey"},
     )
-    delivery.deliver(survey)
-    return survey
 
 
 @transaction.atomic

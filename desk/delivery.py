@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from desk import live
 from desk.models import Contact, Message
-from integrations.messaging.actions import Draft, queue_message
+from integrations.messaging.actions import Draft, queue_new_messages
 from integrations.messaging.models import Channel, OutboundMessage
 from tenants.actor import Actor
 
@@ -34,23 +34,33 @@ def message_pks_for(idempotency_keys: list[str]) -> list[int]:
 
 
 def deliver(message: Message) -> None:
-    """Queue one outbound desk message the caller's transaction has just written,
-    once (keyed by the message row, so no earlier entry can exist). A contact
-    opened by a helpdesk ticket is answered on the ticket."""
+    """Queue one outbound desk message the caller's transaction has just written."""
+    deliver_all([message])
+
+
+def deliver_all(messages: list[Message]) -> None:
+    """Queue outbound desk messages of one contact the caller's transaction has just
+    written, each once (keyed by its message row, so no earlier entry can exist), in
+    one insert. A contact opened by a helpdesk ticket is answered on the ticket."""
+    if not messages:
+        return
+    contact = messages[0].contact
+    queue_new_messages(contact.tenant, [_draft(contact, message) for message in messages])
+
+
+def _draft(contact: Contact, message: Message) -> Draft:
     from integrations.gorgias.outbox import reply_draft
 
-    contact = message.contact
     ticket_draft = reply_draft(message, idempotency_key=f"{KEY_PREFIX}{message.pk}")
     if ticket_draft is not None:
         ticket_draft.context = {**(ticket_draft.context or {}), **_shown_on(contact)}
-        queue_message(contact.tenant, ticket_draft, new_key=True)
-        return
+        return ticket_draft
     channel = ANSWER_ON.get(contact.channel, Channel.EMAIL)
     customer = contact.customer
     to = (
         contact.customer_email if channel == Channel.EMAIL else (customer.phone if customer else "")
     )
-    draft = Draft(
+    return Draft(
         channel=channel,
         to=to,
         body=message.body,
@@ -64,7 +74,6 @@ def deliver(message: Message) -> None:
         skip_reason="" if to else OutboundMessage.SkipReason.NO_CHANNEL,
         context=_shown_on(contact),
     )
-    queue_message(contact.tenant, draft, new_key=True)
 
 
 def _shown_on(contact: Contact) -> dict:

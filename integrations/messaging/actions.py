@@ -507,6 +507,19 @@ def queue_message(
     return message, True
 
 
+def queue_new_messages(tenant: Tenant, drafts: list[Draft]) -> list[OutboundMessage]:
+    """Put messages in the outbox in one insert, each keyed by a row the caller's
+    transaction has just written (so no earlier entry can exist, as with
+    ``queue_message(new_key=True)``). Due ones are handed over when it commits; an
+    opt-out is honoured when they are sent."""
+    now = timezone.now()
+    messages = OutboundMessage.objects.bulk_create([draft.build(tenant, now) for draft in drafts])
+    enqueue_send_on_commit(
+        [m.pk for m in messages if m.state == OutboundMessage.State.QUEUED and m.send_after is None]
+    )
+    return messages
+
+
 def _connection(tenant_id: int, channel: str) -> Connection | None:
     return (
         Connection.objects.filter(
