@@ -821,6 +821,10 @@ def execute_proposal(proposal_id: int) -> Proposal:
     proposal = Proposal.objects.select_related("contact__order", "tenant").get(pk=proposal_id)
     if proposal.status != Proposal.Status.APPROVED:
         return proposal
+    # One merchant's rows: its contact and order carry the tenant already read.
+    proposal.contact.tenant = proposal.tenant
+    if proposal.contact.order is not None:
+        proposal.contact.order.tenant = proposal.tenant
     result: dict[str, Any] = {}
     try:
         if proposal.kind != Proposal.Kind.REPLY:

@@ -31,6 +31,7 @@ from django.db import IntegrityError, transaction
 from django.db import connection as db
 from django.utils import timezone
 
+from integrations.connected import tenants_with
 from integrations.messaging.clients import (
     EmailClient,
     OutgoingMessage,
@@ -627,7 +628,13 @@ def _sender_for(message: OutboundMessage, connections: Connections):
         return GorgiasSender.for_message(message)
     key = (message.tenant_id, message.channel)
     if key not in connections:
-        connections[key] = _connection(*key)
+        # Most merchants send email as the desk: no sender of their own to read. (A
+        # sender added in another process is used within connected.TTL seconds; until
+        # then mail goes out as the desk, as before it was added.)
+        own_sender = message.channel != Channel.EMAIL or message.tenant_id in tenants_with(
+            CHANNEL_PROVIDER[Channel.EMAIL]
+        )
+        connections[key] = _connection(*key) if own_sender else None
     return _client(message.channel, connections[key])
 
 
