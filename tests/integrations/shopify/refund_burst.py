@@ -88,7 +88,23 @@ def order_gid(order: Order) -> str:
 
 def refund_all(orders: list[Order], *, workers: int = WORKERS) -> list[Exception]:
     """Refund every order once, ``workers`` at a time; the errors callers would see."""
-    errors: list[Exception] = []
+    return [error for _, error in _refund_each(orders, workers)]
+
+
+def refund_as_retried(orders: list[Order], *, tries: int = 3) -> list[Exception]:
+    """Refund every order as the execution task does: one whose store call failed for a
+    passing reason (the shop unavailable, an answer lost, five times in a row) is tried
+    again, up to ``tries`` rounds. The errors left at the end."""
+    failed = _refund_each(orders, WORKERS)
+    for _ in range(tries - 1):
+        if not failed:
+            break
+        failed = _refund_each([order for order, _ in failed], WORKERS)
+    return [error for _, error in failed]
+
+
+def _refund_each(orders: list[Order], workers: int) -> list[tuple[Order, Exception]]:
+    failed: list[tuple[Order, Exception]] = []
 
     def refund(order: Order) -> None:
         try:
@@ -96,13 +112,13 @@ def refund_all(orders: list[Order], *, workers: int = WORKERS) -> list[Exception
                 order, REFUND, idempotency_key=f"proposal-{order.number}", note="damaged"
             )
         except Exception as exc:
-            errors.append(exc)
+            failed.append((order, exc))
         finally:
             db_connection.close()
 
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(refund, orders))
-    return errors
+    return failed
 
 
 def is_throttling(error: Exception) -> bool:

@@ -69,11 +69,13 @@ def test_lost_answers_and_redeliveries_still_refund_each_order_once(
     fake = fake_shop(lose_answer_rate=0.15, unavailable_rate=0.05, seed=11)
     connection, orders = refund_burst.shop_with_orders(fake, 40)
 
-    assert refund_burst.refund_all(orders) == []
+    # One store call in five fails here (lost answers and 503s), so now and then an
+    # order fails all five attempts of a call; the execution task tries it again.
+    assert refund_burst.refund_as_retried(orders) == []
     assert fake.lost_answers > 0 and fake.unavailable > 0  # the faults really happened
     # The task queue redelivers every task, and Shopify sends each refund's webhook
     # twice, then once more under a new delivery id.
-    assert refund_burst.refund_all(orders) == []
+    assert refund_burst.refund_as_retried(orders) == []
     statuses = refund_burst.redeliver_refund_webhooks(client, connection, fake)
 
     assert statuses == [200] * 3 * 40
