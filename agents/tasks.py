@@ -75,8 +75,9 @@ INTERRUPTED_RUN_GRACE = timedelta(minutes=5)
 
 def fail_interrupted_runs(now: datetime | None = None, *, limit: int = 500) -> int:
     """Close the runs a killed worker left "running", so a trace never shows a run
-    that will not finish (model-planned runs: a rule run is written as it ends). The contact itself is not affected: still received, it is
-    queued again by the stalled-work sweep, and a new run handles it. The tokens an
+    that will not finish (model-planned runs: a rule run is written as it ends). The
+    contact itself is not affected: still received, it is queued again by the
+    stalled-work sweep, and a new run handles it. The tokens an
     interrupted model call spent stay on the run, as they were paid for. Safe to
     overlap: a run that finished meanwhile is no longer "running" and is left alone."""
     now = now or timezone.now()

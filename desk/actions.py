@@ -620,7 +620,8 @@ def reject_proposal(
 ) -> Decision:
     """Turn the proposal down and answer the customer instead; the contact is
     resolved by a human. With no reply nothing is sent: the customer was answered
-    another way, which the note says (the form insists). A lead may also turn down one awaiting co-approval."""
+    another way, which the note says (the form insists). A lead may also turn down
+    one awaiting co-approval."""
     locked = (
         Proposal.objects.select_for_update(of=("self",))
         .select_related("tenant")

@@ -4,7 +4,8 @@ The messaging webhooks keep each message once (``InboundMessage``) and hand it
 here by task. A message that answers an open contact is appended to it, and the
 contact's SLA clocks, paused while the desk waited on the customer, run again;
 an email answering a contact resolved in the last 72 hours reopens it for a
-specialist, unless it only says thanks (``desk.thanks``); anything else starts a contact of its own and the agent takes it.
+specialist, unless it only says thanks (``desk.thanks``); anything else starts a
+contact of its own and the agent takes it.
 """
 
 from __future__ import annotations

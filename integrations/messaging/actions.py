@@ -472,37 +472,29 @@ def _enqueue_or_leave(message_ids: list[int]) -> None:
 # nothing here is worth keeping if the rest fails (the insert's race has its own).
 @transaction.atomic(savepoint=False)
 def queue_message(
-    tenant: Tenant, draft: Draft, *, enqueue: bool = True, new_key: bool = False
+    tenant: Tenant, draft: Draft, *, enqueue: bool = True
 ) -> tuple[OutboundMessage, bool]:
     """Put one message in the outbox, once per (tenant, idempotency key).
 
     Returns the message and whether this call created it; asking again with the
     same key returns the first message untouched. An opted-out address is
     recorded as skipped. A due message is handed to the send task on commit.
-
-    ``new_key`` says the key was made in the caller's transaction from a row it
-    has just written, so no one else can hold it yet: the message is inserted
-    without looking for an earlier one. Such a message is due at once, and
-    sending checks the opt-outs anyway, so they are not read twice."""
-    if not new_key:
-        existing = OutboundMessage.objects.filter(
-            tenant=tenant, idempotency_key=draft.idempotency_key
-        ).first()
-        if existing is not None:
-            return existing, False
-    if not (new_key or draft.skip_reason) and is_opted_out(tenant, draft.channel, draft.to):
+    (Messages keyed by rows the caller has just written: ``queue_new_messages``.)"""
+    existing = OutboundMessage.objects.filter(
+        tenant=tenant, idempotency_key=draft.idempotency_key
+    ).first()
+    if existing is not None:
+        return existing, False
+    if not draft.skip_reason and is_opted_out(tenant, draft.channel, draft.to):
         draft.skip_reason = OutboundMessage.SkipReason.OPTED_OUT
     message = draft.build(tenant, timezone.now())
-    if new_key:
-        message.save(force_insert=True)
-    else:
-        try:
-            with transaction.atomic():
-                message.save()
-        except IntegrityError:
-            return OutboundMessage.objects.get(
-                tenant=tenant, idempotency_key=draft.idempotency_key
-            ), False
+    try:
+        with transaction.atomic():
+            message.save()
+    except IntegrityError:
+        return OutboundMessage.objects.get(
+            tenant=tenant, idempotency_key=draft.idempotency_key
+        ), False
     if enqueue and message.state == OutboundMessage.State.QUEUED and message.send_after is None:
         enqueue_send_on_commit([message.pk])
     return message, True
@@ -510,9 +502,9 @@ def queue_message(
 
 def queue_new_messages(tenant: Tenant, drafts: list[Draft]) -> list[OutboundMessage]:
     """Put messages in the outbox in one insert, each keyed by a row the caller's
-    transaction has just written (so no earlier entry can exist, as with
-    ``queue_message(new_key=True)``). Due ones are handed over when it commits; an
-    opt-out is honoured when they are sent."""
+    transaction has just written, so no earlier entry can exist and none is looked
+    for. Due ones are handed over when it commits; opt-outs are read when they are
+    sent, not twice."""
     now = timezone.now()
     messages = OutboundMessage.objects.bulk_create([draft.build(tenant, now) for draft in drafts])
     enqueue_send_on_commit(

@@ -44,7 +44,8 @@ def test_a_wismo_contact_is_answered_within_its_query_budget(django_capture_on_c
     # Read the contact (with tenant, order, customer) and its messages; record the
     # understanding (1 UPDATE: the order is the one given); order lines, refunds,
     # shipments and their events; the customer's counts for the history and the risk
-    # signals (1); the guardrails reuse both; lock the contact's row alone, insert the proposal
+    # signals (1); the guardrails reuse both; lock the contact's row alone, insert the
+    # proposal
     # already executed, resolve it (the reply and the survey in one insert and their
     # outbox rows in another, opt-outs read when they are sent; usage, rollup, SLA
     # clocks, audit rows);

@@ -135,9 +135,14 @@ def test_a_reopened_ai_resolution_needs_a_human_and_is_billed_as_one_once():
     assert (contact.status, contact.resolution) == ("resolved", "human")
     assert _ledger(contact) == CONVERTED
 
-    # A human resolution that comes back stays a human one.
+    # A human resolution that comes back stays a human one, and its stopped decision
+    # clock runs again with its whole budget.
+    assert SlaClock.objects.get(contact=contact, target="decision").state == "stopped"
     assert reopen(contact, "The customer answered the resolution.", actor=Actor.system("test"))
     assert _ledger(contact) == CONVERTED
+    again = SlaClock.objects.get(contact=contact, target="decision")
+    assert (again.state, again.consumed_seconds, again.stopped_at) == ("running", 0, None)
+    assert again.due_at > timezone.now()
 
 
 def test_an_ai_resolution_reopened_after_72_hours_stays_billed_as_ai():
@@ -149,19 +154,26 @@ def test_an_ai_resolution_reopened_after_72_hours_stays_billed_as_ai():
     assert _ledger(contact) == AI_FIRST
 
 
-def test_an_email_answering_a_resolution_reopens_its_contact(client):
-    tenant = make_tenant()
-    inbox = _email_connection(tenant)
-    contact = _resolved_by_ai(tenant)
+def _customer_answers(client, contact, text: str):
+    """The resolution's answer goes out by email and the customer replies to it (their
+    mail names ours in In-Reply-To); what the desk made of the reply."""
+    inbox = _email_connection(contact.tenant)
     row = _outbox_row(contact, ANSWER)
     outbox.send_now(row.pk)
     row.refresh_from_db()
-
-    reply = _postmark(
-        text="It did not come.", headers=[{"Name": "In-Reply-To", "Value": row.provider_id}]
+    post_email(
+        client,
+        inbox,
+        _postmark(text=text, headers=[{"Name": "In-Reply-To", "Value": row.provider_id}]),
     )
-    post_email(client, inbox, reply)
     [threaded] = thread_received()
+    return threaded
+
+
+def test_an_email_answering_a_resolution_reopens_its_contact(client):
+    contact = _resolved_by_ai(make_tenant())
+
+    threaded = _customer_answers(client, contact, "It did not come.")
 
     assert (threaded.state, threaded.contact_public_id) == ("threaded", contact.public_id)
     contact.refresh_from_db()
@@ -171,19 +183,10 @@ def test_an_email_answering_a_resolution_reopens_its_contact(client):
 
 
 def test_an_email_answering_a_resolution_older_than_72_hours_starts_a_new_contact(client):
-    tenant = make_tenant()
-    inbox = _email_connection(tenant)
-    contact = _resolved_by_ai(tenant)
-    row = _outbox_row(contact, ANSWER)
-    outbox.send_now(row.pk)
-    row.refresh_from_db()
+    contact = _resolved_by_ai(make_tenant())
     Contact.objects.filter(pk=contact.pk).update(resolved_at=timezone.now() - timedelta(hours=73))
 
-    reply = _postmark(
-        text="Another order now", headers=[{"Name": "In-Reply-To", "Value": row.provider_id}]
-    )
-    post_email(client, inbox, reply)
-    [threaded] = thread_received()
+    threaded = _customer_answers(client, contact, "Another order now")
 
     assert threaded.state == "new_contact"
     contact.refresh_from_db()
@@ -270,19 +273,9 @@ def test_an_answer_sent_by_the_task_that_fails_permanently_reopens_once(
 
 
 def test_an_email_that_only_says_thanks_joins_the_resolution_without_reopening_it(client):
-    tenant = make_tenant()
-    inbox = _email_connection(tenant)
-    contact = _resolved_by_ai(tenant)
-    row = _outbox_row(contact, ANSWER)
-    outbox.send_now(row.pk)
-    row.refresh_from_db()
+    contact = _resolved_by_ai(make_tenant())
 
-    thanks = _postmark(
-        text="Great, thank you so much!",
-        headers=[{"Name": "In-Reply-To", "Value": row.provider_id}],
-    )
-    post_email(client, inbox, thanks)
-    [threaded] = thread_received()
+    threaded = _customer_answers(client, contact, "Great, thank you so much!")
 
     assert (threaded.state, threaded.contact_public_id) == ("threaded", contact.public_id)
     contact.refresh_from_db()
