@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -69,9 +70,8 @@ def record_usage(
     second time. Call inside the resolving transaction."""
     if by_ai and decision_ref is not None:
         raise ValueError("An AI resolution has no human decision")
-    contract = contract_in_force(tenant, occurred_at)
     if by_ai:
-        kind, price = UsageRecord.Kind.AI_RESOLUTION, contract.ai_resolution_price
+        kind = UsageRecord.Kind.AI_RESOLUTION
         basis = {
             "resolved_by": "ai",
             "human_decision": None,
@@ -79,27 +79,55 @@ def record_usage(
             "counts_as_ai_unless_reopened_before": (occurred_at + REOPEN_WINDOW).isoformat(),
         }
     else:
-        kind, price = UsageRecord.Kind.HUMAN_RESOLUTION, contract.human_resolution_price
+        kind = UsageRecord.Kind.HUMAN_RESOLUTION
         basis = {
             "resolved_by": "human",
             "human_decision": str(decision_ref) if decision_ref is not None else None,
         }
-    basis["contract_from"] = contract.starts_on.isoformat()
-    try:
-        with transaction.atomic():
-            return UsageRecord.objects.create(
-                tenant=tenant,
-                contract=contract,
-                contact_ref=contact_ref,
-                resolution_number=resolution_number,
-                kind=kind,
-                unit_price=price,
-                currency=contract.currency,
-                occurred_at=occurred_at,
-                basis=basis,
-            )
-    except IntegrityError:
-        return None
+    # One statement: the contract in force is read by the insert itself, and a second
+    # write of the same resolution is skipped by the unique constraint instead of
+    # raising (no savepoint to roll back to). Resolutions are the desk's busiest write.
+    day = occurred_at.astimezone(ZoneInfo(tenant.time_zone)).date()
+    rows = list(
+        UsageRecord.objects.raw(
+            """
+            INSERT INTO billing_usagerecord
+                (public_id, tenant_id, contract_id, contact_ref, resolution_number, kind,
+                 unit_price, currency, occurred_at, corrects_id, basis, created_at)
+            SELECT %(public_id)s, c.tenant_id, c.id, %(contact_ref)s, %(number)s, %(kind)s,
+                   CASE WHEN %(by_ai)s THEN c.ai_resolution_price
+                        ELSE c.human_resolution_price END,
+                   c.currency, %(occurred_at)s, NULL,
+                   %(basis)s::jsonb || jsonb_build_object('contract_from', c.starts_on::text),
+                   %(now)s
+              FROM billing_contract c
+             WHERE c.tenant_id = %(tenant)s AND c.starts_on <= %(day)s
+               AND (c.ends_on IS NULL OR c.ends_on >= %(day)s)
+             ORDER BY c.starts_on DESC
+             LIMIT 1
+            ON CONFLICT DO NOTHING
+            RETURNING *
+            """,
+            {
+                "public_id": uuid.uuid4(),
+                "contact_ref": contact_ref,
+                "number": resolution_number,
+                "kind": kind,
+                "by_ai": by_ai,
+                "occurred_at": occurred_at,
+                "basis": json.dumps(basis),
+                "now": timezone.now(),
+                "tenant": tenant.pk,
+                "day": day,
+            },
+        )
+    )
+    if rows:
+        return rows[0]
+    # Nothing written: either this resolution is already on the ledger, or no
+    # contract prices it (which must not pass silently).
+    contract_in_force(tenant, occurred_at)
+    return None
 
 
 def convert_on_reopen(
