@@ -147,8 +147,7 @@ def _handle(contact: Contact, run: AgentRun) -> str:
 def _finish_run(run: AgentRun, trace: tools.Trace, outcome: str, *, error: str = "") -> None:
     """Record how the run ended, then its tool calls."""
     run.outcome, run.error, run.finished_at = outcome, error, timezone.now()
-    run.save()
-    trace.save()
+    trace.save_with_run()
 
 
 def _decide(contact: Contact, run: AgentRun, trace: tools.Trace) -> str:

@@ -5,13 +5,15 @@ own history), never from the customer's text."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Sum
+from django.db import connection
+from django.db.models import Count, Sum, sql
 from django.utils import timezone
 
 from agents import risk, telemetry
@@ -362,3 +364,53 @@ class Trace:
         if self.calls:
             ToolCall.objects.bulk_create(self.calls)
             self.calls = []
+
+    def save_with_run(self) -> None:
+        """Insert the run, not yet saved, and its tool calls in one statement: a
+        rule-planned run is written once, as it ends, and this is every contact's
+        last write. The run's columns are prepared by Django's own insert compiler."""
+        run = self.run
+        if run.pk is not None or not self.calls:
+            run.save()
+            self.save()
+            return
+        insert = sql.InsertQuery(AgentRun)
+        insert.insert_values(
+            [f for f in AgentRun._meta.concrete_fields if not f.primary_key], [run]
+        )
+        [(run_sql, run_params)] = insert.get_compiler(connection=connection).as_sql()
+        calls = json.dumps(
+            [
+                {
+                    "name": c.name,
+                    "arguments": c.arguments,
+                    "result": c.result,
+                    "latency_ms": c.latency_ms,
+                    "tokens": c.tokens,
+                    "error": c.error,
+                    "created_at": c.created_at.isoformat(),
+                }
+                for c in self.calls
+            ]
+        )
+        with connection.cursor() as cursor:
+            # Only the compiler's SQL is inlined; every value is a parameter.
+            cursor.execute(
+                f"""
+                WITH run AS ({run_sql} RETURNING id)
+                INSERT INTO agents_toolcall
+                    (agent_run_id, name, arguments, result, latency_ms, tokens, error, created_at)
+                SELECT run.id, c.name, c.arguments, c.result, c.latency_ms, c.tokens, c.error,
+                       c.created_at
+                  FROM run, jsonb_to_recordset(%s::jsonb) AS c(
+                       name text, arguments jsonb, result jsonb, latency_ms float8,
+                       tokens integer, error text, created_at timestamptz)
+                RETURNING agent_run_id
+                """,  # noqa: S608
+                [*run_params, calls],
+            )
+            run.pk = cursor.fetchone()[0]
+        run._state.adding = False
+        for call in self.calls:
+            call.agent_run = run
+        self.calls = []

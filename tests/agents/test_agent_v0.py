@@ -101,6 +101,26 @@ def test_running_the_task_twice_makes_one_proposal(django_capture_on_commit_call
     assert AgentRun.objects.filter(contact=contact).count() == 1
 
 
+def test_a_rule_run_is_recorded_with_every_tool_call_it_made(django_capture_on_commit_callbacks):
+    # The run and its calls go in together as the run ends: each call keeps its
+    # arguments, its result (None stays SQL NULL), its cost and its order.
+    tenant = make_tenant()
+    order = make_order(tenant, total="300.00", shipment_status="delivered")
+    contact = make_contact(tenant, order=order, body="I want a refund")
+    _run(contact, django_capture_on_commit_callbacks)
+
+    run = AgentRun.objects.get(contact=contact)
+    assert run.outcome == AgentRun.Outcome.ESCALATED
+    assert run.finished_at is not None and run.planner == "embedded"
+    calls = list(run.tool_calls.all())
+    assert [c.name for c in calls] == [step["tool"] for step in run.steps if "ms" in step]
+    by_name = {c.name: c for c in calls}
+    assert by_name["get_order"].arguments == {"order": order.number}
+    assert by_name["get_order"].result["number"] == order.number
+    assert all(c.latency_ms >= 0 and c.error == "" for c in calls)
+    assert [c.created_at for c in calls] == sorted(c.created_at for c in calls)
+
+
 def test_agent_error_escalates_with_the_reason(django_capture_on_commit_callbacks, monkeypatch):
     from agents import planner
 
