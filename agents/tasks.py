@@ -119,8 +119,10 @@ def _describe_run(span: Any, contact: Contact, run: AgentRun) -> None:
 
 def _handle(contact: Contact, run: AgentRun) -> str:
     trace = tools.Trace(run)
+    # What the agent understood, written with whatever decision ends the run.
+    understanding: dict[str, Any] = {}
     try:
-        outcome = _decide(contact, run, trace)
+        outcome = _decide(contact, run, trace, understanding)
     except OperationalError:
         _finish_run(run, trace, AgentRun.Outcome.FAILED, error=traceback.format_exc())
         raise
@@ -138,6 +140,7 @@ def _handle(contact: Contact, run: AgentRun) -> str:
             guardrails=[{"name": "agent_error", "passed": False, "detail": f"Agent error: {exc}"}],
             actor=Actor.agent(),
             agent_run_ref=run.public_id,
+            understanding=understanding,
         )
         return "escalated"
     _finish_run(run, trace, outcome)
@@ -150,7 +153,9 @@ def _finish_run(run: AgentRun, trace: tools.Trace, outcome: str, *, error: str =
     trace.save_with_run()
 
 
-def _decide(contact: Contact, run: AgentRun, trace: tools.Trace) -> str:
+def _decide(
+    contact: Contact, run: AgentRun, trace: tools.Trace, understanding: dict[str, Any]
+) -> str:
     text = risk.contact_text(contact)
     understood = intents.classify(text)
     claims = extraction.extract(text)
@@ -169,12 +174,14 @@ def _decide(contact: Contact, run: AgentRun, trace: tools.Trace) -> str:
     if order is not None:
         # The evidence, the guardrails and the policy all walk the order's lines: read them once.
         prefetch_related_objects([order], "lines")
-    desk_actions.record_understanding(
-        contact,
-        intent=understood.intent,
-        confidence=Decimal(str(understood.confidence)),
-        language=claims.language,
-        order=order,
+    understanding.update(
+        desk_actions.understand(
+            contact,
+            intent=understood.intent,
+            confidence=Decimal(str(understood.confidence)),
+            language=claims.language,
+            order=order,
+        )
     )
     customer = contact.customer or commerce.find_customer(contact.tenant, contact.customer_email)
     evidence, signals = gather_evidence(contact, order, customer, understood, claims, text, trace)
@@ -227,6 +234,7 @@ def _decide(contact: Contact, run: AgentRun, trace: tools.Trace) -> str:
         actor=Actor.agent(),
         agent_run_ref=run.public_id,
         execute_here=True,
+        understanding=understanding,
     )
     if proposal.status == Proposal.Status.PROPOSED:
         return AgentRun.Outcome.ESCALATED

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -166,34 +167,44 @@ def _search_vector(contact: Contact, *, bodies: str | None = None) -> SearchVect
     return SearchVector(Value(text), config="simple")
 
 
-def record_understanding(
+def understand(
     contact: Contact,
     *,
     intent: str,
     confidence: Decimal,
     language: str,
     order: Order | None,
-) -> None:
+) -> dict[str, Any]:
     """What the agent understood: intent, language and, if found, the order.
 
     ``contact`` is updated in place (its loaded tenant, customer and order stay),
-    so the caller carries on without reading the row back. One statement: the
-    search document is rebuilt with it only when the order is new to the contact,
-    since the order's number is all the understanding adds to it."""
+    so the caller carries on without reading the row back. Nothing is written here:
+    the changes returned go to ``submit_proposal``, which writes them with the
+    decision in one UPDATE of the row (every update of a contact adds an entry to
+    each of its indexes; the board's includes the intent). The search document is
+    rebuilt only when the order is new to the contact, since the order's number is
+    all the understanding adds to it."""
     contact.intent = intent
     # As the column keeps it (three places), for whoever reads the instance next.
     contact.intent_confidence = confidence.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
     contact.language = language
     changes: dict[str, Any] = {
-        "intent": intent,
-        "intent_confidence": confidence,
+        "intent": contact.intent,
+        "intent_confidence": contact.intent_confidence,
         "language": language,
     }
     if order is not None and order.pk != contact.order_id:
         contact.order = order
-        changes["order_id"] = order.pk
+        changes["order"] = order
         changes["search_vector"] = _search_vector(contact)
-    Contact.objects.filter(pk=contact.pk).update(**changes)
+    return changes
+
+
+def _carry_understanding(locked: Contact, understanding: dict[str, Any] | None) -> list[str]:
+    """Set what the agent understood on the locked row; the fields to save with it."""
+    for name, value in (understanding or {}).items():
+        setattr(locked, name, value)
+    return list(understanding or {})
 
 
 def _lock_contact(contact: Contact) -> Contact:
@@ -219,6 +230,7 @@ def submit_proposal(
     actor: Actor,
     agent_run_ref: Any = None,
     execute_here: bool = False,
+    understanding: dict[str, Any] | None = None,
 ) -> Proposal:
     """Put the agent's proposal on the table. If every guardrail passed it is
     approved and executed without a human; otherwise the contact is escalated
@@ -226,6 +238,7 @@ def submit_proposal(
 
     An approved action goes to the execution task on commit, unless the caller
     says it will ``execute_here`` (``execute_proposal`` once this commits).
+    ``understanding`` (from ``understand``) is written with the decision.
 
     Idempotent per contact: a contact that already has a proposal (a re-run
     task) gets no second one."""
@@ -234,6 +247,7 @@ def submit_proposal(
         existing = locked.current_proposal
         if existing is not None:
             return existing
+    understood = _carry_understanding(locked, understanding)
     failed = [g for g in guardrails if not g["passed"]]
     # Nothing to change on a store: answering is the whole action, done here in
     # the same transaction instead of a second task, so the proposal is born executed.
@@ -271,32 +285,46 @@ def submit_proposal(
     )
     if failed:
         question = draft.reply_draft.strip() if draft.asks_customer else ""
-        _escalate(locked, "; ".join(g["detail"] for g in failed), question=question)
         locked.risk_flags = [
             r["name"] for r in (draft.evidence or {}).get("risk", []) if "name" in r
         ]
-        locked.save(update_fields=["risk_flags"])
+        _escalate(
+            locked,
+            "; ".join(g["detail"] for g in failed),
+            question=question,
+            also=[*understood, "risk_flags"],
+        )
     elif answered_here:
-        _resolve(locked, by_ai=True, reply=draft.reply_draft, actor=actor)
+        _resolve(locked, by_ai=True, reply=draft.reply_draft, actor=actor, also=understood)
     else:
         locked.status = Contact.Status.EXECUTING
-        locked.save(update_fields=["status", "updated_at"])
+        locked.save(update_fields=["status", "updated_at", *understood])
         if not execute_here:
             _enqueue("desk.execute_proposal", proposal_id=proposal.pk)
     return proposal
 
 
-def _escalate(contact: Contact, reason: str, *, question: str = "") -> None:
+def _escalate(
+    contact: Contact, reason: str, *, question: str = "", also: Sequence[str] = ()
+) -> None:
     """Hand the contact to a human, with the decision clock started. With a
     ``question`` for the customer, it is sent instead of the holding message and
-    the clocks pause until the customer answers (``customer_replied``)."""
+    the clocks pause until the customer answers (``customer_replied``). ``also``
+    names other fields the caller changed, saved in the same UPDATE."""
     now = timezone.now()
     contact.status = Contact.Status.ESCALATED
     contact.escalated_at = contact.escalated_at or now
     contact.sla_due_at = contact.sla_due_at or sla.start_escalation_clocks(contact, now)
     contact.escalation_reason = reason[:255]
     contact.save(
-        update_fields=["status", "escalated_at", "sla_due_at", "escalation_reason", "updated_at"]
+        update_fields=[
+            "status",
+            "escalated_at",
+            "sla_due_at",
+            "escalation_reason",
+            "updated_at",
+            *also,
+        ]
     )
     holding = contact.tenant.holding_message.strip()
     if question:
@@ -1073,8 +1101,11 @@ def _fail_execution(proposal: Proposal, error: str) -> Proposal:
     return locked
 
 
-def _resolve(contact: Contact, *, by_ai: bool, reply: str, actor: Actor) -> None:
-    """Close the contact, send the reply and bill the resolution (exactly once)."""
+def _resolve(
+    contact: Contact, *, by_ai: bool, reply: str, actor: Actor, also: Sequence[str] = ()
+) -> None:
+    """Close the contact, send the reply and bill the resolution (exactly once).
+    ``also`` names other fields the caller changed, saved in the same UPDATE."""
     if contact.status == Contact.Status.RESOLVED:
         return
     now = timezone.now()
@@ -1083,7 +1114,14 @@ def _resolve(contact: Contact, *, by_ai: bool, reply: str, actor: Actor) -> None
     contact.resolved_at = now
     contact.claim_expires_at = None
     contact.save(
-        update_fields=["status", "resolution", "resolved_at", "claim_expires_at", "updated_at"]
+        update_fields=[
+            "status",
+            "resolution",
+            "resolved_at",
+            "claim_expires_at",
+            "updated_at",
+            *also,
+        ]
     )
     record_usage(contact.tenant, contact.public_id, by_ai=by_ai, occurred_at=now)
     rollups.note_change(contact.tenant, now)

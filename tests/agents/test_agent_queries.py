@@ -41,17 +41,15 @@ def test_a_wismo_contact_is_answered_within_its_query_budget(django_capture_on_c
 
     contact.refresh_from_db()
     assert contact.status == Contact.Status.RESOLVED
-    # Read the contact (with tenant, order, customer) and its messages; record the
-    # understanding (1 UPDATE: the order is the one given); order lines, refunds,
-    # shipments and their events; the customer's counts for the history and the risk
-    # signals (1); the guardrails reuse both; lock the contact's row alone, insert the
-    # proposal
-    # already executed, resolve it (the reply and the survey in one insert and their
-    # outbox rows in another, opt-outs read when they are sent; usage, rollup, SLA
-    # clocks, audit rows);
-    # write the run as it ends, then its trace; the order's returns.
-    # Savepoints count: tests run in a transaction.
-    assert count <= 27, f"{count} queries"
+    # Read the contact (with tenant, order, customer) and its messages; order lines,
+    # refunds, shipments and their events; the customer's counts for the history and
+    # the risk signals (1); the guardrails reuse both; lock the contact's row alone,
+    # insert the proposal already executed, resolve it with what the agent understood
+    # in the same UPDATE (the reply and the survey in one insert and their outbox rows
+    # in another, opt-outs read when they are sent; the usage record priced by the
+    # insert itself, rollup, SLA clocks, audit rows); the run and its trace in one
+    # insert as it ends; the order's returns.
+    assert count <= 22, f"{count} queries"
 
 
 def test_an_escalated_refund_stays_within_its_query_budget(django_capture_on_commit_callbacks):
@@ -65,9 +63,10 @@ def test_an_escalated_refund_stays_within_its_query_budget(django_capture_on_com
     assert contact.status == Contact.Status.ESCALATED
     # As for WISMO up to the guardrails, which here also check the money (the remainder
     # from the refunds the evidence read, today's auto-refunds against the cap) and
-    # reuse the risk signals of the evidence; then the proposal, the escalation with its SLA
-    # clocks and holding message, and the audit row; the order's returns, as evidence.
-    assert count <= 23, f"{count} queries"
+    # reuse the risk signals of the evidence; then the proposal, the escalation (with the
+    # understanding and the risk flags in its UPDATE) with its SLA clocks and holding
+    # message, and the audit row; the order's returns, as evidence.
+    assert count <= 20, f"{count} queries"
 
 
 def test_the_reply_and_survey_of_a_wismo_resolution_leave_within_their_query_budget(

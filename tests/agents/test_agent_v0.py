@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.contrib.postgres.search import SearchQuery
 from django.utils import timezone
 
 from agents.guardrails import check
@@ -37,6 +38,9 @@ def test_wismo_without_order_number_finds_the_order_by_email(django_capture_on_c
     _run(contact, django_capture_on_commit_callbacks)
     assert contact.order == order
     assert contact.status == Contact.Status.RESOLVED
+    # The number of the order it found now finds the contact in the desk's search.
+    found = Contact.objects.filter(search_vector=SearchQuery(order.number, config="simple"))
+    assert list(found) == [contact]
     [reply] = [
         m
         for m in contact.messages.filter(direction="outbound")
@@ -134,6 +138,8 @@ def test_agent_error_escalates_with_the_reason(django_capture_on_commit_callback
     assert contact.status == Contact.Status.ESCALATED
     assert "planner exploded" in contact.escalation_reason
     assert AgentRun.objects.get(contact=contact).outcome == AgentRun.Outcome.FAILED
+    # What the agent understood before it failed is on the contact for the specialist.
+    assert contact.intent == "wismo" and contact.language == "en"
 
 
 def _refund_draft(amount: str, source: str = "order.refundable_remainder") -> ProposalDraft:
