@@ -33,7 +33,7 @@ from desk.models import (
 from integrations import access as commerce
 from integrations import executors
 from integrations.models import Customer, Order, Return, Shipment
-from tenants.actions import audit
+from tenants.actions import audit, audits_in_one_insert
 from tenants.actor import Actor
 from tenants.models import Membership, Tenant, User
 from tenants.roles import Permission, Role
@@ -222,6 +222,7 @@ def _lock_contact(contact: Contact) -> Contact:
 
 
 @transaction.atomic
+@audits_in_one_insert()
 def submit_proposal(
     contact: Contact,
     draft: ProposalDraft,
@@ -1053,6 +1054,7 @@ def _execute_address_change(proposal: Proposal, order: Order) -> dict[str, Any]:
 
 
 @transaction.atomic
+@audits_in_one_insert()
 def _finish_execution(proposal: Proposal, result: dict[str, Any]) -> Proposal:
     locked = (
         Proposal.objects.select_for_update(of=("self",))

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import transaction
+from django.db.models.signals import post_save
 from django.utils import timezone
 
 from tenants.actor import Actor
 from tenants.models import ApiKey, AuditEvent, Membership, Tenant, User
+
+# The audit rows an action holds back to write in one insert (see audits_in_one_insert).
+_held: ContextVar[list[AuditEvent] | None] = ContextVar("held_audit_events", default=None)
 
 
 def audit(
     tenant: Tenant, actor: Actor, verb: str, obj: Any, data: dict[str, Any] | None = None
 ) -> AuditEvent:
     """Append one audit row; call inside the action's transaction."""
-    return AuditEvent.objects.create(
+    event = AuditEvent(
         tenant=tenant,
         actor_type=actor.type,
         actor_user=actor.user,
@@ -25,6 +32,43 @@ def audit(
         object_id=str(getattr(obj, "public_id", None) or obj.pk),
         data=data or {},
     )
+    held = _held.get()
+    if held is None:
+        event.save()
+    else:
+        held.append(event)
+    return event
+
+
+@contextmanager
+def audits_in_one_insert() -> Iterator[None]:
+    """The audit rows written inside the block go in with one insert as it ends, still
+    inside the caller's transaction: for actions on the busy path that write several
+    (an agent's proposal and resolution), each then announced as saving it would
+    (``post_save``). If the block raises, none is written, as the transaction's
+    rollback would have undone them. Nested blocks share the outer one."""
+    if _held.get() is not None:
+        yield
+        return
+    held: list[AuditEvent] = []
+    token = _held.set(held)
+    try:
+        yield
+    finally:
+        _held.reset(token)
+    if held:
+        AuditEvent.objects.bulk_create(held)
+        # As saving each would: integrations act on audit rows (a resolution closes
+        # the merchant's helpdesk ticket, a moment goes to their marketing tool).
+        for event in held:
+            post_save.send(
+                AuditEvent,
+                instance=event,
+                created=True,
+                update_fields=None,
+                raw=False,
+                using=event._state.db,
+            )
 
 
 @transaction.atomic
