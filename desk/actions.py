@@ -678,7 +678,7 @@ def reject_proposal(
     )
     locked.status = Proposal.Status.REJECTED
     locked.save(update_fields=["status"])
-    _resolve(contact, by_ai=False, reply=reply, actor=Actor.member(user))
+    _resolve(contact, by_ai=False, reply=reply, actor=Actor.member(user), decision=decision)
     audit(locked.tenant, Actor.member(user), "proposal.reject", locked, {"reason": reason_code})
     return decision
 
@@ -1078,7 +1078,13 @@ def _finish_execution(proposal: Proposal, result: dict[str, Any]) -> Proposal:
         .get(pk=locked.contact_id)
     )
     audit(locked.tenant, actor, "proposal.execute", locked, result)
-    _resolve(contact, by_ai=decided_by is None, reply=locked.reply_draft, actor=actor)
+    _resolve(
+        contact,
+        by_ai=decided_by is None,
+        reply=locked.reply_draft,
+        actor=actor,
+        decision=first if decided_by is not None else None,
+    )
     if locked.kind in (Proposal.Kind.RETURN_LABEL, Proposal.Kind.STORE_CREDIT) and contact.order_id:
         # The parcel is on its way back: other open cases about the order wait on it.
         wait_on_carrier(contact.order)
@@ -1104,9 +1110,16 @@ def _fail_execution(proposal: Proposal, error: str) -> Proposal:
 
 
 def _resolve(
-    contact: Contact, *, by_ai: bool, reply: str, actor: Actor, also: Sequence[str] = ()
+    contact: Contact,
+    *,
+    by_ai: bool,
+    reply: str,
+    actor: Actor,
+    also: Sequence[str] = (),
+    decision: Decision | None = None,
 ) -> None:
-    """Close the contact, send the reply and bill the resolution (exactly once).
+    """Close the contact, send the reply and bill the resolution (exactly once), with
+    the specialist's ``decision`` behind a human resolution as the ledger's evidence.
     ``also`` names other fields the caller changed, saved in the same UPDATE."""
     if contact.status == Contact.Status.RESOLVED:
         return
@@ -1125,7 +1138,13 @@ def _resolve(
             *also,
         ]
     )
-    record_usage(contact.tenant, contact.public_id, by_ai=by_ai, occurred_at=now)
+    record_usage(
+        contact.tenant,
+        contact.public_id,
+        by_ai=by_ai,
+        occurred_at=now,
+        decision_ref=decision.public_id if decision is not None else None,
+    )
     rollups.note_change(contact.tenant, now)
     if by_ai and sampled_for_qa(contact):
         QaReview.objects.get_or_create(tenant=contact.tenant, contact=contact)

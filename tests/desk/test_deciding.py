@@ -11,6 +11,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from billing.models import UsageRecord
 from desk import actions
 from desk.actions import ProposalDraft, submit_proposal
 from desk.models import Contact, Message, Proposal
@@ -268,3 +269,30 @@ def test_a_cancellation_above_the_specialist_limit_waits_for_a_lead():
     proposal.refresh_from_db()
     assert proposal.status == Proposal.Status.AWAITING_LEAD
     assert proposal.amount == Decimal("300.00")
+
+
+def test_the_ledger_names_the_specialist_decision_behind_an_approved_action():
+    tenant = make_tenant()
+    _, proposal = escalate(tenant, total="150.00", amount="150.00")
+    decision = actions.approve_proposal(
+        proposal, make_member(tenant, Role.SPECIALIST), role=Role.SPECIALIST, reason_code="ok"
+    )
+    actions.execute_proposal(proposal.pk)
+
+    record = UsageRecord.objects.get(tenant=tenant)
+    assert record.kind == UsageRecord.Kind.HUMAN_RESOLUTION
+    assert record.basis["human_decision"] == str(decision.public_id)
+
+
+def test_the_ledger_names_the_decision_that_turned_a_proposal_down_and_answered():
+    tenant = make_tenant()
+    contact, proposal = escalate(tenant)
+    user = make_member(tenant, Role.SPECIALIST)
+    actions.claim_contact(contact, user)
+    decision = actions.reject_proposal(
+        proposal, user, reason_code="policy", reply="We cannot refund this order."
+    )
+
+    record = UsageRecord.objects.get(tenant=tenant)
+    assert record.kind == UsageRecord.Kind.HUMAN_RESOLUTION
+    assert record.basis["human_decision"] == str(decision.public_id)
