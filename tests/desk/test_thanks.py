@@ -24,6 +24,11 @@ from desk.thanks import only_thanks
         "Grazie mille",
         "Muito obrigada pela ajuda",
         "Thank you, have a great day",
+        "\U0001f44d",
+        "\U0001f44d\U0001f3fd",
+        "\U0001f64f\U0001f64f!",
+        "\u2764\ufe0f",
+        "ok \U0001f44c",
     ],
 )
 def test_a_plain_thank_you_reopens_nothing(text):
@@ -43,6 +48,13 @@ def test_a_plain_thank_you_reopens_nothing(text):
         "",
         "Thanks " * 20,
         "Please call me",
+        "\U0001f44e",
+        "\U0001f621",
+        "\U0001f914",
+        "\U0001f44d\U0001f4e6?",
+        "\U0001f44d \U0001f44e",
+        "thanks \U0001f44e",
+        "...",
     ],
 )
 def test_anything_more_than_thanks_reopens(text):
