@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Sum, sql
+from django.db.models import Count, Prefetch, Sum, sql
 from django.utils import timezone
 
 from agents import risk, telemetry
@@ -21,7 +21,7 @@ from agents.models import AgentRun, ToolCall
 from agents.policy.engine import FactsError
 from agents.policy.tool import evaluate_return
 from desk.models import Contact
-from integrations.models import Customer, Order, OrderLine, Refund, Shipment
+from integrations.models import Customer, Order, OrderLine, Refund, Shipment, TrackingEvent
 from tenants.models import Tenant
 
 
@@ -84,9 +84,16 @@ def get_returns(order: Order) -> list[dict[str, Any]]:
     ]
 
 
+# What the tracking tool shows of a scan. Not the carrier's raw payload: a few
+# kilobytes a scan, parsed for nothing on every contact about the order.
+_SCAN_FIELDS = ("shipment_id", "occurred_at", "status", "description", "city", "region", "country")
+
+
 def get_tracking(order: Order) -> list[dict[str, Any]]:
     shipments = (
-        Shipment.objects.filter(order=order).prefetch_related("events").order_by("created_at")
+        Shipment.objects.filter(order=order)
+        .prefetch_related(Prefetch("events", queryset=TrackingEvent.objects.only(*_SCAN_FIELDS)))
+        .order_by("created_at")
     )
     return [
         {
