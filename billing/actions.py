@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from billing import statements
@@ -21,16 +22,23 @@ class NoContract(Exception):
     """The tenant has no contract in force; resolutions cannot be priced."""
 
 
-def contract_in_force(tenant: Tenant, at: datetime) -> Contract:
-    """The contract version in force at ``at``: the latest one started on or before
-    that day (in the tenant's time zone) and not ended before it."""
+def _versions_in_force(tenant: Tenant, at: datetime) -> tuple[QuerySet[Contract], date]:
+    """The contract versions covering ``at``'s day in the tenant's time zone, the one
+    in force first, and that day."""
     day = at.astimezone(ZoneInfo(tenant.time_zone)).date()
-    contract = (
+    versions = (
         Contract.objects.filter(tenant=tenant, starts_on__lte=day)
         .exclude(ends_on__lt=day)
         .order_by("-starts_on")
-        .first()
     )
+    return versions, day
+
+
+def contract_in_force(tenant: Tenant, at: datetime) -> Contract:
+    """The contract version in force at ``at``: the latest one started on or before
+    that day (in the tenant's time zone) and not ended before it."""
+    versions, day = _versions_in_force(tenant, at)
+    contract = versions.first()
     if contract is None:
         raise NoContract(f"{tenant.slug} has no contract in force on {day}")
     return contract
@@ -84,42 +92,39 @@ def record_usage(
             "resolved_by": "human",
             "human_decision": str(decision_ref) if decision_ref is not None else None,
         }
-    # One statement: the contract in force is read by the insert itself, and a second
-    # write of the same resolution is skipped by the unique constraint instead of
-    # raising (no savepoint to roll back to). Resolutions are the desk's busiest write.
-    day = occurred_at.astimezone(ZoneInfo(tenant.time_zone)).date()
+    # One statement: the contract in force is read by the insert itself (the same
+    # query as contract_in_force), and a second write of the same resolution is
+    # skipped by the unique constraint instead of raising (no savepoint to roll back
+    # to). Resolutions are the desk's busiest write.
+    versions, _ = _versions_in_force(tenant, occurred_at)
+    in_force_sql, in_force_params = versions.values("id")[:1].query.sql_with_params()
     rows = list(
         UsageRecord.objects.raw(
-            """
+            f"""
             INSERT INTO billing_usagerecord
                 (public_id, tenant_id, contract_id, contact_ref, resolution_number, kind,
                  unit_price, currency, occurred_at, corrects_id, basis, created_at)
-            SELECT %(public_id)s, c.tenant_id, c.id, %(contact_ref)s, %(number)s, %(kind)s,
-                   CASE WHEN %(by_ai)s THEN c.ai_resolution_price
-                        ELSE c.human_resolution_price END,
-                   c.currency, %(occurred_at)s, NULL,
-                   %(basis)s::jsonb || jsonb_build_object('contract_from', c.starts_on::text),
-                   %(now)s
+            SELECT %s, c.tenant_id, c.id, %s, %s, %s,
+                   CASE WHEN %s THEN c.ai_resolution_price ELSE c.human_resolution_price END,
+                   c.currency, %s, NULL,
+                   %s::jsonb || jsonb_build_object('contract_from', c.starts_on::text),
+                   %s
               FROM billing_contract c
-             WHERE c.tenant_id = %(tenant)s AND c.starts_on <= %(day)s
-               AND (c.ends_on IS NULL OR c.ends_on >= %(day)s)
-             ORDER BY c.starts_on DESC
-             LIMIT 1
+             WHERE c.id = ({in_force_sql})
             ON CONFLICT DO NOTHING
             RETURNING *
-            """,
-            {
-                "public_id": uuid.uuid4(),
-                "contact_ref": contact_ref,
-                "number": resolution_number,
-                "kind": kind,
-                "by_ai": by_ai,
-                "occurred_at": occurred_at,
-                "basis": json.dumps(basis),
-                "now": timezone.now(),
-                "tenant": tenant.pk,
-                "day": day,
-            },
+            """,  # noqa: S608 (only the compiled subquery is inlined; values are parameters)
+            [
+                uuid.uuid4(),
+                contact_ref,
+                resolution_number,
+                kind,
+                by_ai,
+                occurred_at,
+                json.dumps(basis),
+                timezone.now(),
+                *in_force_params,
+            ],
         )
     )
     if rows:

@@ -46,6 +46,9 @@ def test_the_version_is_chosen_by_the_tenants_local_day():
     # 02:00 UTC on 1 June is still 31 May in New York.
     at = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
     assert contract_in_force(tenant, at).ai_resolution_price == Decimal("1.40")
+    # And the usage record, which reads the version in its own insert, agrees.
+    record = record_usage(tenant, uuid.uuid4(), by_ai=True, occurred_at=at)
+    assert (record.unit_price, record.basis["contract_from"]) == (Decimal("1.40"), "2026-01-01")
 
 
 def test_a_version_that_ended_leaves_no_contract_in_force():
@@ -54,6 +57,14 @@ def test_a_version_that_ended_leaves_no_contract_in_force():
     _version(tenant, date(2026, 1, 1), ends_on=date(2026, 1, 31))
     with pytest.raises(NoContract):
         contract_in_force(tenant, datetime(2026, 2, 1, 12, tzinfo=UTC))
+    # A resolution then cannot be priced, and says so instead of going unbilled.
+    with pytest.raises(NoContract):
+        record_usage(tenant, uuid.uuid4(), by_ai=True, occurred_at=datetime(2026, 2, 1, tzinfo=UTC))
+    # The last day of the version still is.
+    last_day = record_usage(
+        tenant, uuid.uuid4(), by_ai=False, occurred_at=datetime(2026, 1, 31, 12, tzinfo=UTC)
+    )
+    assert last_day.unit_price == Decimal("5.00")
 
 
 def test_two_versions_starting_the_same_day_are_rejected():
