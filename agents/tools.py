@@ -84,8 +84,8 @@ def get_returns(order: Order) -> list[dict[str, Any]]:
     ]
 
 
-# What the tracking tool shows of a scan. Not the carrier's raw payload: a few
-# kilobytes a scan, parsed for nothing on every contact about the order.
+# What the tracking tool shows of a scan. Not the carrier's raw event, kept for
+# audit and remapping: parsed as JSON for nothing on every contact about the order.
 _SCAN_FIELDS = ("shipment_id", "occurred_at", "status", "description", "city", "region", "country")
 
 
@@ -418,6 +418,4 @@ class Trace:
             )
             run.pk = cursor.fetchone()[0]
         run._state.adding = False
-        for call in self.calls:
-            call.agent_run = run
         self.calls = []

@@ -9,7 +9,7 @@ from django.contrib.postgres.search import SearchQuery
 from django.utils import timezone
 
 from agents.guardrails import check
-from agents.models import AgentRun
+from agents.models import AgentRun, ToolCall
 from agents.tasks import handle_contact
 from desk.actions import ProposalDraft, execute_proposal
 from desk.models import Contact, Proposal
@@ -107,7 +107,7 @@ def test_running_the_task_twice_makes_one_proposal(django_capture_on_commit_call
 
 def test_a_rule_run_is_recorded_with_every_tool_call_it_made(django_capture_on_commit_callbacks):
     # The run and its calls go in together as the run ends: each call keeps its
-    # arguments, its result (None stays SQL NULL), its cost and its order.
+    # arguments, its result, its cost and its order.
     tenant = make_tenant()
     order = make_order(tenant, total="300.00", shipment_status="delivered")
     contact = make_contact(tenant, order=order, body="I want a refund")
@@ -123,6 +123,32 @@ def test_a_rule_run_is_recorded_with_every_tool_call_it_made(django_capture_on_c
     assert by_name["get_order"].result["number"] == order.number
     assert all(c.latency_ms >= 0 and c.error == "" for c in calls)
     assert [c.created_at for c in calls] == sorted(c.created_at for c in calls)
+
+
+def test_a_tool_that_failed_or_returned_nothing_is_recorded_as_such():
+    from agents.tools import Trace
+
+    tenant = make_tenant()
+    contact = make_contact(tenant, order=make_order(tenant), body="where is it")
+    run = AgentRun(tenant=tenant, contact=contact, planner="embedded")
+    trace = Trace(run)
+    trace.call("get_customer_history", lambda: None, {"email": contact.customer_email})
+    with pytest.raises(KeyError):
+        trace.call("get_order", lambda: {}["missing"], {"order": "404"})
+    run.outcome, run.finished_at = AgentRun.Outcome.FAILED, timezone.now()
+
+    trace.save_with_run()
+
+    assert run.pk is not None and trace.calls == []
+    nothing, failed = AgentRun.objects.get(pk=run.pk).tool_calls.all()
+    assert nothing.result is None and nothing.error == ""
+    assert nothing.arguments == {"email": contact.customer_email}
+    assert failed.result is None and "KeyError" in failed.error
+    # As the ORM stores a missing result: SQL NULL, not a JSON null.
+    assert set(ToolCall.objects.filter(result__isnull=True).values_list("pk", flat=True)) == {
+        nothing.pk,
+        failed.pk,
+    }
 
 
 def test_agent_error_escalates_with_the_reason(django_capture_on_commit_callbacks, monkeypatch):

@@ -43,6 +43,6 @@ def test_scans_are_shown_newest_first_with_their_place_and_not_their_raw_payload
         ("in_transit", "Memphis, TN, US"),
     ]
     assert shown["events"][0]["occurred_at"] == (now - timedelta(hours=2)).isoformat()
-    # The carrier's payload, kilobytes a scan, is never read for the agent's evidence.
+    # The carrier's raw event is never read for the agent's evidence.
     scan_reads = [q["sql"] for q in queries.captured_queries if "trackingevent" in q["sql"]]
     assert scan_reads and all('"raw"' not in sql for sql in scan_reads)
