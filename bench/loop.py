@@ -10,7 +10,8 @@ offered rate measures intake, not fixture building.
 
 Knobs: BENCH_LOOP_RATE (contacts offered per second, default 10),
 BENCH_LOOP_SECONDS (how long to offer them, default 30) or BENCH_LOOP_CONTACTS
-(how many, overrides the duration). The worker is started as `make run` starts
+(how many, overrides the duration), BENCH_LOOP_SURVEY_DELAY_HOURS (the
+tenant's survey delay, default 24; 0 sends surveys inside the run). The worker is started as `make run` starts
 it (pool and concurrency from settings, WORKER_CONCURRENCY to override). Besides
 latency it reports the worker's CPU time per contact and the load average, the
 figures that stay comparable on a shared machine."""
@@ -31,6 +32,9 @@ RATE = float(os.environ.get("BENCH_LOOP_RATE", "10"))  # contacts per second off
 SECONDS = float(os.environ.get("BENCH_LOOP_SECONDS", "30"))
 CONTACTS = int(os.environ.get("BENCH_LOOP_CONTACTS") or round(RATE * SECONDS))
 INTAKE_THREADS = int(os.environ.get("BENCH_LOOP_INTAKE_THREADS", "4"))
+# The tenant's satisfaction survey delay: the product's default, a day; 0 sends
+# each survey with its answer, inside the run.
+SURVEY_DELAY = int(os.environ.get("BENCH_LOOP_SURVEY_DELAY_HOURS", "24"))
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -76,8 +80,9 @@ def run() -> list[dict]:
     from django.conf import settings
 
     from billing.models import UsageRecord
-    from desk import actions
+    from desk import actions, csat
     from desk.models import Contact
+    from integrations.messaging.models import OutboundMessage
     from tenants.actor import Actor
     from tenants.models import Tenant
     from tests.factories import make_order, make_tenant
@@ -86,7 +91,12 @@ def run() -> list[dict]:
     Tenant.objects.filter(slug="bench-loop").update(
         slug=f"bench-loop-old-{int(time.time())}", is_active=False
     )
-    tenant = make_tenant("bench-loop", name="Bench loop", daily_auto_refund_cap=10**9)
+    tenant = make_tenant(
+        "bench-loop",
+        name="Bench loop",
+        daily_auto_refund_cap=10**9,
+        csat_survey_delay_hours=SURVEY_DELAY,
+    )
     rng = random.Random(7)
     in_transit = [make_order(tenant, total="60.00") for _ in range(40)]
     plan = []
@@ -183,6 +193,10 @@ def run() -> list[dict]:
         lost = len(created) - len(decided)
         usage = UsageRecord.objects.filter(tenant=tenant).count()
         resolved = Contact.objects.filter(tenant=tenant, status=Contact.Status.RESOLVED).count()
+        # Surveys wait the merchant's delay (a day by default), after the run.
+        held_surveys = OutboundMessage.objects.filter(
+            tenant=tenant, state=OutboundMessage.State.QUEUED, defer_reason=csat.DEFER_REASON
+        ).count()
     finally:
         worker.send_signal(signal.SIGTERM)
         try:
@@ -243,11 +257,18 @@ def run() -> list[dict]:
             "pass": True,
         },
         {
-            "metric": "emails the SMTP relay accepted (replies and surveys)",
+            "metric": "emails the SMTP relay accepted (answers, holding messages)",
             "value": sink.received,
             "unit": "emails",
             "target": "informational",
             "pass": True,
+        },
+        {
+            "metric": f"surveys held in the outbox for the tenant's delay ({SURVEY_DELAY} h)",
+            "value": held_surveys,
+            "unit": "messages",
+            "target": "one per resolution" if SURVEY_DELAY else "0",
+            "pass": held_surveys == (resolved if SURVEY_DELAY else 0),
         },
         {
             "metric": f"1-minute load average at the end ({os.cpu_count()} cores)",

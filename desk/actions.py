@@ -377,6 +377,7 @@ def reopen(contact: Contact, reason: str, *, actor: Actor, now=None) -> bool:
         rationale=f"Reopened: {reason}",
         guardrails=[{"name": "reopened", "passed": False, "detail": reason}],
     )
+    delivery.withdraw_waiting_survey(locked)
     resolved_at = locked.resolved_at
     locked.resolution, locked.resolved_at = "", None
     locked.save(update_fields=["resolution", "resolved_at"])
@@ -1163,8 +1164,11 @@ def _resolve(
             )
         )
     # A contact that comes back and is closed without writing to the customer (they
-    # were answered another way) was surveyed the first time: once is enough.
-    elif contact.messages.filter(raw__kind="csat_survey").exists():
+    # were answered another way) was surveyed the first time: once is enough. One it
+    # reopened before its survey left (withdrawn) is surveyed now.
+    elif (
+        contact.messages.filter(raw__kind="csat_survey").exclude(raw__has_key="withdrawn").exists()
+    ):
         outgoing = []
     delivery.deliver_all(Message.objects.bulk_create(outgoing))
     audit(contact.tenant, actor, "contact.resolve", contact, {"by": contact.resolution})

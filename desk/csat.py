@@ -6,7 +6,7 @@ public id), and it cannot be forged or pointed at another contact."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
@@ -66,6 +66,24 @@ def survey(contact: Contact, resolved_at: datetime) -> Message:
         ),
         raw={"kind": "csat_survey"},
     )
+
+
+# Why a survey waits in the outbox (OutboundMessage.defer_reason).
+DEFER_REASON = "csat_delay"
+
+
+def is_survey(message: Message) -> bool:
+    return (message.raw or {}).get("kind") == "csat_survey"
+
+
+def due_at(contact: Contact, message: Message) -> datetime | None:
+    """When a survey may leave: the merchant's delay after the resolution it is dated
+    at, so the customer rates an answer they have seen hold. None: at once (no delay
+    set, or not a survey)."""
+    hours = contact.tenant.csat_survey_delay_hours
+    if not hours or not is_survey(message):
+        return None
+    return message.created_at + timedelta(hours=hours)
 
 
 @transaction.atomic

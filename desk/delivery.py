@@ -10,9 +10,9 @@ from django.db.models import BigIntegerField, Exists, OuterRef
 from django.db.models.functions import Cast, Substr
 from django.utils import timezone
 
-from desk import live
+from desk import csat, live
 from desk.models import Contact, Message
-from integrations.messaging.actions import Draft, queue_new_messages
+from integrations.messaging.actions import Draft, queue_new_messages, withdraw
 from integrations.messaging.models import Channel, OutboundMessage
 from tenants.actor import Actor
 
@@ -53,6 +53,8 @@ def _draft(contact: Contact, message: Message) -> Draft:
 
     ticket_draft = reply_draft(message, idempotency_key=f"{KEY_PREFIX}{message.pk}")
     if ticket_draft is not None:
+        # On a helpdesk ticket everything leaves with the answer, survey included:
+        # the ticket is closed once its messages are posted.
         ticket_draft.context = {**(ticket_draft.context or {}), **_shown_on(contact)}
         return ticket_draft
     channel = ANSWER_ON.get(contact.channel, Channel.EMAIL)
@@ -60,6 +62,9 @@ def _draft(contact: Contact, message: Message) -> Draft:
     to = (
         contact.customer_email if channel == Channel.EMAIL else (customer.phone if customer else "")
     )
+    # A survey is held in the queue for the merchant's delay; the due-message sweep
+    # sends it then.
+    until = csat.due_at(contact, message)
     return Draft(
         channel=channel,
         to=to,
@@ -72,6 +77,8 @@ def _draft(contact: Contact, message: Message) -> Draft:
         order=contact.order,
         trigger=DESK_TRIGGER,
         skip_reason="" if to else OutboundMessage.SkipReason.NO_CHANNEL,
+        send_after=until,
+        defer_reason=csat.DEFER_REASON if until else "",
         context=_shown_on(contact),
     )
 
@@ -80,6 +87,27 @@ def _shown_on(contact: Contact) -> dict:
     """Which conversation shows the message, so a change of its delivery state reaches
     the people who have it open without a query (``live.push_delivery_change``)."""
     return {"contact_id": contact.pk, "contact_ref": str(contact.public_id)}
+
+
+def withdraw_waiting_survey(contact: Contact) -> bool:
+    """A contact that reopens before its survey left is not asked to rate a resolution
+    that did not hold: the survey still waiting is withdrawn, and shows so in the
+    conversation; the next resolution surveys afresh. Inside the reopening transaction.
+    Returns whether one was withdrawn."""
+    surveys = {
+        f"{KEY_PREFIX}{m.pk}": m
+        for m in contact.messages.filter(
+            direction=Message.Direction.OUTBOUND, raw__kind="csat_survey"
+        ).exclude(raw__has_key="withdrawn")
+    }
+    if not surveys:
+        return False
+    withdrawn = withdraw(contact.tenant_id, list(surveys))
+    for row in withdrawn:
+        survey = surveys[row.idempotency_key]
+        survey.raw = {**survey.raw, "withdrawn": True}
+        survey.save(update_fields=["raw"])
+    return bool(withdrawn)
 
 
 def with_deliveries(contact: Contact, messages: list[Message]) -> list[Message]:

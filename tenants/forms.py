@@ -72,9 +72,16 @@ class AutonomyForm(forms.ModelForm):
             "auto_action_kinds",
             "reply_languages",
             "qa_sample_percent",
+            "csat_survey_delay_hours",
             "holding_message",
         ]
         widgets = {"holding_message": forms.Textarea(attrs={"rows": 3})}
+        labels = {"csat_survey_delay_hours": "Satisfaction survey delay (hours)"}
+        help_texts = {
+            "csat_survey_delay_hours": "How long after a resolution the customer is asked "
+            "to rate it, up to a week; a contact that reopens meanwhile is not asked. "
+            "0 sends the survey with the answer."
+        }
 
     def clean_confidence_threshold(self):
         value = self.cleaned_data["confidence_threshold"]

@@ -86,6 +86,12 @@ class Tenant(models.Model):
     is_active = models.BooleanField(default=True)
     # Quality: the share of AI resolutions sampled for blind review, in percent.
     qa_sample_percent = models.PositiveSmallIntegerField(default=5)
+    # Hours the satisfaction survey waits after a resolution, so the customer answers
+    # once they know whether the answer held (the parcel came, the refund landed);
+    # a contact that reopens meanwhile is not surveyed. 0 sends it with the answer.
+    csat_survey_delay_hours = models.PositiveSmallIntegerField(
+        default=24, validators=[MaxValueValidator(168)]
+    )
     # Sent to the customer when a case goes to a human; blank sends nothing.
     holding_message = models.TextField(blank=True)
     # Retention, in days: personal data of resolved contacts, raw webhook

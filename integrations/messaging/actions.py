@@ -650,6 +650,29 @@ def _finish(message: OutboundMessage, **fields: Any) -> None:
         transaction.on_commit(lambda: _announce(message))
 
 
+def withdraw(tenant_id: int, idempotency_keys: list[str]) -> list[OutboundMessage]:
+    """Take back the messages with these keys that still wait in the queue (held back,
+    or not yet claimed by a sender): they are recorded as skipped, withdrawn, and never
+    sent. One a sender has claimed goes on. Inside the caller's transaction: the rows
+    are locked first, so a claim that comes meanwhile finds them skipped."""
+    waiting = list(
+        OutboundMessage.objects.select_for_update()
+        .filter(
+            tenant_id=tenant_id,
+            idempotency_key__in=idempotency_keys,
+            state=OutboundMessage.State.QUEUED,
+        )
+        .order_by("pk")
+    )
+    for message in waiting:
+        _finish(
+            message,
+            state=OutboundMessage.State.SKIPPED,
+            skip_reason=OutboundMessage.SkipReason.WITHDRAWN,
+        )
+    return waiting
+
+
 def _announce(message: OutboundMessage) -> None:
     """Tell whoever shows this message (the desk's open conversations) that it moved.
     A receiver's failure is logged: the change itself is committed and stands."""

@@ -50,6 +50,7 @@ class OutboundMessage(models.Model):
         OPEN_CONTACT = "open_contact", "Customer has an open contact"
         NO_CHANNEL = "no_channel", "No usable channel or address"
         SUPERSEDED = "superseded", "Shipment moved on before it could be sent"
+        WITHDRAWN = "withdrawn", "Withdrawn before it was due"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # Foreign keys are indexed by the composite indexes below, which lead with them:

@@ -46,10 +46,12 @@ def retry_later(retry_in: dict[int, int]) -> None:
 
 
 @shared_task(name="integrations.send_due_messages", soft_time_limit=50)
-def send_due_messages(*, limit: int = 500) -> int:
-    """Enqueue messages whose quiet hours or backoff have ended, and due messages whose
-    task was lost, in batches. Run every minute by beat; safe to overlap, because
-    sending claims."""
+def send_due_messages(*, limit: int = 5000) -> int:
+    """Enqueue messages whose quiet hours, backoff or survey delay have ended, and due
+    messages whose task was lost, in batches. Run every minute by beat; safe to
+    overlap, because sending claims. The limit keeps up with surveys falling due at
+    peak rate: a Black Friday's 58 resolutions a second come due a day later at the
+    same rate, 3,480 a minute."""
     from django.utils import timezone
 
     from integrations.messaging.actions import due_message_ids, enqueue_send

@@ -3,8 +3,11 @@ worker that decided, with no send task of their own."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from agents.tasks import handle_contact
 from desk import actions as desk_actions
@@ -13,7 +16,7 @@ from desk.celery import app
 from desk.models import Contact, Proposal
 from integrations.executors import ExecutionError
 from integrations.messaging import tasks as outbox_tasks
-from integrations.messaging.actions import opt_out
+from integrations.messaging.actions import opt_out, send_now
 from integrations.messaging.models import OutboundMessage
 from integrations.models import Refund
 from tests.factories import make_contact, make_order, make_tenant
@@ -43,8 +46,28 @@ def _sent_to(address):
     ), sorted(m.to[0] for m in mail.outbox)
 
 
-def test_the_agent_sends_its_reply_and_survey_itself(tasks_asked):
+def _a_day_later():
+    return timezone.now() + timedelta(hours=24, minutes=1)
+
+
+def test_the_agent_sends_its_reply_itself_and_the_survey_waits_a_day(tasks_asked):
     tenant = make_tenant()
+    order = make_order(tenant)
+    contact = make_contact(tenant, order=order, body="where is my order??")
+
+    assert handle_contact.run(contact_id=contact.pk) == "resolved"
+
+    assert _sent_to(order.email) == (["queued", "sent"], [order.email])
+    survey = OutboundMessage.objects.get(to=order.email, state="queued")
+    assert survey.defer_reason == "csat_delay"
+    assert survey.send_after == contact.messages.get(raw__kind="csat_survey").created_at + (
+        timedelta(hours=24)
+    )
+    assert SEND_TASKS.isdisjoint(tasks_asked)
+
+
+def test_with_no_survey_delay_the_agent_sends_the_survey_with_its_reply(tasks_asked):
+    tenant = make_tenant(csat_survey_delay_hours=0)
     order = make_order(tenant)
     contact = make_contact(tenant, order=order, body="where is my order??")
 
@@ -63,7 +86,7 @@ def test_a_refund_the_agent_may_make_alone_is_made_and_answered_by_its_own_task(
 
     assert Proposal.objects.get(contact=contact).status == Proposal.Status.EXECUTED
     assert Refund.objects.filter(order=order).count() == 1
-    assert _sent_to(order.email) == (["sent", "sent"], [order.email, order.email])
+    assert _sent_to(order.email) == (["queued", "sent"], [order.email])
     assert "desk.execute_proposal" not in tasks_asked
     assert SEND_TASKS.isdisjoint(tasks_asked)
 
@@ -87,7 +110,7 @@ def test_an_approved_refund_the_store_turns_away_for_now_goes_to_the_execution_t
     assert "desk.execute_proposal" in tasks_asked
     monkeypatch.undo()
     assert desk_tasks.execute_proposal.run(proposal_id=proposal.pk) == "executed"
-    assert _sent_to(order.email) == (["sent", "sent"], [order.email, order.email])
+    assert _sent_to(order.email) == (["queued", "sent"], [order.email])
 
 
 def test_an_approved_refund_the_store_refuses_for_good_is_escalated_by_the_agent(
@@ -117,6 +140,8 @@ def test_an_opted_out_customer_gets_neither_reply_nor_survey(tasks_asked):
     contact = make_contact(tenant, order=order, body="where is my order??")
 
     handle_contact.run(contact_id=contact.pk)
+    # The survey's opt-out is read when it falls due, as every message's is.
+    send_now(OutboundMessage.objects.get(to=order.email, state="queued").pk, now=_a_day_later())
 
     assert _sent_to(order.email) == (["skipped", "skipped"], [])
     assert set(

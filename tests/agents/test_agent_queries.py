@@ -72,7 +72,8 @@ def test_an_escalated_refund_stays_within_its_query_budget(django_capture_on_com
 def test_the_reply_and_survey_of_a_wismo_resolution_leave_within_their_query_budget(
     django_capture_on_commit_callbacks,
 ):
-    tenant = make_tenant(qa_sample_percent=0)
+    # The survey sent with the answer (no delay), the costlier case.
+    tenant = make_tenant(qa_sample_percent=0, csat_survey_delay_hours=0)
     contact = make_contact(tenant, order=make_order(tenant), body="where is my order??")
     with django_capture_on_commit_callbacks(execute=False) as after_commit:
         handle_contact.run(contact_id=contact.pk)

@@ -133,6 +133,7 @@ def test_an_admin_chooses_the_reply_languages_in_the_settings(client):
             "specialist_approval_limit": "400",
             "decision_sla_hours": "4",
             "qa_sample_percent": "5",
+            "csat_survey_delay_hours": "24",
             "auto_action_kinds": ["reply", "store_credit"],
             "reply_languages": ["es", "pt"],
         },

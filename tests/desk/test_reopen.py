@@ -329,7 +329,9 @@ def test_a_customer_answered_another_way_is_resolved_with_a_note_and_no_message(
     assert done.status_code == 302
     contact.refresh_from_db()
     assert (contact.status, contact.resolution) == ("resolved", "human")
-    assert contact.messages.filter(direction="outbound").count() == sent_before
+    # No answer is written; the survey the reopening withdrew is asked afresh, a day on.
+    written = contact.messages.filter(direction="outbound").order_by("pk")[sent_before:]
+    assert [m.raw.get("kind") for m in written] == ["csat_survey"]
     assert proposal.decisions.get().note == "Phoned her; new address in the store."
     assert _ledger(contact) == CONVERTED
 

@@ -70,6 +70,7 @@ def test_an_account_manager_onboards_a_merchant_to_go_live(client, manager):
             "specialist_approval_limit": "400",
             "decision_sla_hours": "4",
             "qa_sample_percent": "5",
+            "csat_survey_delay_hours": "24",
             "auto_action_kinds": ["reply", "refund"],
         },
     )
@@ -154,6 +155,7 @@ def test_settings_changes_are_audited_with_before_and_after(client, manager):
             "specialist_approval_limit": "300",
             "decision_sla_hours": "2",
             "qa_sample_percent": "5",
+            "csat_survey_delay_hours": "24",
             "auto_action_kinds": ["reply"],
         },
     )
