@@ -10,6 +10,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -1068,7 +1069,6 @@ def _finish_execution(proposal: Proposal, result: dict[str, Any]) -> Proposal:
     locked.executed_at = timezone.now()
     locked.execution_result = result
     locked.save(update_fields=["status", "executed_at", "execution_result"])
-    rollups.note_change(locked.tenant, locked.executed_at)
     first = locked.decisions.order_by("created_at").first()
     decided_by = first.decided_by if first else None
     actor = Actor.member(decided_by) if decided_by else Actor.agent()
@@ -1079,12 +1079,16 @@ def _finish_execution(proposal: Proposal, result: dict[str, Any]) -> Proposal:
         .get(pk=locked.contact_id)
     )
     audit(locked.tenant, actor, "proposal.execute", locked, result)
+    if contact.status == Contact.Status.RESOLVED:
+        rollups.note_change(locked.tenant, locked.executed_at)
+    # Otherwise the resolution notes the execution's day with its own, in one insert.
     _resolve(
         contact,
         by_ai=decided_by is None,
         reply=locked.reply_draft,
         actor=actor,
         decision=first if decided_by is not None else None,
+        changed_too=locked.executed_at,
     )
     if locked.kind in (Proposal.Kind.RETURN_LABEL, Proposal.Kind.STORE_CREDIT) and contact.order_id:
         # The parcel is on its way back: other open cases about the order wait on it.
@@ -1118,10 +1122,12 @@ def _resolve(
     actor: Actor,
     also: Sequence[str] = (),
     decision: Decision | None = None,
+    changed_too: datetime | None = None,
 ) -> None:
     """Close the contact, send the reply and bill the resolution (exactly once), with
     the specialist's ``decision`` behind a human resolution as the ledger's evidence.
-    ``also`` names other fields the caller changed, saved in the same UPDATE."""
+    ``also`` names other fields the caller changed, saved in the same UPDATE;
+    ``changed_too`` another moment whose board day changed (an execution's)."""
     if contact.status == Contact.Status.RESOLVED:
         return
     now = timezone.now()
@@ -1146,7 +1152,7 @@ def _resolve(
         occurred_at=now,
         decision_ref=decision.public_id if decision is not None else None,
     )
-    rollups.note_change(contact.tenant, now)
+    rollups.note_change(contact.tenant, now, changed_too)
     if by_ai and sampled_for_qa(contact):
         QaReview.objects.get_or_create(tenant=contact.tenant, contact=contact)
     sla.stop_clocks(contact, now)

@@ -28,7 +28,7 @@ from desk.models import (
 )
 from desk.tasks import refresh_board_days
 from tenants.actor import Actor
-from tests.factories import make_contact, make_tenant
+from tests.factories import make_contact, make_order, make_tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -242,6 +242,30 @@ def test_a_late_resolution_for_an_old_day_reaches_the_board(tenant):
     assert after.ai_resolved == before.ai_resolved + 1
     assert_matches(after, reference(tenant, span))
     assert not BoardDayChange.objects.filter(tenant=tenant).exists()
+
+
+def test_an_executed_action_notes_its_day_once_with_the_resolution(tenant):
+    from desk.actions import execute_proposal
+
+    order = make_order(tenant, total="45.00", shipment_status="delivered")
+    contact = make_contact(tenant, order=order, intent="refund_request")
+    proposal = submit_proposal(
+        contact,
+        ProposalDraft(
+            kind=Proposal.Kind.REFUND,
+            amount=Decimal("45.00"),
+            reply_draft="Refunded.",
+            confidence=Decimal("0.95"),
+            rationale="Delivered, within the window",
+        ),
+        guardrails=[],
+        actor=Actor.agent(),
+    )
+    BoardDayChange.objects.filter(tenant=tenant).delete()
+
+    assert execute_proposal(proposal.pk).status == Proposal.Status.EXECUTED
+
+    assert BoardDayChange.objects.filter(tenant=tenant).count() == 1
 
 
 def test_a_changed_csat_score_moves_the_day_it_was_given(tenant):
