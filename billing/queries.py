@@ -23,6 +23,10 @@ class PeriodSummary:
     human_amount: Decimal
     currency: str
     deflection_floor: Decimal | None
+    # AI resolutions billed in the period, and those of them reopened within the
+    # reopen window (reversed on the ledger, the reversal dated at the resolution).
+    ai_resolutions: int = 0
+    ai_reopened: int = 0
 
     @property
     def total_count(self) -> int:
@@ -37,6 +41,14 @@ class PeriodSummary:
         if not self.total_count:
             return None
         return (Decimal(self.ai_count) / Decimal(self.total_count)).quantize(Decimal("0.001"))
+
+    @property
+    def reopen_rate(self) -> Decimal | None:
+        """The share of AI resolutions that came back within the window: the
+        deflections that did not hold."""
+        if not self.ai_resolutions:
+            return None
+        return (Decimal(self.ai_reopened) / Decimal(self.ai_resolutions)).quantize(Decimal("0.001"))
 
     @property
     def meets_floor(self) -> bool | None:
@@ -114,5 +126,7 @@ def period_summaries(periods: list[tuple[Tenant, date, date]]) -> dict[int, Peri
             human_amount=row.get("human_amount") or Decimal("0"),
             currency=contract.currency if contract else tenant.currency,
             deflection_floor=contract.deflection_floor if contract else None,
+            ai_resolutions=row.get("ai_made", 0),
+            ai_reopened=row.get("ai_reversed", 0),
         )
     return out

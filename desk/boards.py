@@ -143,6 +143,20 @@ class TenantFigures:
         return self.money.deflection_floor if self.money else None
 
     @property
+    def reopen_rate(self) -> Decimal | None:
+        """AI resolutions that came back within the reopen window, from the ledger."""
+        return self.money.reopen_rate if self.money else None
+
+    @property
+    def reopen_percent(self) -> float | None:
+        rate = self.reopen_rate
+        return None if rate is None else round(float(rate) * 100, 1)
+
+    @property
+    def ai_reopened(self) -> int:
+        return self.money.ai_reopened if self.money else 0
+
+    @property
     def meets_floor(self) -> bool | None:
         if self.ai_share is None or self.floor is None:
             return None
@@ -386,6 +400,8 @@ CSV_HEADER = [
     "cost_per_contact",
     "currency",
     "legacy_cost_per_contact",
+    "ai_reopened",
+    "ai_reopen_rate",
 ]
 
 
@@ -427,6 +443,8 @@ def to_csv(rows: list[TenantFigures], span: Period) -> str:
                 _num(f.cost_per_contact),
                 f.money.currency if f.money else "",
                 LEGACY_COST_PER_CONTACT,
+                f.ai_reopened,
+                _num(f.reopen_rate),
             ]
         )
     return out.getvalue()

@@ -131,6 +131,28 @@ def test_cost_per_contact_comes_from_the_ledger(tenant, client):
     assert "6.20" in body
 
 
+def test_the_boards_show_how_many_ai_resolutions_came_back(tenant, client):
+    from billing.actions import convert_on_reopen
+
+    contacts = [_resolved(tenant, by="ai", minutes=5) for _ in range(8)]
+    for contact in contacts:
+        record_usage(tenant, contact.public_id, by_ai=True, occurred_at=timezone.now())
+    # One customer answered within 72 hours: that deflection did not hold.
+    convert_on_reopen(tenant, contacts[0].public_id, reopened_at=timezone.now())
+    lead = make_member(tenant, Role.LEAD)
+    client.force_login(lead)
+    now = timezone.now()
+    [f] = boards.figures([tenant], boards.period("7d", now, timezone.get_current_timezone()), now)
+    assert (f.ai_reopened, f.reopen_rate, f.reopen_percent) == (1, Decimal("0.125"), 12.5)
+    tile = client.get(_board(tenant)).content.decode()
+    assert "12.5%" in tile and "1 of 8 AI resolutions reopened within 72 h" in tile
+    overview = client.get(reverse("desk:board")).content.decode()
+    assert "12.5%" in overview
+    csv_lines = client.get(reverse("desk:tenant-board-csv", kwargs={"slug": tenant.slug}))
+    header, row = csv_lines.content.decode().strip().splitlines()
+    assert dict(zip(header.split(","), row.split(","), strict=True))["ai_reopen_rate"] == "0.125"
+
+
 def test_htmx_range_change_returns_only_the_figures(client, tenant):
     client.force_login(make_member(tenant, Role.LEAD))
     response = client.get(_board(tenant), {"range": "30d"}, headers={"HX-Request": "true"})
