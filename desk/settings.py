@@ -70,8 +70,10 @@ if DB_POOL_MAX_SIZE:
         # wait for new PostgreSQL backends while it is being answered.
         "min_size": int(os.environ.get("DB_POOL_MIN_SIZE", str(DB_POOL_MAX_SIZE))),
         "max_size": DB_POOL_MAX_SIZE,
-        # A request waits this long for a free connection before failing.
-        "timeout": 10,
+        # A request waits this long for a free connection before it is answered 503.
+        # While PostgreSQL is away no connection comes free, so this is how long a
+        # person waits to be told: short, and well inside any proxy's timeout.
+        "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "5")),
     }
 DATABASES["default"].setdefault("TEST", {})
 if os.environ.get("TEST_DATABASE_NAME"):

@@ -47,3 +47,14 @@ def test_production_without_database_url_refuses_to_start():
     result = _manage("check", **env)
     assert result.returncode != 0
     assert "DATABASE_URL and REDIS_URL must be set" in result.stderr
+
+
+def test_a_pooled_web_request_waits_seconds_not_a_proxy_timeout_for_a_connection():
+    # While PostgreSQL is away no pooled connection comes free: the wait is how long
+    # a person waits for the 503 that says so (bench/faults.py measures it for real).
+    show = "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'])"
+    result = _manage("shell", "-c", show, **PRODUCTION, DB_POOL_MAX_SIZE="8")
+    assert result.returncode == 0, result.stderr
+    assert "'timeout': 5.0" in result.stdout
+    longer = _manage("shell", "-c", show, **PRODUCTION, DB_POOL_MAX_SIZE="8", DB_POOL_TIMEOUT="8")
+    assert "'timeout': 8.0" in longer.stdout
