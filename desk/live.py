@@ -49,6 +49,13 @@ def next_seq(tenant_id: int) -> int:
     return cache.incr(key)
 
 
+def current_seqs(tenant_ids: list[int]) -> dict[int, int]:
+    """The number of each tenant's latest inbox push (0 before the first), one read."""
+    keys = {f"inbox-seq:{tenant_id}": tenant_id for tenant_id in tenant_ids}
+    found = cache.get_many(list(keys))
+    return {tenant_id: int(found.get(key) or 0) for key, tenant_id in keys.items()}
+
+
 def push_inbox_on_commit(contact: Contact) -> None:
     """Push once the caller's transaction commits. Every caller passes the
     instance its transaction locked and saved, so at commit time it tells

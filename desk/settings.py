@@ -108,6 +108,10 @@ CHANNEL_LAYERS = {
             "prefix": os.environ.get("REDIS_KEY_PREFIX", "desk") + ":asgi",
             "capacity": 500,
             "expiry": 30,
+            # A member not heard from in two minutes is gone: live sockets join
+            # their groups again every 30 s (desk.consumers), so one that died
+            # without leaving stops costing every push within minutes.
+            "group_expiry": 120,
         },
     }
 }

@@ -196,6 +196,71 @@ def test_a_gap_in_the_numbered_pushes_tells_the_page_to_fetch_its_list_again(cli
     asyncio.run(scenario())
 
 
+def test_a_lost_last_push_is_caught_up_without_a_later_one(client, monkeypatch):
+    """The push lost to a full channel may be the last for a while: nothing after it
+    shows the gap, so the socket compares what it got with what was sent."""
+    from channels.layers import get_channel_layer
+
+    from desk import consumers
+    from desk.live import inbox_group, next_seq
+
+    monkeypatch.setattr(consumers, "ROUND_SECONDS", 0.2)
+    tenant = make_tenant()
+    cookie = _session_cookie(client, make_member(tenant, Role.SPECIALIST))
+    layer = get_channel_layer()
+
+    async def scenario():
+        communicator, connected, _ = await _connect(cookie)
+        assert connected
+        first = await sync_to_async(next_seq)(tenant.pk)
+        await layer.group_send(
+            inbox_group(tenant.pk),
+            {"type": "inbox.push", "html": "<p>one</p>", "tenant": tenant.pk, "seq": first},
+        )
+        assert await communicator.receive_from(timeout=5) == "<p>one</p>"
+        # Every push arrived: rounds go by without a word.
+        assert await communicator.receive_nothing(timeout=0.7)
+        await sync_to_async(next_seq)(tenant.pk)  # numbered, then dropped on the way
+        assert 'id="live-resync"' in await communicator.receive_from(timeout=5)
+        # Told once, not every round.
+        assert await communicator.receive_nothing(timeout=0.7)
+        await communicator.disconnect()
+
+    asyncio.run(scenario())
+
+
+def test_a_socket_joins_its_groups_again_so_only_dead_ones_expire(client, monkeypatch):
+    """The channel layer forgets a group member after its group_expiry: a socket that
+    died without leaving stops being sent to, and a page open all day stays in."""
+    import redis
+    from channels.layers import get_channel_layer
+
+    from desk import consumers
+    from desk.live import inbox_group
+
+    monkeypatch.setattr(consumers, "ROUND_SECONDS", 0.1)
+    monkeypatch.setattr(consumers, "REJOIN_ROUNDS", 2)
+    tenant = make_tenant()
+    cookie = _session_cookie(client, make_member(tenant, Role.SPECIALIST))
+    layer = get_channel_layer()
+    assert layer.group_expiry == 120
+    group_key = layer._group_key(inbox_group(tenant.pk))
+    store = redis.Redis.from_url(settings.REDIS_URL)
+
+    async def scenario():
+        communicator, connected, _ = await _connect(cookie)
+        assert connected
+        [(member, joined)] = store.zrange(group_key, 0, -1, withscores=True)
+        # As if it had joined long ago: the next rejoin dates it now again.
+        store.zadd(group_key, {member: joined - 600})
+        await asyncio.sleep(0.5)
+        [(_, rejoined)] = store.zrange(group_key, 0, -1, withscores=True)
+        assert rejoined >= joined
+        await communicator.disconnect()
+
+    asyncio.run(scenario())
+
+
 def test_pushes_are_numbered_per_tenant(client):
     from desk.live import next_seq
 
