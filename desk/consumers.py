@@ -129,7 +129,6 @@ class InboxConsumer(_KeptInGroups, AsyncWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
         # The page fetches its list as it connects: pushes from here on are owed.
         self.last_seq = await sync_to_async(current_seqs, thread_sensitive=False)(self.tenant_ids)
-        self.owed: dict[int, int] = {}
         await self.accept()
         _rounds_here().add(self)
 
@@ -137,6 +136,10 @@ class InboxConsumer(_KeptInGroups, AsyncWebsocketConsumer):
         _rounds_here().sockets.discard(self)
         for group in getattr(self, "groups_joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        # The page only listens; anything it sends is ignored.
+        return
 
     def missed_a_push(self) -> bool:
         """Whether a push owed since the last round never came; if so, it is no longer
