@@ -33,6 +33,7 @@ from desk.models import (
 )
 from integrations import access as commerce
 from integrations import executors
+from integrations.messaging import actions as outbox
 from integrations.models import Customer, Order, Return, Shipment
 from tenants.actions import audit, audits_in_one_insert
 from tenants.actor import Actor
@@ -378,7 +379,7 @@ def reopen(contact: Contact, reason: str, *, actor: Actor, now=None) -> bool:
         rationale=f"Reopened: {reason}",
         guardrails=[{"name": "reopened", "passed": False, "detail": reason}],
     )
-    delivery.withdraw_waiting_survey(locked)
+    _withdraw_waiting_survey(locked)
     resolved_at = locked.resolved_at
     locked.resolution, locked.resolved_at = "", None
     locked.save(update_fields=["resolution", "resolved_at"])
@@ -394,6 +395,24 @@ def reopen(contact: Contact, reason: str, *, actor: Actor, now=None) -> bool:
     # The day it was resolved loses a resolution; today gains an escalation.
     rollups.note_change(locked.tenant, resolved_at, now)
     return True
+
+
+def _withdraw_waiting_survey(contact: Contact) -> None:
+    """A contact that reopens before its survey left is not asked to rate a resolution
+    that did not hold: the survey still waiting is withdrawn, and shows so in the
+    conversation; the next resolution surveys afresh (see ``_resolve``)."""
+    surveys = {
+        f"{delivery.KEY_PREFIX}{m.pk}": m
+        for m in contact.messages.filter(
+            direction=Message.Direction.OUTBOUND, raw__kind="csat_survey"
+        ).exclude(raw__has_key="withdrawn")
+    }
+    if not surveys:
+        return
+    for row in outbox.withdraw(contact.tenant_id, list(surveys)):
+        survey = surveys[row.idempotency_key]
+        survey.raw = {**survey.raw, "withdrawn": True}
+        survey.save(update_fields=["raw"])
 
 
 # --- claims ---------------------------------------------------------------------

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from desk import csat, live
 from desk.models import Contact, Message
-from integrations.messaging.actions import Draft, queue_new_messages, withdraw
+from integrations.messaging.actions import Draft, queue_new_messages
 from integrations.messaging.models import Channel, OutboundMessage
 from tenants.actor import Actor
 
@@ -87,27 +87,6 @@ def _shown_on(contact: Contact) -> dict:
     """Which conversation shows the message, so a change of its delivery state reaches
     the people who have it open without a query (``live.push_delivery_change``)."""
     return {"contact_id": contact.pk, "contact_ref": str(contact.public_id)}
-
-
-def withdraw_waiting_survey(contact: Contact) -> bool:
-    """A contact that reopens before its survey left is not asked to rate a resolution
-    that did not hold: the survey still waiting is withdrawn, and shows so in the
-    conversation; the next resolution surveys afresh. Inside the reopening transaction.
-    Returns whether one was withdrawn."""
-    surveys = {
-        f"{KEY_PREFIX}{m.pk}": m
-        for m in contact.messages.filter(
-            direction=Message.Direction.OUTBOUND, raw__kind="csat_survey"
-        ).exclude(raw__has_key="withdrawn")
-    }
-    if not surveys:
-        return False
-    withdrawn = withdraw(contact.tenant_id, list(surveys))
-    for row in withdrawn:
-        survey = surveys[row.idempotency_key]
-        survey.raw = {**survey.raw, "withdrawn": True}
-        survey.save(update_fields=["raw"])
-    return bool(withdrawn)
 
 
 def with_deliveries(contact: Contact, messages: list[Message]) -> list[Message]:

@@ -34,6 +34,20 @@ def _resolve(contact: Contact, capture, reply: str = "It is on its way.") -> Con
     return contact
 
 
+def _resolved(capture, **tenant_fields) -> Contact:
+    """A WISMO contact the agent answered alone, at a new merchant."""
+    tenant = make_tenant(**tenant_fields)
+    return _resolve(make_contact(tenant, order=make_order(tenant)), capture)
+
+
+def _reopen(contact: Contact, capture) -> None:
+    with capture(execute=True):
+        assert actions.reopen(
+            contact, "The customer answered the resolution.", actor=Actor.system("test")
+        )
+    contact.refresh_from_db()
+
+
 def _surveys(contact: Contact) -> list[Message]:
     return list(contact.messages.filter(raw__kind="csat_survey").order_by("pk"))
 
@@ -49,10 +63,7 @@ def _answer_row(contact: Contact, body: str = "It is on its way.") -> OutboundMe
 def test_the_survey_waits_a_day_after_the_answer_then_the_sweep_sends_it(
     django_capture_on_commit_callbacks,
 ):
-    tenant = make_tenant()
-    contact = _resolve(
-        make_contact(tenant, order=make_order(tenant)), django_capture_on_commit_callbacks
-    )
+    contact = _resolved(django_capture_on_commit_callbacks)
     (survey,) = _surveys(contact)
     row = _row(survey)
     assert (row.state, row.defer_reason) == ("queued", csat.DEFER_REASON)
@@ -71,10 +82,7 @@ def test_the_survey_waits_a_day_after_the_answer_then_the_sweep_sends_it(
 
 
 def test_a_merchant_may_send_the_survey_with_the_answer(django_capture_on_commit_callbacks):
-    tenant = make_tenant(csat_survey_delay_hours=0)
-    contact = _resolve(
-        make_contact(tenant, order=make_order(tenant)), django_capture_on_commit_callbacks
-    )
+    contact = _resolved(django_capture_on_commit_callbacks, csat_survey_delay_hours=0)
     row = _row(_surveys(contact)[0])
     assert (row.send_after, row.defer_reason) == (None, "")
     assert send_now(row.pk) == "sent"
@@ -83,16 +91,10 @@ def test_a_merchant_may_send_the_survey_with_the_answer(django_capture_on_commit
 def test_a_contact_that_reopens_before_its_survey_is_due_is_not_surveyed(
     django_capture_on_commit_callbacks,
 ):
-    tenant = make_tenant()
-    contact = _resolve(
-        make_contact(tenant, order=make_order(tenant)), django_capture_on_commit_callbacks
-    )
+    contact = _resolved(django_capture_on_commit_callbacks)
     (survey,) = _surveys(contact)
 
-    with django_capture_on_commit_callbacks(execute=True):
-        assert actions.reopen(
-            contact, "The customer answered the resolution.", actor=Actor.system("test")
-        )
+    _reopen(contact, django_capture_on_commit_callbacks)
 
     row = _row(survey)
     assert (row.state, row.skip_reason) == ("skipped", OutboundMessage.SkipReason.WITHDRAWN)
@@ -108,14 +110,9 @@ def test_a_contact_that_reopens_before_its_survey_is_due_is_not_surveyed(
 def test_the_next_resolution_of_a_reopened_contact_surveys_afresh(
     django_capture_on_commit_callbacks,
 ):
-    tenant = make_tenant()
-    contact = _resolve(
-        make_contact(tenant, order=make_order(tenant)), django_capture_on_commit_callbacks
-    )
-    with django_capture_on_commit_callbacks(execute=True):
-        actions.reopen(contact, "The customer answered the resolution.", actor=Actor.system("test"))
-    contact.refresh_from_db()
-    specialist = make_member(tenant, Role.SPECIALIST)
+    contact = _resolved(django_capture_on_commit_callbacks)
+    _reopen(contact, django_capture_on_commit_callbacks)
+    specialist = make_member(contact.tenant, Role.SPECIALIST)
     actions.claim_contact(contact, specialist)
     with django_capture_on_commit_callbacks(execute=False):
         actions.reject_proposal(
@@ -135,38 +132,39 @@ def test_the_next_resolution_of_a_reopened_contact_surveys_afresh(
 def test_a_survey_already_sent_is_not_withdrawn_and_not_asked_twice(
     django_capture_on_commit_callbacks,
 ):
-    tenant = make_tenant(csat_survey_delay_hours=0)
-    contact = _resolve(
-        make_contact(tenant, order=make_order(tenant)), django_capture_on_commit_callbacks
-    )
+    contact = _resolved(django_capture_on_commit_callbacks, csat_survey_delay_hours=0)
     (survey,) = _surveys(contact)
     assert send_now(_row(survey).pk) == "sent"
 
-    with django_capture_on_commit_callbacks(execute=True):
-        actions.reopen(contact, "The customer answered the resolution.", actor=Actor.system("test"))
+    _reopen(contact, django_capture_on_commit_callbacks)
 
     assert _row(survey).state == "sent"
     survey.refresh_from_db()
     assert "withdrawn" not in survey.raw
+    # Closed again without writing (answered by phone): the customer was asked once.
+    specialist = make_member(contact.tenant, Role.SPECIALIST)
+    actions.claim_contact(contact, specialist)
+    with django_capture_on_commit_callbacks(execute=False):
+        actions.reject_proposal(
+            contact.current_proposal, specialist, reason_code="other", reply="", note="Phoned."
+        )
+    contact.refresh_from_db()
+    assert contact.status == Contact.Status.RESOLVED
+    assert _surveys(contact) == [survey]
 
 
 def test_the_conversation_shows_when_the_survey_leaves_or_that_it_was_withdrawn(
     client, django_capture_on_commit_callbacks
 ):
-    tenant = make_tenant()
-    contact = _resolve(
-        make_contact(tenant, order=make_order(tenant)), django_capture_on_commit_callbacks
-    )
-    specialist = make_member(tenant, Role.SPECIALIST)
-    client.force_login(specialist)
+    contact = _resolved(django_capture_on_commit_callbacks)
+    client.force_login(make_member(contact.tenant, Role.SPECIALIST))
     url = reverse("desk:contact", kwargs={"contact_id": contact.public_id})
 
     due = _row(_surveys(contact)[0]).send_after
     page = client.get(url).content.decode()
     assert f"Held until {due.strftime('%-d %b, %H:%M')}" in page
 
-    with django_capture_on_commit_callbacks(execute=True):
-        actions.reopen(contact, "The customer answered the resolution.", actor=Actor.system("test"))
+    _reopen(contact, django_capture_on_commit_callbacks)
     assert "Not sent: withdrawn before it was due" in client.get(url).content.decode()
 
 
