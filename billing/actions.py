@@ -15,6 +15,10 @@ from billing import statements
 from billing.models import REOPEN_WINDOW, Contract, Statement, UsageRecord
 from tenants.models import Tenant
 
+# Named rather than ``*``: a prepared statement whose result changes shape (a
+# migration adding a column while a worker runs) fails instead of re-planning.
+_USAGE_COLUMNS = ", ".join(f'"{field.column}"' for field in UsageRecord._meta.concrete_fields)
+
 WINDOW_HOURS = int(REOPEN_WINDOW.total_seconds() // 3600)
 
 
@@ -112,7 +116,7 @@ def record_usage(
               FROM billing_contract c
              WHERE c.id = ({in_force_sql})
             ON CONFLICT DO NOTHING
-            RETURNING *
+            RETURNING {_USAGE_COLUMNS}
             """,  # noqa: S608 (only the compiled subquery is inlined; values are parameters)
             [
                 uuid.uuid4(),

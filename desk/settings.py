@@ -75,6 +75,17 @@ if DB_POOL_MAX_SIZE:
         # person waits to be told: short, and well inside any proxy's timeout.
         "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "5")),
     }
+# Parameters travel apart from the statement, and a statement run more than
+# DB_PREPARE_THRESHOLD times on a connection is prepared once and planned from
+# then on by PostgreSQL's plan cache. Most of what the database spends on an
+# agent run is parsing and planning short statements, not running them
+# (docs/pipeline-throughput.md). DB_PREPARED_STATEMENTS=0 goes back to
+# statements with their values quoted in, e.g. behind a transaction-mode pooler.
+if os.environ.get("DB_PREPARED_STATEMENTS", "1") != "0":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True,
+        prepare_threshold=int(os.environ.get("DB_PREPARE_THRESHOLD", "2")),
+    )
 DATABASES["default"].setdefault("TEST", {})
 if os.environ.get("TEST_DATABASE_NAME"):
     DATABASES["default"]["TEST"]["NAME"] = os.environ["TEST_DATABASE_NAME"]

@@ -773,15 +773,17 @@ def send_now(
 # Claims one due, queued message for its sender and reads it back, with whether its
 # address has opted out as of this moment, in one statement: only the caller that
 # gets the row may call the provider. ``to`` is stored normalised, as opt-outs are.
+# The columns are named, not ``m.*``: a prepared statement whose result changes
+# shape (a migration adding a column while a worker runs) fails instead of re-planning.
 _CLAIM_SQL = """
 UPDATE integrations_outboundmessage m
    SET state = 'sending', attempts = m.attempts + 1, updated_at = %(now)s
  WHERE m.id = %(id)s AND m.state = 'queued' AND (m.send_after IS NULL OR m.send_after <= %(now)s)
-RETURNING m.*, EXISTS (
+RETURNING {columns}, EXISTS (
   SELECT 1 FROM integrations_optout o
    WHERE o.tenant_id = m.tenant_id AND o.channel = m.channel AND o.address = m."to"
 ) AS opted_out
-"""
+""".format(columns=", ".join(f'm."{f.column}"' for f in OutboundMessage._meta.concrete_fields))
 
 
 def _claim(message_id: int, now: datetime) -> OutboundMessage | None:
