@@ -783,7 +783,9 @@ RETURNING {columns}, EXISTS (
   SELECT 1 FROM integrations_optout o
    WHERE o.tenant_id = m.tenant_id AND o.channel = m.channel AND o.address = m."to"
 ) AS opted_out
-""".format(columns=", ".join(f'm."{f.column}"' for f in OutboundMessage._meta.concrete_fields))
+""".format(  # noqa: S608 (the model's own column names; values are parameters)
+    columns=", ".join(f'm."{field.column}"' for field in OutboundMessage._meta.concrete_fields)
+)
 
 
 def _claim(message_id: int, now: datetime) -> OutboundMessage | None:
