@@ -270,6 +270,15 @@ class Decision(models.Model):
                 fields=["proposal", "decided_by"], name="one_decision_per_person"
             )
         ]
+        indexes = [
+            # The agent weighs a customer's past fraud rejections on every contact: it
+            # reads the merchant's few, not all of its decisions.
+            models.Index(
+                fields=["tenant", "created_at"],
+                condition=models.Q(reason_code="fraud_risk"),
+                name="decision_fraud_rejections",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.outcome} by {self.decided_by}"
