@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Sum
+from django.db import connection
 from django.utils import timezone
 
 from agents import risk
@@ -384,17 +384,34 @@ def _amount_from_system(
     )
 
 
+# What the agent paid out alone today: approved or executed payouts nobody decided
+# on. The kinds are written into the statement, not passed as values, so that
+# PostgreSQL can use the partial index of payouts (``proposal_payouts_by_day``) in
+# any plan, a prepared statement's generic one included: each check reads the
+# merchant's payouts of the day, not every proposal the merchant ever had.
+_PAID_OUT_TODAY_SQL = """
+SELECT COALESCE(SUM(p.amount), 0) FROM desk_proposal p
+ WHERE p.tenant_id = %(tenant)s AND p.created_at >= %(start)s
+   AND p.kind IN ({kinds}) AND p.status IN (%(approved)s, %(executed)s)
+   AND NOT EXISTS (SELECT 1 FROM desk_decision d WHERE d.proposal_id = p.id)
+""".format(kinds=", ".join(f"'{kind}'" for kind in sorted(MONEY_KINDS)))  # noqa: S608 (code constants)
+
+
 def _daily_cap(tenant: Tenant, amount: Decimal) -> dict[str, Any]:
     zone = ZoneInfo(tenant.time_zone)
     start = datetime.combine(timezone.now().astimezone(zone).date(), time.min, tzinfo=zone)
     # Store credit counts too: it is money the merchant owes once issued.
-    spent = Proposal.objects.filter(
-        tenant=tenant,
-        kind__in=sorted(MONEY_KINDS),
-        status__in=[Proposal.Status.APPROVED, Proposal.Status.EXECUTED],
-        decisions__isnull=True,
-        created_at__gte=start,
-    ).aggregate(s=Sum("amount"))["s"] or Decimal("0")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _PAID_OUT_TODAY_SQL,
+            {
+                "tenant": tenant.pk,
+                "start": start,
+                "approved": Proposal.Status.APPROVED.value,
+                "executed": Proposal.Status.EXECUTED.value,
+            },
+        )
+        spent = cursor.fetchone()[0]
     cap = tenant.daily_auto_refund_cap
     return _verdict(
         "daily_cap",

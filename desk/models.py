@@ -208,6 +208,16 @@ class Proposal(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            # The daily cap on automatic payouts sums a merchant's payouts of the day on
+            # every proposal that moves money: it reads today's, not the merchant's all.
+            models.Index(
+                fields=["tenant", "created_at"],
+                include=["amount", "status"],
+                condition=models.Q(kind__in=["cancel_order", "refund", "store_credit"]),
+                name="proposal_payouts_by_day",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount or ''}".strip()

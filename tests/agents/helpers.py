@@ -53,3 +53,34 @@ def run_agent(contact, capture):
 
 def failed(verdicts) -> list[str]:
     return [v["name"] for v in verdicts if not v["passed"]]
+
+
+def rows_read(sql: str, params: dict, table: str) -> int:
+    """Rows of ``table`` PostgreSQL read to run ``sql``: those a scan returned and
+    those it read and filtered out, over all its loops."""
+    import json
+
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
+        plan = cursor.fetchone()[0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+
+    def read(node: dict) -> int:
+        rows = 0
+        if node.get("Relation Name") == table:
+            per_loop = node["Actual Rows"] + node.get("Rows Removed by Filter", 0)
+            rows = per_loop * node["Actual Loops"]
+        return rows + sum(read(child) for child in node.get("Plans", []))
+
+    return read(plan[0]["Plan"])
+
+
+def analyze(*tables: str) -> None:
+    """Statistics taken now, as PostgreSQL last took them before the rows that follow."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"ANALYZE {table}")

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.contrib.postgres.search import SearchQuery
+from django.db.models import Q
 from django.utils import timezone
 
+from agents import guardrails
 from agents.guardrails import check
 from agents.models import AgentRun, ToolCall
 from agents.tasks import handle_contact
 from desk.actions import ProposalDraft, execute_proposal
 from desk.models import Contact, Proposal
 from integrations.models import Refund
+from tests.agents.helpers import analyze, rows_read
 from tests.factories import make_contact, make_customer, make_order, make_tenant
 
 pytestmark = pytest.mark.django_db
@@ -233,6 +237,37 @@ def test_guardrails_enforce_the_daily_auto_refund_cap():
         tenant, _refund_draft("60.00"), order=make_order(tenant, total="60.00"), customer=None
     )
     assert _failed(verdicts) == ["daily_cap"]
+
+
+def test_the_daily_cap_reads_today_s_payouts_not_every_proposal_the_merchant_had():
+    tenant = make_tenant(daily_auto_refund_cap=Decimal("150"))
+    contact = make_contact(tenant)
+    long_ago = timezone.now() - timedelta(days=30)
+    Proposal.objects.bulk_create(
+        Proposal(tenant=tenant, contact=contact, kind=kind, created_at=long_ago)
+        for kind in [Proposal.Kind.REFUND, Proposal.Kind.REPLY] * 2_500
+    )
+    analyze("desk_proposal")
+    Proposal.objects.create(
+        tenant=tenant,
+        contact=contact,
+        kind=Proposal.Kind.STORE_CREDIT,
+        amount=Decimal("100"),
+        status=Proposal.Status.APPROVED,
+    )
+
+    verdicts = check(
+        tenant, _refund_draft("60.00"), order=make_order(tenant, total="60.00"), customer=None
+    )
+    assert _failed(verdicts) == ["daily_cap"]
+    start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    params = {"tenant": tenant.pk, "start": start, "approved": "approved", "executed": "executed"}
+    assert rows_read(guardrails._PAID_OUT_TODAY_SQL, params, "desk_proposal") == 1
+
+
+def test_the_daily_cap_counts_every_kind_its_index_covers():
+    (index,) = Proposal._meta.indexes
+    assert index.condition == Q(kind__in=sorted(guardrails.MONEY_KINDS))
 
 
 def test_guardrails_refuse_kinds_the_tenant_did_not_allow():

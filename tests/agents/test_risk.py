@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from agents import risk
 from desk.models import Contact, Decision, Message, Proposal
 from integrations.models import Order, Refund
 from tenants.roles import Role
+from tests.agents.helpers import analyze, rows_read
 from tests.factories import make_contact, make_member, make_order, make_tenant
 
 pytestmark = pytest.mark.django_db
@@ -179,41 +178,13 @@ def test_a_customer_s_counts_are_read_once_by_address_in_any_case_within_the_mer
     assert risk.customer_facts(tenant, "") is None
 
 
-def _refund_rows_read(tenant, email) -> int:
-    """Rows of integrations_refund the customer's counts read, as PostgreSQL ran them."""
-    now = timezone.now()
-    params = {
-        "tenant": tenant.pk,
-        "email": email,
-        "besides": 0,
-        "history": now - timedelta(days=risk.HISTORY_DAYS),
-        "velocity": now - timedelta(days=risk.VELOCITY_DAYS),
-        "fraud_since": now - timedelta(days=risk.FRAUD_MEMORY_DAYS),
-    }
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + risk._CUSTOMER_FACTS_SQL, params)
-        plan = cursor.fetchone()[0]
-    plan = json.loads(plan) if isinstance(plan, str) else plan
-
-    def read(node) -> int:
-        rows = 0
-        if node.get("Relation Name") == "integrations_refund":
-            per_loop = node["Actual Rows"] + node.get("Rows Removed by Filter", 0)
-            rows = per_loop * node["Actual Loops"]
-        return rows + sum(read(child) for child in node.get("Plans", []))
-
-    return read(plan[0]["Plan"])
-
-
 def test_a_customer_s_counts_read_their_own_refunds_not_all_the_merchant_s():
     # A merchant that grew since PostgreSQL last took its statistics now refunds
     # thousands of orders a month: the counts behind every contact must not read them.
     tenant = make_tenant()
     mine = make_order(tenant)
     Refund.objects.create(tenant=tenant, order=mine, amount=10, currency="USD", idempotency_key="m")
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE integrations_refund")
-        cursor.execute("ANALYZE integrations_order")
+    analyze("integrations_refund", "integrations_order")
     theirs = make_order(tenant)
     Refund.objects.bulk_create(
         Refund(tenant=tenant, order=theirs, amount=1, currency="USD", idempotency_key=f"t{n}")
@@ -221,4 +192,13 @@ def test_a_customer_s_counts_read_their_own_refunds_not_all_the_merchant_s():
     )
 
     assert risk.customer_facts(tenant, mine.email).refunds_90d == 1
-    assert _refund_rows_read(tenant, mine.email) <= 1
+    now = timezone.now()
+    params = {
+        "tenant": tenant.pk,
+        "email": mine.email,
+        "besides": 0,
+        "history": now - timedelta(days=risk.HISTORY_DAYS),
+        "velocity": now - timedelta(days=risk.VELOCITY_DAYS),
+        "fraud_since": now - timedelta(days=risk.FRAUD_MEMORY_DAYS),
+    }
+    assert rows_read(risk._CUSTOMER_FACTS_SQL, params, "integrations_refund") <= 1
