@@ -398,19 +398,9 @@ SELECT COALESCE(SUM(p.amount), 0) FROM desk_proposal p
 
 
 def _daily_cap(tenant: Tenant, amount: Decimal) -> dict[str, Any]:
-    zone = ZoneInfo(tenant.time_zone)
-    start = datetime.combine(timezone.now().astimezone(zone).date(), time.min, tzinfo=zone)
     # Store credit counts too: it is money the merchant owes once issued.
     with connection.cursor() as cursor:
-        cursor.execute(
-            _PAID_OUT_TODAY_SQL,
-            {
-                "tenant": tenant.pk,
-                "start": start,
-                "approved": Proposal.Status.APPROVED.value,
-                "executed": Proposal.Status.EXECUTED.value,
-            },
-        )
+        cursor.execute(_PAID_OUT_TODAY_SQL, _paid_out_today_values(tenant))
         spent = cursor.fetchone()[0]
     cap = tenant.daily_auto_refund_cap
     return _verdict(
@@ -418,6 +408,18 @@ def _daily_cap(tenant: Tenant, amount: Decimal) -> dict[str, Any]:
         spent + amount <= cap,
         f"Automatic refunds and credit today {spent} + {amount} vs daily cap {cap}",
     )
+
+
+def _paid_out_today_values(tenant: Tenant) -> dict[str, Any]:
+    """Since midnight where the merchant is."""
+    zone = ZoneInfo(tenant.time_zone)
+    start = datetime.combine(timezone.now().astimezone(zone).date(), time.min, tzinfo=zone)
+    return {
+        "tenant": tenant.pk,
+        "start": start,
+        "approved": Proposal.Status.APPROVED.value,
+        "executed": Proposal.Status.EXECUTED.value,
+    }
 
 
 def has_shipped(order: Order) -> bool:

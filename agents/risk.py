@@ -140,20 +140,25 @@ def customer_facts(
     count by it."""
     if not email:
         return None
-    now = now or timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
-            _CUSTOMER_FACTS_SQL,
-            {
-                "tenant": tenant.pk,
-                "email": email,
-                "besides": besides_contact or 0,
-                "history": now - timedelta(days=HISTORY_DAYS),
-                "velocity": now - timedelta(days=VELOCITY_DAYS),
-                "fraud_since": now - timedelta(days=FRAUD_MEMORY_DAYS),
-            },
+            _CUSTOMER_FACTS_SQL, _customer_facts_values(tenant, email, besides_contact, now)
         )
         return CustomerFacts(*cursor.fetchone())
+
+
+def _customer_facts_values(
+    tenant: Tenant, email: str, besides_contact: int | None = None, now=None
+) -> dict[str, Any]:
+    now = now or timezone.now()
+    return {
+        "tenant": tenant.pk,
+        "email": email,
+        "besides": besides_contact or 0,
+        "history": now - timedelta(days=HISTORY_DAYS),
+        "velocity": now - timedelta(days=VELOCITY_DAYS),
+        "fraud_since": now - timedelta(days=FRAUD_MEMORY_DAYS),
+    }
 
 
 def _tags(value: Any) -> set[str]:

@@ -192,13 +192,5 @@ def test_a_customer_s_counts_read_their_own_refunds_not_all_the_merchant_s():
     )
 
     assert risk.customer_facts(tenant, mine.email).refunds_90d == 1
-    now = timezone.now()
-    params = {
-        "tenant": tenant.pk,
-        "email": mine.email,
-        "besides": 0,
-        "history": now - timedelta(days=risk.HISTORY_DAYS),
-        "velocity": now - timedelta(days=risk.VELOCITY_DAYS),
-        "fraud_since": now - timedelta(days=risk.FRAUD_MEMORY_DAYS),
-    }
-    assert rows_read(risk._CUSTOMER_FACTS_SQL, params, "integrations_refund") <= 1
+    values = risk._customer_facts_values(tenant, mine.email)
+    assert rows_read(risk._CUSTOMER_FACTS_SQL, values, "integrations_refund") <= 1
