@@ -206,6 +206,9 @@ class Order(models.Model):
             models.Index(fields=["tenant", "email"]),
             # A customer's orders, refunds and history are found by address, in any case.
             models.Index(F("tenant"), Upper("email"), name="order_by_email"),
+            # And an order by the number a customer typed, in any case: without it every
+            # contact naming an order read all of the merchant's orders.
+            models.Index(F("tenant"), Upper("number"), name="order_by_number"),
         ]
 
     def __str__(self) -> str:
