@@ -85,7 +85,7 @@ class CustomerFacts:
     the customer history shows and the risk signals weigh, read in one query."""
 
     orders: int
-    contacts_90d: int  # besides the contact in hand
+    contacts_90d: int  # besides the contact in hand, counted up to CONTACTS_COUNTED
     refunds_90d: int
     refunded_90d: Decimal
     velocity_refunds: int  # in the last VELOCITY_DAYS
@@ -94,6 +94,10 @@ class CustomerFacts:
 
 
 HISTORY_DAYS = 90
+# A customer's earlier contacts are counted up to here: past it the number tells a
+# specialist nothing more ("50+"), and someone writing hundreds of times must not
+# make each new contact read all of their earlier ones.
+CONTACTS_COUNTED = 50
 FRAUD_MEMORY_DAYS = 365
 
 # Addresses are matched as their indexes are built: (tenant, UPPER(email)). Every
@@ -116,9 +120,11 @@ WITH orders AS MATERIALIZED (
 )
 SELECT
   (SELECT COUNT(*) FROM orders),
-  (SELECT COUNT(*) FROM desk_contact c
-    WHERE c.tenant_id = %(tenant)s AND UPPER(c.customer_email::text) = UPPER(%(email)s)
-      AND c.created_at >= %(history)s AND c.id <> %(besides)s),
+  (SELECT COUNT(*) FROM (
+     SELECT FROM desk_contact c
+      WHERE c.tenant_id = %(tenant)s AND UPPER(c.customer_email::text) = UPPER(%(email)s)
+        AND c.created_at >= %(history)s AND c.id <> %(besides)s
+      LIMIT %(contacts_counted)s) earlier),
   (SELECT COUNT(*) FROM refunds),
   (SELECT COALESCE(SUM(amount), 0) FROM refunds),
   (SELECT COUNT(*) FROM refunds WHERE created_at >= %(velocity)s),
@@ -155,6 +161,7 @@ def _customer_facts_values(
         "tenant": tenant.pk,
         "email": email,
         "besides": besides_contact or 0,
+        "contacts_counted": CONTACTS_COUNTED,
         "history": now - timedelta(days=HISTORY_DAYS),
         "velocity": now - timedelta(days=VELOCITY_DAYS),
         "fraud_since": now - timedelta(days=FRAUD_MEMORY_DAYS),

@@ -137,6 +137,7 @@ def get_customer_history(
             **base,
             "orders": facts.orders,
             "contacts_90d": facts.contacts_90d,
+            "contacts_90d_or_more": facts.contacts_90d >= risk.CONTACTS_COUNTED,
             "refunds_90d": facts.refunds_90d,
             "refunded_90d": _money(facts.refunded_90d),
         }
@@ -150,10 +151,12 @@ def get_customer_history(
     if customer is None:
         contacts, refunds = contacts.none(), refunds.none()
     recent_refunds = refunds.filter(created_at__gte=since).aggregate(n=Count("id"), s=Sum("amount"))
+    earlier = contacts.filter(created_at__gte=since)[: risk.CONTACTS_COUNTED].count()
     return {
         **base,
         "orders": 0,
-        "contacts_90d": contacts.filter(created_at__gte=since).count(),
+        "contacts_90d": earlier,
+        "contacts_90d_or_more": earlier >= risk.CONTACTS_COUNTED,
         "refunds_90d": recent_refunds["n"],
         "refunded_90d": _money(recent_refunds["s"]) or "0.00",
     }

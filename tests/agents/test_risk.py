@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from agents import risk
+from agents.tools import get_customer_history
 from desk.models import Contact, Decision, Message, Proposal
 from integrations.models import Order, Refund
 from tenants.roles import Role
@@ -194,3 +195,36 @@ def test_a_customer_s_counts_read_their_own_refunds_not_all_the_merchant_s():
     assert risk.customer_facts(tenant, mine.email).refunds_90d == 1
     values = risk._customer_facts_values(tenant, mine.email)
     assert rows_read(risk._CUSTOMER_FACTS_SQL, values, "integrations_refund") <= 1
+
+
+def test_a_customer_s_earlier_contacts_are_counted_up_to_a_cap():
+    # Someone who wrote hundreds of times is "50 or more" to a specialist, and each
+    # new contact must not read all of their earlier ones to say so.
+    tenant = make_tenant()
+    order = make_order(tenant)
+    Contact.objects.bulk_create(
+        Contact(tenant=tenant, order=order, customer_email=order.email, subject=f"#{n}")
+        for n in range(risk.CONTACTS_COUNTED + 30)
+    )
+    this = make_contact(tenant, order=order)
+    analyze("desk_contact")
+
+    assert risk.customer_facts(tenant, order.email, besides_contact=this.pk).contacts_90d == (
+        risk.CONTACTS_COUNTED
+    )
+    values = risk._customer_facts_values(tenant, order.email, besides_contact=this.pk)
+    assert rows_read(risk._CUSTOMER_FACTS_SQL, values, "desk_contact") <= risk.CONTACTS_COUNTED + 1
+    history = get_customer_history(this, order.customer)
+    assert history["contacts_90d"] == risk.CONTACTS_COUNTED
+    assert history["contacts_90d_or_more"] is True
+
+
+def test_below_the_cap_the_count_is_exact():
+    tenant = make_tenant()
+    order = make_order(tenant)
+    this = make_contact(tenant, order=order)
+    make_contact(tenant, order=order)
+
+    history = get_customer_history(this, order.customer)
+
+    assert (history["contacts_90d"], history["contacts_90d_or_more"]) == (1, False)

@@ -296,3 +296,17 @@ def test_the_ledger_names_the_decision_that_turned_a_proposal_down_and_answered(
     record = UsageRecord.objects.get(tenant=tenant)
     assert record.kind == UsageRecord.Kind.HUMAN_RESOLUTION
     assert record.basis["human_decision"] == str(decision.public_id)
+
+
+def test_the_evidence_says_when_a_customer_s_contacts_were_counted_only_up_to_the_cap(client):
+    tenant = make_tenant()
+    contact, proposal = escalate(tenant)
+    customer = {"contacts_90d": 50, "contacts_90d_or_more": True, "refunds_90d": 0}
+    Proposal.objects.filter(pk=proposal.pk).update(
+        evidence={**proposal.evidence, "customer": customer}
+    )
+    client.force_login(make_member(tenant, Role.SPECIALIST))
+
+    page = client.get(reverse("desk:contact", kwargs={"contact_id": contact.public_id}))
+
+    assert "50 or more other contacts" in page.content.decode()
