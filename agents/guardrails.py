@@ -8,13 +8,8 @@ our history); the draft's own evidence is never trusted."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo
-
-from django.db import connection
-from django.utils import timezone
 
 from agents import risk
 from agents.planner import AMOUNT_FROM_POLICY, AMOUNT_FROM_REMAINDER
@@ -22,6 +17,7 @@ from agents.policy.engine import FactsError
 from agents.policy.tool import evaluate_return
 from agents.replies import MONEY_WORDS
 from agents.tools import return_facts_from_text
+from desk import payouts
 from desk.actions import EXECUTABLE_KINDS, ProposalDraft
 from desk.models import Contact, Proposal
 from integrations.models import Customer, Order, Return, StoreCredit
@@ -384,42 +380,18 @@ def _amount_from_system(
     )
 
 
-# What the agent paid out alone today: approved or executed payouts nobody decided
-# on. The kinds are written into the statement, not passed as values, so that
-# PostgreSQL can use the partial index of payouts (``proposal_payouts_by_day``) in
-# any plan, a prepared statement's generic one included: each check reads the
-# merchant's payouts of the day, not every proposal the merchant ever had.
-_PAID_OUT_TODAY_SQL = """
-SELECT COALESCE(SUM(p.amount), 0) FROM desk_proposal p
- WHERE p.tenant_id = %(tenant)s AND p.created_at >= %(start)s
-   AND p.kind IN ({kinds}) AND p.status IN (%(approved)s, %(executed)s)
-   AND NOT EXISTS (SELECT 1 FROM desk_decision d WHERE d.proposal_id = p.id)
-""".format(kinds=", ".join(f"'{kind}'" for kind in sorted(MONEY_KINDS)))  # noqa: S608 (code constants)
-
-
 def _daily_cap(tenant: Tenant, amount: Decimal) -> dict[str, Any]:
-    # Store credit counts too: it is money the merchant owes once issued.
-    with connection.cursor() as cursor:
-        cursor.execute(_PAID_OUT_TODAY_SQL, _paid_out_today_values(tenant))
-        spent = cursor.fetchone()[0]
+    """What the agent paid out alone today (refunds, store credit, cancellations:
+    money the merchant owes once issued), read from the day's running total. This
+    says whether the payout fits; approving it counts it, race-free
+    (``desk.payouts.reserve``)."""
+    spent = payouts.paid_out_today(tenant)
     cap = tenant.daily_auto_refund_cap
     return _verdict(
         "daily_cap",
         spent + amount <= cap,
         f"Automatic refunds and credit today {spent} + {amount} vs daily cap {cap}",
     )
-
-
-def _paid_out_today_values(tenant: Tenant) -> dict[str, Any]:
-    """Since midnight where the merchant is."""
-    zone = ZoneInfo(tenant.time_zone)
-    start = datetime.combine(timezone.now().astimezone(zone).date(), time.min, tzinfo=zone)
-    return {
-        "tenant": tenant.pk,
-        "start": start,
-        "approved": Proposal.Status.APPROVED.value,
-        "executed": Proposal.Status.EXECUTED.value,
-    }
 
 
 def has_shipped(order: Order) -> bool:

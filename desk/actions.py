@@ -20,7 +20,7 @@ from django.db.models import Sum, Value
 from django.utils import timezone
 
 from billing.actions import convert_on_reopen, record_usage
-from desk import csat, delivery, live, rollups, sla
+from desk import csat, delivery, live, payouts, rollups, sla
 from desk.models import (
     Contact,
     Decision,
@@ -252,6 +252,18 @@ def submit_proposal(
             return existing
     understood = _carry_understanding(locked, understanding)
     failed = [g for g in guardrails if not g["passed"]]
+    # The guardrails read the day's total a moment ago; approving counts the payout
+    # against it for good, unless payouts approved meanwhile took the room.
+    pays_out = not failed and draft.kind in Proposal.MONEY_KINDS and draft.amount
+    if pays_out and not payouts.reserve(locked.tenant, draft.amount):
+        taken = {
+            "name": "daily_cap",
+            "passed": False,
+            "detail": f"Daily cap {locked.tenant.daily_auto_refund_cap} reached by "
+            f"automatic payouts approved meanwhile; {draft.amount} no longer fits",
+        }
+        guardrails = [g for g in guardrails if g["name"] != "daily_cap"] + [taken]
+        failed = [taken]
     # Nothing to change on a store: answering is the whole action, done here in
     # the same transaction instead of a second task, so the proposal is born executed.
     answered_here = not failed and draft.kind == Proposal.Kind.REPLY
@@ -1123,6 +1135,8 @@ def _fail_execution(proposal: Proposal, error: str) -> Proposal:
     locked.status = Proposal.Status.FAILED
     locked.execution_result = {"error": error}
     locked.save(update_fields=["status", "execution_result"])
+    if not locked.decisions.exists():
+        payouts.give_back(locked)  # the agent's own payout, which never happened
     contact = (
         Contact.objects.select_for_update(of=("self",))
         .select_related("tenant")

@@ -208,16 +208,6 @@ class Proposal(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [
-            # The daily cap on automatic payouts sums a merchant's payouts of the day on
-            # every proposal that moves money: it reads today's, not the merchant's all.
-            models.Index(
-                fields=["tenant", "created_at"],
-                include=["amount", "status"],
-                condition=models.Q(kind__in=["cancel_order", "refund", "store_credit"]),
-                name="proposal_payouts_by_day",
-            )
-        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount or ''}".strip()
@@ -292,6 +282,25 @@ class Decision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.outcome} by {self.decided_by}"
+
+
+class AutoPayoutDay(models.Model):
+    """What the agent paid out on its own (refunds, store credit, cancellations) on
+    one of the merchant's days: the running total the daily cap reads. A payout is
+    added in the transaction that approves it, only while the total stays within the
+    cap, and given back if its execution fails (``desk.payouts``)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()  # in the merchant's time zone
+    total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "day"], name="one_payout_total_per_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.total}"
 
 
 # --- SLA: policies, clocks, breaches and lead alerts ----------------------------------

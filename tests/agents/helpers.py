@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from agents.policy.actions import import_policy
 from agents.tasks import handle_contact
-from desk.actions import execute_proposal
+from desk.actions import ProposalDraft, execute_proposal, submit_proposal
 from desk.models import Proposal
 from tenants.actor import Actor
 
@@ -49,6 +51,22 @@ def run_agent(contact, capture):
             execute_proposal(proposal.pk)
     contact.refresh_from_db()
     return contact
+
+
+def agent_paid_out(tenant, kind: str, amount: str, *, contact=None) -> Proposal:
+    """Earlier today the agent approved a payout on its own (every guardrail passed)."""
+    from tests.factories import make_contact, make_order
+
+    contact = contact or make_contact(tenant, order=make_order(tenant, total=amount))
+    draft = ProposalDraft(
+        kind=kind,
+        amount=Decimal(amount),
+        currency="USD",
+        reply_draft="Done.",
+        confidence=Decimal("0.9"),
+        rationale="",
+    )
+    return submit_proposal(contact, draft, guardrails=[], actor=Actor.agent())
 
 
 def failed(verdicts) -> list[str]:

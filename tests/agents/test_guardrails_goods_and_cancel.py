@@ -14,8 +14,8 @@ from desk.actions import ProposalDraft
 from desk.models import Proposal
 from integrations import executors
 from integrations.models import Order
-from tests.agents.helpers import failed, publish_policy
-from tests.factories import make_contact, make_order, make_tenant
+from tests.agents.helpers import agent_paid_out, failed, publish_policy
+from tests.factories import make_order, make_tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -116,16 +116,7 @@ def test_store_credit_above_the_auto_limit_waits():
 
 def test_store_credit_counts_against_the_daily_cap():
     tenant = _tenant(daily_auto_refund_cap=Decimal("100.00"))
-    earlier = _late_order(tenant)
-    Proposal.objects.create(
-        tenant=tenant,
-        contact=make_contact(tenant, order=earlier),
-        kind=Proposal.Kind.STORE_CREDIT,
-        status=Proposal.Status.EXECUTED,
-        amount=Decimal("80.00"),
-        currency="USD",
-        confidence=Decimal("0.9"),
-    )
+    agent_paid_out(tenant, Proposal.Kind.STORE_CREDIT, "80.00")
     order = _late_order(tenant)
     assert failed(check(tenant, _store_credit(), order=order, customer=None)) == ["daily_cap"]
 
@@ -264,16 +255,7 @@ def test_a_cancellation_above_the_auto_limit_waits():
 
 def test_cancellations_count_against_the_daily_refund_cap():
     tenant = make_tenant(daily_auto_refund_cap=Decimal("100.00"))
-    earlier = make_order(tenant, total="60.00", shipment_status=None)
-    from tests.factories import make_contact
-
-    Proposal.objects.create(
-        tenant=tenant,
-        contact=make_contact(tenant, order=earlier),
-        kind=Proposal.Kind.CANCEL_ORDER,
-        status=Proposal.Status.EXECUTED,
-        amount=Decimal("60.00"),
-    )
+    agent_paid_out(tenant, Proposal.Kind.CANCEL_ORDER, "60.00")
     order = make_order(tenant, total="60.00", shipment_status=None)
     assert failed(check(tenant, _cancel(), order=order, customer=None)) == ["daily_cap"]
 
