@@ -53,12 +53,8 @@ def run_agent(contact, capture):
     return contact
 
 
-def agent_paid_out(tenant, kind: str, amount: str, *, contact=None) -> Proposal:
-    """Earlier today the agent approved a payout on its own (every guardrail passed)."""
-    from tests.factories import make_contact, make_order
-
-    contact = contact or make_contact(tenant, order=make_order(tenant, total=amount))
-    draft = ProposalDraft(
+def payout_draft(kind: str, amount: str) -> ProposalDraft:
+    return ProposalDraft(
         kind=kind,
         amount=Decimal(amount),
         currency="USD",
@@ -66,6 +62,14 @@ def agent_paid_out(tenant, kind: str, amount: str, *, contact=None) -> Proposal:
         confidence=Decimal("0.9"),
         rationale="",
     )
+
+
+def agent_paid_out(tenant, kind: str, amount: str, *, contact=None) -> Proposal:
+    """Earlier today the agent approved a payout on its own (every guardrail passed)."""
+    from tests.factories import make_contact, make_order
+
+    contact = contact or make_contact(tenant, order=make_order(tenant, total=amount))
+    draft = payout_draft(kind, amount)
     return submit_proposal(contact, draft, guardrails=[], actor=Actor.agent())
 
 

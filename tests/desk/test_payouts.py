@@ -10,24 +10,13 @@ import pytest
 from django.db import connection, transaction
 
 from desk import payouts
-from desk.actions import ProposalDraft, execute_proposal, submit_proposal
+from desk.actions import execute_proposal, submit_proposal
 from desk.models import Contact, Proposal
 from tenants.actor import Actor
-from tests.agents.helpers import agent_paid_out
+from tests.agents.helpers import agent_paid_out, payout_draft
 from tests.factories import make_contact, make_order, make_tenant
 
 pytestmark = pytest.mark.django_db
-
-
-def _passing_refund(amount: str) -> ProposalDraft:
-    return ProposalDraft(
-        kind=Proposal.Kind.REFUND,
-        amount=Decimal(amount),
-        currency="USD",
-        reply_draft="Refunded.",
-        confidence=Decimal("0.9"),
-        rationale="",
-    )
 
 
 def test_what_the_agent_pays_out_alone_adds_up_to_the_day_s_total():
@@ -46,7 +35,12 @@ def test_a_payout_escalated_for_any_reason_does_not_count():
     contact = make_contact(tenant, order=make_order(tenant, total="90.00"))
     above_limit = [{"name": "within_auto_limit", "passed": False, "detail": "above"}]
 
-    submit_proposal(contact, _passing_refund("90.00"), guardrails=above_limit, actor=Actor.agent())
+    submit_proposal(
+        contact,
+        payout_draft(Proposal.Kind.REFUND, "90.00"),
+        guardrails=above_limit,
+        actor=Actor.agent(),
+    )
 
     assert payouts.paid_out_today(tenant) == Decimal("0")
 
@@ -62,7 +56,10 @@ def test_a_payout_that_no_longer_fits_is_escalated_with_the_reason():
     agent_paid_out(tenant, Proposal.Kind.REFUND, "80.00")
 
     proposal = submit_proposal(
-        contact, _passing_refund("30.00"), guardrails=checked, actor=Actor.agent()
+        contact,
+        payout_draft(Proposal.Kind.REFUND, "30.00"),
+        guardrails=checked,
+        actor=Actor.agent(),
     )
 
     assert proposal.status == Proposal.Status.PROPOSED
