@@ -26,7 +26,7 @@ def total_today_so_far(apps, schema_editor):
             decisions__isnull=True,
         ).aggregate(total=models.Sum("amount"))["total"]
         if total:
-            AutoPayoutDay.objects.create(tenant=tenant, day=today, total=total or Decimal("0"))
+            AutoPayoutDay.objects.create(tenant=tenant, day=today, total=total)
 
 
 class Migration(migrations.Migration):

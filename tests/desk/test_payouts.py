@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from importlib import import_module
 
 import pytest
+from django.apps import apps
 from django.db import connection, transaction
+from django.utils import timezone
 
 from desk import payouts
 from desk.actions import execute_proposal, submit_proposal
-from desk.models import Contact, Proposal
+from desk.models import AutoPayoutDay, Contact, Decision, Proposal
 from tenants.actor import Actor
+from tenants.roles import Role
 from tests.agents.helpers import agent_paid_out, payout_draft
-from tests.factories import make_contact, make_order, make_tenant
+from tests.factories import make_contact, make_member, make_order, make_tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -116,3 +120,36 @@ def test_two_approvals_at_once_cannot_both_take_the_last_of_the_cap():
 
     assert fitted == {"first": True, "second": False}
     assert payouts.paid_out_today(tenant) == Decimal("60")
+
+
+def test_the_migration_starts_each_merchant_s_total_from_today_s_automatic_payouts():
+    carry_over = import_module("desk.migrations.0016_auto_payout_days").total_today_so_far
+    tenant, quiet = make_tenant(), make_tenant()
+
+    def payout(kind, amount, status=Proposal.Status.EXECUTED, **fields):
+        return Proposal.objects.create(
+            tenant=tenant,
+            contact=make_contact(tenant),
+            kind=kind,
+            status=status,
+            amount=Decimal(amount),
+            **fields,
+        )
+
+    payout(Proposal.Kind.REFUND, "40.00")
+    payout(Proposal.Kind.STORE_CREDIT, "10.00", status=Proposal.Status.APPROVED)
+    payout(Proposal.Kind.REFUND, "99.00", status=Proposal.Status.FAILED)
+    payout(Proposal.Kind.REFUND, "99.00", created_at=timezone.now() - timedelta(days=2))
+    decided = payout(Proposal.Kind.REFUND, "99.00")
+    Decision.objects.create(
+        tenant=tenant,
+        proposal=decided,
+        decided_by=make_member(tenant, Role.SPECIALIST),
+        outcome=Decision.Outcome.APPROVE,
+        reason_code=Decision.Reason.POLICY_OK,
+    )
+
+    carry_over(apps, None)
+
+    assert payouts.paid_out_today(tenant) == Decimal("50.00")
+    assert not AutoPayoutDay.objects.filter(tenant=quiet).exists()
